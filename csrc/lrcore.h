@@ -1,0 +1,168 @@
+/*
+ * lrcore.h -- the single public header of lrcore's C core.
+ *
+ * Plain C11, no Python headers.  Every kernel:
+ *   - takes raw pointers and lengths (ptrdiff_t), float (f32) and double (f64) variants;
+ *   - returns an int status code (LRC_OK == 0 on success, see below), never aborts;
+ *   - allocates nothing in its hot loop and keeps no global state (reentrant);
+ *   - takes an `nthreads` argument where it can use OpenMP: 1 = serial, k > 1 = at most
+ *     k threads, 0 = the OpenMP default.  Small inputs (below LRC_OMP_MIN_N elements)
+ *     always run serially.
+ *
+ * The Python binding (lrcore/_core.pyx) validates arguments before calling in, so the
+ * argument checks here are a second line of defence: they return LRC_EINVAL instead of
+ * touching memory.
+ */
+#ifndef LRCORE_H
+#define LRCORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LRCORE_C_API_VERSION 1
+
+/* ------------------------------------------------------------------------------------ */
+/* Status codes shared by every kernel                                                   */
+/* ------------------------------------------------------------------------------------ */
+#define LRC_OK 0             /* success                                                   */
+#define LRC_NONFINITE 1      /* a non-finite input was found; nothing was written         */
+#define LRC_EINVAL 2         /* invalid argument (negative length, NULL pointer, ...)     */
+#define LRC_ENOMEM 3         /* allocation failed (only set-up code allocates)            */
+#define LRC_NOT_CONVERGED 4  /* an iterative method ran out of iterations                 */
+#define LRC_BREAKDOWN 5      /* an iterative method broke down (e.g. invariant subspace)  */
+#define LRC_DIVERGED 6       /* an optimisation run diverged                              */
+/* codes >= 100 are requests of reverse-communication solvers (see eigen section) */
+
+/* Below this many elements a kernel never starts an OpenMP team. */
+#ifndef LRC_OMP_MIN_N
+#define LRC_OMP_MIN_N 131072
+#endif
+
+/* Human-readable text of a status code (static storage, never NULL). */
+const char *lrc_status_string(int status);
+
+/* Number of threads OpenMP would use by default (1 when built without OpenMP). */
+int lrc_omp_max_threads(void);
+
+/* ------------------------------------------------------------------------------------ */
+/* update.c -- fused in-place optimizer steps (one pass over memory)                     */
+/* ------------------------------------------------------------------------------------ */
+/*
+ * Conventions for every step kernel:
+ *   x          parameters, updated in place;
+ *   g          gradient (read only);
+ *   state      optimizer buffers, updated in place;
+ *   check      if non-zero, g is scanned for NaN/Inf *before* anything is written; on a
+ *              non-finite entry the kernel returns LRC_NONFINITE and x and every buffer
+ *              are left bit-for-bit unchanged.
+ * Semantics follow torch.optim (SGD, Adam/AdamW, RMSprop, Adagrad) step for step.
+ */
+
+/* Returns LRC_NONFINITE if any of a[0..n) is NaN or +-Inf, else LRC_OK. */
+int lrc_all_finite_f64(const double *a, ptrdiff_t n, int nthreads);
+int lrc_all_finite_f32(const float *a, ptrdiff_t n, int nthreads);
+
+/* x <- x - lr * (g + wd * x)  (maximize: g -> -g) */
+int lrc_sgd_f64(double *x, const double *g, ptrdiff_t n, double lr, double weight_decay,
+                int maximize, int check, int nthreads);
+int lrc_sgd_f32(float *x, const float *g, ptrdiff_t n, double lr, double weight_decay,
+                int maximize, int check, int nthreads);
+
+/* torch.optim.SGD with momentum:
+ *   d = g + wd * x
+ *   buf = d                                  if first_step
+ *   buf = momentum * buf + (1 - dampening) d  otherwise
+ *   x -= lr * (d + momentum * buf)  if nesterov else lr * buf                                */
+int lrc_momentum_f64(double *x, const double *g, double *buf, ptrdiff_t n, double lr,
+                     double momentum, double dampening, double weight_decay, int nesterov,
+                     int first_step, int maximize, int check, int nthreads);
+int lrc_momentum_f32(float *x, const float *g, float *buf, ptrdiff_t n, double lr,
+                     double momentum, double dampening, double weight_decay, int nesterov,
+                     int first_step, int maximize, int check, int nthreads);
+
+/* torch.optim.Adam / AdamW (decoupled != 0).  step is the 1-based count *including* this
+ * update.  vmax is required (non-NULL) iff amsgrad != 0.                                   */
+int lrc_adam_f64(double *x, const double *g, double *m, double *v, double *vmax,
+                 ptrdiff_t n, int64_t step, double lr, double beta1, double beta2,
+                 double eps, double weight_decay, int decoupled, int amsgrad, int maximize,
+                 int check, int nthreads);
+int lrc_adam_f32(float *x, const float *g, float *m, float *v, float *vmax, ptrdiff_t n,
+                 int64_t step, double lr, double beta1, double beta2, double eps,
+                 double weight_decay, int decoupled, int amsgrad, int maximize, int check,
+                 int nthreads);
+
+/* torch.optim.RMSprop.  gavg required iff centered; buf required iff momentum > 0.        */
+int lrc_rmsprop_f64(double *x, const double *g, double *sq, double *gavg, double *buf,
+                    ptrdiff_t n, double lr, double alpha, double eps, double weight_decay,
+                    double momentum, int centered, int maximize, int check, int nthreads);
+int lrc_rmsprop_f32(float *x, const float *g, float *sq, float *gavg, float *buf,
+                    ptrdiff_t n, double lr, double alpha, double eps, double weight_decay,
+                    double momentum, int centered, int maximize, int check, int nthreads);
+
+/* torch.optim.Adagrad.  step is the 1-based count including this update.                 */
+int lrc_adagrad_f64(double *x, const double *g, double *sum, ptrdiff_t n, int64_t step,
+                    double lr, double lr_decay, double eps, double weight_decay,
+                    int maximize, int check, int nthreads);
+int lrc_adagrad_f32(float *x, const float *g, float *sum, ptrdiff_t n, int64_t step,
+                    double lr, double lr_decay, double eps, double weight_decay,
+                    int maximize, int check, int nthreads);
+
+/* Memory-bandwidth reference kernel used by the benchmarks: one pass that reads a,b,c,d
+ * and writes a,c,d (the traffic of an Adam step).                                        */
+void lrc_stream_4r3w_f64(double *a, const double *b, double *c, double *d, ptrdiff_t n,
+                         int nthreads);
+void lrc_stream_4r3w_f32(float *a, const float *b, float *c, float *d, ptrdiff_t n,
+                         int nthreads);
+
+/* ------------------------------------------------------------------------------------ */
+/* eigen.c -- symmetric mat-vecs and reverse-communication eigen-solvers                 */
+/* ------------------------------------------------------------------------------------ */
+/* (section: eigen) */
+
+/* (end section: eigen) */
+
+/* ------------------------------------------------------------------------------------ */
+/* schedule.c -- vectorized closed-form schedule evaluation                              */
+/* ------------------------------------------------------------------------------------ */
+/* (section: schedule) */
+
+/* (end section: schedule) */
+
+/* ------------------------------------------------------------------------------------ */
+/* problems.c -- built-in objectives and the optimisation runner                         */
+/* ------------------------------------------------------------------------------------ */
+/* (section: problems) */
+
+/* (end section: problems) */
+
+/* ------------------------------------------------------------------------------------ */
+/* Private helpers for the C sources in csrc/ (not part of the public API).            */
+/* ------------------------------------------------------------------------------------ */
+#ifdef LRCORE_BUILDING
+/* LRC_HOT: compile a function twice (AVX2 and baseline x86-64) and pick at load time, so a
+ * portable wheel still uses 256-bit vectors.  Off under -march=native (LRC_NATIVE), on
+ * non-x86/non-glibc targets, and when LRC_NO_MULTIVERSION is defined.                  */
+#if !defined(LRC_NATIVE) && !defined(LRC_NO_MULTIVERSION) && defined(__x86_64__) && \
+    defined(__linux__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define LRC_HOT __attribute__((target_clones("avx2", "default")))
+#else
+#define LRC_HOT
+#endif
+#define LRC_CAT_(a, b) a##_##b
+#define LRC_CAT(a, b) LRC_CAT_(a, b)
+
+/* Number of OpenMP threads to use for n elements given the caller's request. */
+int lrc_team_size(ptrdiff_t n, int nthreads);
+/* The [lo, hi) slice of [0, n) owned by thread `tid` of `nt` (cache-line aligned). */
+void lrc_thread_range(ptrdiff_t n, int tid, int nt, ptrdiff_t *lo, ptrdiff_t *hi);
+#endif /* LRCORE_BUILDING */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LRCORE_H */

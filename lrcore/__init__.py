@@ -1,0 +1,50 @@
+"""lrcore: learning rates by measurement.
+
+Curvature (the largest Hessian eigenvalue) turned into the largest stable learning rate,
+stability checks, schedules, learning-rate search, and fused optimizer update kernels, with
+the hot loops in C and a thin typed Python layer over numpy arrays.
+"""
+from __future__ import annotations
+
+from lrcore._core import (
+    ConvergenceWarning,
+    NonFiniteError,
+    get_num_threads,
+    openmp_threshold,
+    set_num_threads,
+)
+from lrcore import optim
+from lrcore.optim import (
+    SGD,
+    Adagrad,
+    Adam,
+    AdamW,
+    RMSprop,
+    adagrad_step,
+    adam_step,
+    momentum_step,
+    rmsprop_step,
+    sgd_step,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "__version__",
+    "ConvergenceWarning",
+    "NonFiniteError",
+    "get_num_threads",
+    "openmp_threshold",
+    "set_num_threads",
+    "optim",
+    "SGD",
+    "Adagrad",
+    "Adam",
+    "AdamW",
+    "RMSprop",
+    "adagrad_step",
+    "adam_step",
+    "momentum_step",
+    "rmsprop_step",
+    "sgd_step",
+]

@@ -1,0 +1,263 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""lrcore._core -- the one binding module between the C core (csrc/) and Python.
+
+Every public function follows the same three steps:
+
+1. coerce and validate with the GIL held (dtype, shape, contiguity, writability,
+   aliasing, finite scalars) -- nothing is touched before this is done;
+2. call the C kernel inside ``with nogil:``;
+3. map the C status code to a Python exception naming the offending argument.
+
+The C-level API for other Cython projects is declared in ``_core.pxd``.  The code is
+split by concern into ``_*.pxi`` files that are textually included below.
+"""
+
+cimport numpy as cnp
+from libc.stddef cimport ptrdiff_t
+from libc.stdint cimport int64_t
+from libc.math cimport isfinite
+from cpython.float cimport PyFloat_Check, PyFloat_AS_DOUBLE
+from cpython.long cimport PyLong_Check
+
+import numpy as np
+
+cnp.import_array()
+
+cdef extern from "lrcore.h" nogil:
+    int LRC_OK
+    int LRC_NONFINITE
+    int LRC_EINVAL
+    int LRC_ENOMEM
+    int LRC_NOT_CONVERGED
+    int LRC_BREAKDOWN
+    int LRC_DIVERGED
+    int LRC_OMP_MIN_N
+    int LRCORE_C_API_VERSION
+    const char *lrc_status_string(int status)
+    int lrc_omp_max_threads()
+
+
+# ----------------------------------------------------------------------------------------
+# errors
+# ----------------------------------------------------------------------------------------
+
+class NonFiniteError(ValueError, FloatingPointError):
+    """A NaN or infinity was found where finite numbers are required.
+
+    Subclasses both :class:`ValueError` (it is bad input) and :class:`FloatingPointError`
+    (what ``numpy.errstate(all="raise")`` raises), so either ``except`` clause catches it.
+    """
+
+
+class ConvergenceWarning(RuntimeWarning):
+    """An iterative method stopped before meeting its tolerance."""
+
+
+cdef object _status_error(int status, str where):
+    """The exception for a non-zero C status code, mentioning ``where``."""
+    msg = f"{where}: {lrc_status_string(status).decode()}"
+    if status == LRC_NONFINITE:
+        return NonFiniteError(msg)
+    if status == LRC_ENOMEM:
+        return MemoryError(msg)
+    if status == LRC_EINVAL:
+        return ValueError(msg)
+    return RuntimeError(f"{msg} (status {status})")
+
+
+def status_string(int status):
+    """Text of a C status code (``LRC_*`` in ``csrc/lrcore.h``)."""
+    return lrc_status_string(status).decode()
+
+
+# ----------------------------------------------------------------------------------------
+# threads
+# ----------------------------------------------------------------------------------------
+
+cdef int _nthreads = 0     # 0: the OpenMP default (OMP_NUM_THREADS or all cores)
+
+
+def set_num_threads(n):
+    """Set the number of threads lrcore's kernels may use.
+
+    Parameters
+    ----------
+    n : int
+        ``1`` runs every kernel on the calling thread, ``k > 1`` allows up to ``k``
+        OpenMP threads, ``0`` restores the default (``OMP_NUM_THREADS`` or every core).
+        Kernels never start threads for arrays shorter than ``openmp_threshold()``.
+
+    Examples
+    --------
+    >>> import lrcore
+    >>> lrcore.set_num_threads(1)
+    >>> lrcore.get_num_threads()
+    1
+    >>> lrcore.set_num_threads(0)
+    """
+    global _nthreads
+    k = _index(n, "n")
+    if k < 0:
+        raise ValueError(f"n must be >= 0 (0 means the OpenMP default), got {k}")
+    _nthreads = <int>min(k, 1 << 16)
+
+
+def get_num_threads():
+    """The number of threads lrcore's kernels may use (see :func:`set_num_threads`)."""
+    return _nthreads if _nthreads > 0 else lrc_omp_max_threads()
+
+
+def openmp_threshold():
+    """Arrays shorter than this many elements are always processed on one thread."""
+    return LRC_OMP_MIN_N
+
+
+# ----------------------------------------------------------------------------------------
+# validation helpers (GIL held; nothing is touched until all of them pass)
+# ----------------------------------------------------------------------------------------
+
+cdef inline Py_ssize_t _index(object o, str name) except? -1:
+    """An exact integer (bool and float refused) as Py_ssize_t."""
+    if PyLong_Check(o) and not isinstance(o, bool):
+        return <Py_ssize_t>o
+    if isinstance(o, (np.integer,)):
+        return <Py_ssize_t>int(o)
+    raise TypeError(f"{name} must be an integer, got {type(o).__name__}")
+
+
+cdef inline double _real(object o, str name) except? -1.0:
+    """A real Python/numpy scalar as double (not checked for finiteness)."""
+    if PyFloat_Check(o):
+        return PyFloat_AS_DOUBLE(o)
+    if isinstance(o, (bool, str, bytes)) or o is None:
+        raise TypeError(f"{name} must be a real number, got {type(o).__name__}")
+    try:
+        return float(o)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real number, got {type(o).__name__}") from None
+
+
+cdef inline double _finite(object o, str name) except? -1.0:
+    cdef double d = _real(o, name)
+    if not isfinite(d):
+        raise ValueError(f"{name} must be finite, got {d!r}")
+    return d
+
+
+cdef inline double _nonneg(object o, str name) except? -1.0:
+    cdef double d = _real(o, name)
+    if not (isfinite(d) and d >= 0.0):
+        raise ValueError(f"{name} must be a finite number >= 0, got {d!r}")
+    return d
+
+
+cdef inline double _unit(object o, str name) except? -1.0:
+    """A number in [0, 1)."""
+    cdef double d = _real(o, name)
+    if not (d >= 0.0 and d < 1.0):
+        raise ValueError(f"{name} must be in [0, 1), got {d!r}")
+    return d
+
+
+cdef inline int _float_typenum(object a, str name) except -1:
+    """Type number of a float32/float64 ndarray, else TypeError naming ``name``."""
+    if not cnp.PyArray_Check(a):
+        raise TypeError(
+            f"{name} must be a numpy.ndarray of float32 or float64, got {type(a).__name__}")
+    cdef int t = cnp.PyArray_TYPE(<cnp.ndarray>a)
+    if t != cnp.NPY_DOUBLE and t != cnp.NPY_FLOAT:
+        raise TypeError(f"{name} must have dtype float32 or float64, got {(<cnp.ndarray>a).dtype}")
+    return t
+
+
+cdef inline int _check_layout(cnp.ndarray a, str name, bint writable) except -1:
+    cdef int flags = cnp.PyArray_FLAGS(a)
+    if not (flags & cnp.NPY_ARRAY_C_CONTIGUOUS):
+        raise ValueError(
+            f"{name} must be C-contiguous (updates are in place, so a copy would be lost); "
+            f"pass numpy.ascontiguousarray({name}) and use the result")
+    if not (flags & cnp.NPY_ARRAY_ALIGNED) or not cnp.PyArray_ISNOTSWAPPED(a):
+        raise ValueError(f"{name} must be aligned and in native byte order")
+    if writable and not (flags & cnp.NPY_ARRAY_WRITEABLE):
+        raise ValueError(f"{name} is read-only; it is updated in place and must be writeable")
+    return 0
+
+
+cdef inline int _check_like(object a, str name, cnp.ndarray ref, str refname, int typenum,
+                            bint writable) except -1:
+    """``a`` is an ndarray with the same dtype and shape as ``ref`` and a usable layout."""
+    if not cnp.PyArray_Check(a):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
+    cdef cnp.ndarray arr = <cnp.ndarray>a
+    if cnp.PyArray_TYPE(arr) != typenum:
+        raise TypeError(
+            f"{name} has dtype {arr.dtype} but {refname} has dtype {ref.dtype}; "
+            f"all arrays of one call must share {refname}'s dtype")
+    cdef int nd = cnp.PyArray_NDIM(arr)
+    cdef int k
+    if nd != cnp.PyArray_NDIM(ref):
+        raise ValueError(f"{name} has shape {(<object>arr).shape} but {refname} has shape {(<object>ref).shape}")
+    for k in range(nd):
+        if cnp.PyArray_DIM(arr, k) != cnp.PyArray_DIM(ref, k):
+            raise ValueError(f"{name} has shape {(<object>arr).shape} but {refname} has shape {(<object>ref).shape}")
+    _check_layout(arr, name, writable)
+    return 0
+
+
+cdef inline bint _overlap(cnp.ndarray a, cnp.ndarray b):
+    cdef char *pa = <char *>cnp.PyArray_DATA(a)
+    cdef char *pb = <char *>cnp.PyArray_DATA(b)
+    cdef Py_ssize_t na = cnp.PyArray_NBYTES(a), nb = cnp.PyArray_NBYTES(b)
+    if na == 0 or nb == 0:
+        return False
+    return pa < pb + nb and pb < pa + na
+
+
+cdef int _check_disjoint(list arrays, list names) except -1:
+    """No two of ``arrays`` share memory (in-place kernels assume it)."""
+    cdef Py_ssize_t i, j, n = len(arrays)
+    for i in range(n):
+        for j in range(i + 1, n):
+            if _overlap(<cnp.ndarray>arrays[i], <cnp.ndarray>arrays[j]):
+                raise ValueError(
+                    f"{names[i]} and {names[j]} share memory; in-place kernels need "
+                    f"separate arrays (pass a copy of {names[j]})")
+    return 0
+
+
+# nonfinite= policies
+cdef enum:
+    _POLICY_RAISE = 0
+    _POLICY_SKIP = 1
+
+
+cdef inline int _policy(object p) except -1:
+    if p is "raise" or p == "raise":
+        return _POLICY_RAISE
+    if p is "skip" or p == "skip":
+        return _POLICY_SKIP
+    raise ValueError(f"nonfinite must be 'raise' or 'skip', got {p!r}")
+
+
+# ----------------------------------------------------------------------------------------
+# concerns (one include per C source file)
+# ----------------------------------------------------------------------------------------
+# (section: update)
+include "_update.pxi"
+# (end section: update)
+
+# (section: eigen)
+# (end section: eigen)
+
+# (section: schedule)
+# (end section: schedule)
+
+# (section: problems)
+# (end section: problems)
+
+
+# the C-level status codes of _core.pxd mirror csrc/lrcore.h
+if not (STATUS_OK == LRC_OK and STATUS_NONFINITE == LRC_NONFINITE and STATUS_EINVAL == LRC_EINVAL
+        and STATUS_ENOMEM == LRC_ENOMEM and STATUS_NOT_CONVERGED == LRC_NOT_CONVERGED
+        and STATUS_BREAKDOWN == LRC_BREAKDOWN and STATUS_DIVERGED == LRC_DIVERGED):
+    raise ImportError("lrcore._core: _core.pxd and csrc/lrcore.h disagree on status codes")

@@ -1,0 +1,370 @@
+"""Fused in-place optimizer update steps and small stateful optimizers.
+
+The ``*_step`` functions are C kernels (``csrc/update.c``): each reads the parameters,
+the gradient and the optimizer state once and writes them once, with the GIL released and
+OpenMP above :func:`lrcore.openmp_threshold` elements.  Their arithmetic follows
+``torch.optim`` operation by operation.  Arrays are float32 or float64, C-contiguous (any
+shape, treated as flat), writeable where updated, of one dtype and shape within a call, and
+must not share memory.  A gradient holding NaN or Inf is found *before* anything is
+written: ``nonfinite="raise"`` (default) raises :class:`lrcore.NonFiniteError`,
+``nonfinite="skip"`` returns False; either way nothing is modified.
+
+The classes :class:`SGD`, :class:`Adam`, :class:`AdamW`, :class:`RMSprop` and
+:class:`Adagrad` own the buffers and the step count, and take the learning rate as a float
+or as any callable ``t -> lr`` (``t`` = optimizer steps already taken, 0-based), such as an
+:mod:`lrcore.schedules` schedule.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any, Union
+
+import numpy as np
+
+from lrcore._core import (
+    NonFiniteError,
+    adagrad_step,
+    adam_step,
+    all_finite,
+    momentum_step,
+    rmsprop_step,
+    sgd_step,
+)
+
+__all__ = [
+    "sgd_step",
+    "momentum_step",
+    "adam_step",
+    "rmsprop_step",
+    "adagrad_step",
+    "all_finite",
+    "Optimizer",
+    "SGD",
+    "Adam",
+    "AdamW",
+    "RMSprop",
+    "Adagrad",
+]
+
+LearningRate = Union[float, Callable[[int], float]]
+Arrays = Union[np.ndarray, Sequence[np.ndarray]]
+
+
+def _check_param(p: Any, name: str) -> np.ndarray:
+    if not isinstance(p, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(p).__name__}")
+    if p.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{name} must have dtype float32 or float64, got {p.dtype}")
+    if not p.flags.c_contiguous:
+        raise ValueError(f"{name} must be C-contiguous (it is updated in place)")
+    if not p.flags.writeable:
+        raise ValueError(f"{name} is read-only; it is updated in place and must be writeable")
+    return p
+
+
+class Optimizer:
+    """Base class: parameters, per-array state buffers, the step count and the rate.
+
+    Parameters
+    ----------
+    params : numpy.ndarray or sequence of numpy.ndarray
+        The parameters, updated in place by :meth:`step`.
+    lr : float or callable
+        A fixed learning rate, or ``t -> lr`` evaluated at ``t`` = :attr:`t` (the number of
+        steps taken so far) before every step.
+    nonfinite : {"raise", "skip"}
+        Policy for gradients holding NaN or Inf (checked before anything is written, across
+        all arrays): raise :class:`lrcore.NonFiniteError`, or skip the step (the step count
+        does not advance; :attr:`n_skipped` counts them).
+    """
+
+    _buffers: tuple[str, ...] = ()
+
+    def __init__(self, params: Arrays, lr: LearningRate, *, nonfinite: str = "raise") -> None:
+        single = isinstance(params, np.ndarray)
+        plist = [params] if single else list(params)
+        if not plist:
+            raise ValueError("params is empty")
+        names = ["params"] if single else [f"params[{i}]" for i in range(len(plist))]
+        self._params = [_check_param(p, nm) for p, nm in zip(plist, names)]
+        for i in range(len(self._params)):
+            for j in range(i):
+                if np.shares_memory(self._params[i], self._params[j]):
+                    raise ValueError(f"{names[i]} and {names[j]} share memory")
+        self._single = single
+        if nonfinite not in ("raise", "skip"):
+            raise ValueError(f"nonfinite must be 'raise' or 'skip', got {nonfinite!r}")
+        self.nonfinite = nonfinite
+        if not callable(lr):
+            lr = self._check_lr(lr, "lr")
+        self.lr = lr
+        #: number of steps applied so far (skipped steps are not counted)
+        self.t = 0
+        #: number of steps skipped because of a non-finite gradient
+        self.n_skipped = 0
+        self.state: list[dict[str, np.ndarray]] = [self._init_state(p) for p in self._params]
+
+    # -- helpers ------------------------------------------------------------------------
+    @staticmethod
+    def _check_lr(value: Any, what: str) -> float:
+        try:
+            f = float(value)
+        except (TypeError, ValueError):
+            raise TypeError(f"{what} must be a real number, got {type(value).__name__}") from None
+        if not (math.isfinite(f) and f >= 0.0):
+            raise ValueError(f"{what} must be a finite number >= 0, got {f!r}")
+        return f
+
+    def _init_state(self, p: np.ndarray) -> dict[str, np.ndarray]:
+        return {name: np.zeros_like(p) for name in self._buffers}
+
+    def _grads(self, grads: Arrays) -> list[np.ndarray]:
+        if self._single:
+            return [grads]  # type: ignore[list-item]
+        if isinstance(grads, np.ndarray):
+            raise TypeError("grads must be a sequence of arrays, one per parameter array")
+        glist = list(grads)
+        if len(glist) != len(self._params):
+            raise ValueError(f"expected {len(self._params)} gradient arrays, got {len(glist)}")
+        # validate every gradient before the first array is touched (all or nothing)
+        for i, (p, g) in enumerate(zip(self._params, glist)):
+            if not isinstance(g, np.ndarray):
+                raise TypeError(f"grads[{i}] must be a numpy.ndarray, got {type(g).__name__}")
+            if g.dtype != p.dtype or g.shape != p.shape:
+                raise ValueError(f"grads[{i}] has dtype {g.dtype} and shape {g.shape}; "
+                                 f"params[{i}] has dtype {p.dtype} and shape {p.shape}")
+        return glist
+
+    @property
+    def params(self) -> Arrays:
+        """The parameter array (or list of arrays), updated in place."""
+        return self._params[0] if self._single else list(self._params)
+
+    def current_lr(self) -> float:
+        """The learning rate the next step will use."""
+        if callable(self.lr):
+            return self._check_lr(self.lr(self.t), f"lr({self.t})")
+        return self.lr
+
+    def step(self, grads: Arrays) -> bool:
+        """Apply one update with gradient(s) ``grads`` (same structure as the params).
+
+        Returns True if applied, False if skipped because of a non-finite gradient
+        (``nonfinite="skip"``).  On a raise nothing was modified.
+        """
+        glist = self._grads(grads)
+        lr = self.current_lr()
+        policy = self.nonfinite
+        if len(glist) > 1:
+            # all-or-nothing across arrays: look at every gradient before updating any
+            for i, g in enumerate(glist):
+                if not all_finite(g):
+                    if policy == "skip":
+                        self.n_skipped += 1
+                        return False
+                    raise NonFiniteError(
+                        f"{type(self).__name__}.step: grads[{i}] contains NaN or Inf; "
+                        "no parameter or buffer was modified")
+        for p, g, st in zip(self._params, glist, self.state):
+            applied = self._update(p, g, st, lr, policy)
+            if not applied:
+                self.n_skipped += 1
+                return False
+        self.t += 1
+        return True
+
+    def _update(self, p: np.ndarray, g: np.ndarray, st: dict, lr: float, policy: str) -> bool:
+        raise NotImplementedError
+
+    # -- persistence --------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """A copy of the mutable state: step count, skipped count and the buffers."""
+        return {
+            "t": self.t,
+            "n_skipped": self.n_skipped,
+            "state": [{k: v.copy() for k, v in st.items()} for st in self.state],
+        }
+
+    def load_state_dict(self, d: dict) -> None:
+        """Restore what :meth:`state_dict` returned (shapes and dtypes must match)."""
+        states = d["state"]
+        if len(states) != len(self._params):
+            raise ValueError(f"state has {len(states)} entries, expected {len(self._params)}")
+        new = []
+        for i, (p, st) in enumerate(zip(self._params, states)):
+            if set(st) != set(self._buffers):
+                raise ValueError(f"state[{i}] has buffers {sorted(st)}, expected "
+                                 f"{sorted(self._buffers)}")
+            cur = {}
+            for k, v in st.items():
+                v = np.asarray(v)
+                if v.shape != p.shape:
+                    raise ValueError(f"state[{i}][{k!r}] has shape {v.shape}, expected {p.shape}")
+                cur[k] = np.ascontiguousarray(v, dtype=p.dtype).copy()
+            new.append(cur)
+        t = int(d["t"])
+        if t < 0:
+            raise ValueError(f"t must be >= 0, got {t}")
+        self.state = new
+        self.t = t
+        self.n_skipped = int(d.get("n_skipped", 0))
+
+    def __repr__(self) -> str:
+        shapes = [p.shape for p in self._params]
+        return f"{type(self).__name__}(params={shapes if len(shapes) > 1 else shapes[0]}, " \
+               f"lr={self.lr!r}, t={self.t})"
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with optional momentum, as ``torch.optim.SGD``.
+
+    Parameters mirror PyTorch's: ``lr``, ``momentum``, ``dampening``, ``weight_decay``,
+    ``nesterov``, ``maximize``; see :func:`lrcore.optim.momentum_step` for the formula.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lrcore.optim import SGD
+    >>> x = np.array([1.0, 1.0])
+    >>> opt = SGD(x, lr=0.1, momentum=0.9)
+    >>> for _ in range(3):
+    ...     _ = opt.step(2 * x)          # gradient of ||x||^2
+    >>> np.round(x, 4)
+    array([0.062, 0.062])
+    """
+
+    def __init__(self, params: Arrays, lr: LearningRate = 1e-3, momentum: float = 0.0,
+                 dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False,
+                 *, maximize: bool = False, nonfinite: str = "raise") -> None:
+        self.momentum = self._check_lr(momentum, "momentum")
+        self.dampening = self._check_lr(dampening, "dampening")
+        self.weight_decay = self._check_lr(weight_decay, "weight_decay")
+        if nesterov and (self.momentum <= 0 or self.dampening != 0):
+            raise ValueError("nesterov=True requires momentum > 0 and dampening == 0")
+        self.nesterov = bool(nesterov)
+        self.maximize = bool(maximize)
+        self._buffers = ("momentum_buffer",) if self.momentum != 0 else ()
+        super().__init__(params, lr, nonfinite=nonfinite)
+
+    def _update(self, p, g, st, lr, policy):
+        if self.momentum == 0:
+            return sgd_step(p, g, lr, weight_decay=self.weight_decay, maximize=self.maximize,
+                            nonfinite=policy)
+        return momentum_step(p, g, st["momentum_buffer"], lr, self.momentum,
+                             nesterov=self.nesterov, dampening=self.dampening,
+                             weight_decay=self.weight_decay, first_step=self.t == 0,
+                             maximize=self.maximize, nonfinite=policy)
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba 2015), as ``torch.optim.Adam``; see :func:`lrcore.optim.adam_step`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lrcore.optim import Adam
+    >>> x = np.array([3.0, -2.0])
+    >>> opt = Adam(x, lr=0.1)
+    >>> for _ in range(200):
+    ...     _ = opt.step(2 * x)
+    >>> bool(np.all(np.abs(x) < 0.05))
+    True
+    """
+
+    _decoupled = False
+
+    def __init__(self, params: Arrays, lr: LearningRate = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, amsgrad: bool = False, *, maximize: bool = False,
+                 nonfinite: str = "raise") -> None:
+        b1, b2 = betas
+        for name, b in (("betas[0]", b1), ("betas[1]", b2)):
+            bf = self._check_lr(b, name)
+            if not bf < 1.0:
+                raise ValueError(f"{name} must be in [0, 1), got {bf!r}")
+        self.betas = (float(b1), float(b2))
+        self.eps = self._check_lr(eps, "eps")
+        self.weight_decay = self._check_lr(weight_decay, "weight_decay")
+        self.amsgrad = bool(amsgrad)
+        self.maximize = bool(maximize)
+        self._buffers = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if amsgrad else ())
+        super().__init__(params, lr, nonfinite=nonfinite)
+
+    def _update(self, p, g, st, lr, policy):
+        return adam_step(p, g, st["exp_avg"], st["exp_avg_sq"], self.t + 1, lr,
+                         beta1=self.betas[0], beta2=self.betas[1], eps=self.eps,
+                         weight_decay=self.weight_decay, decoupled=self._decoupled,
+                         amsgrad=self.amsgrad, vmax=st.get("max_exp_avg_sq"),
+                         maximize=self.maximize, nonfinite=policy)
+
+
+class AdamW(Adam):
+    """AdamW (Loshchilov & Hutter 2019): Adam with decoupled weight decay, as
+    ``torch.optim.AdamW`` (default ``weight_decay=1e-2``)."""
+
+    _decoupled = True
+
+    def __init__(self, params: Arrays, lr: LearningRate = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2, amsgrad: bool = False, *, maximize: bool = False,
+                 nonfinite: str = "raise") -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
+                         nonfinite=nonfinite)
+
+
+class RMSprop(Optimizer):
+    """RMSprop, as ``torch.optim.RMSprop``; see :func:`lrcore.optim.rmsprop_step`."""
+
+    def __init__(self, params: Arrays, lr: LearningRate = 1e-2, alpha: float = 0.99,
+                 eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0,
+                 centered: bool = False, *, maximize: bool = False,
+                 nonfinite: str = "raise") -> None:
+        self.alpha = self._check_lr(alpha, "alpha")
+        if not self.alpha < 1.0:
+            raise ValueError(f"alpha must be in [0, 1), got {self.alpha!r}")
+        self.eps = self._check_lr(eps, "eps")
+        self.weight_decay = self._check_lr(weight_decay, "weight_decay")
+        self.momentum = self._check_lr(momentum, "momentum")
+        self.centered = bool(centered)
+        self.maximize = bool(maximize)
+        bufs = ["square_avg"]
+        if self.centered:
+            bufs.append("grad_avg")
+        if self.momentum > 0:
+            bufs.append("momentum_buffer")
+        self._buffers = tuple(bufs)
+        super().__init__(params, lr, nonfinite=nonfinite)
+
+    def _update(self, p, g, st, lr, policy):
+        return rmsprop_step(p, g, st["square_avg"], lr, alpha=self.alpha, eps=self.eps,
+                            weight_decay=self.weight_decay, momentum=self.momentum,
+                            centered=self.centered, grad_avg=st.get("grad_avg"),
+                            buf=st.get("momentum_buffer"), maximize=self.maximize,
+                            nonfinite=policy)
+
+
+class Adagrad(Optimizer):
+    """Adagrad, as ``torch.optim.Adagrad``; see :func:`lrcore.optim.adagrad_step`."""
+
+    _buffers = ("sum",)
+
+    def __init__(self, params: Arrays, lr: LearningRate = 1e-2, lr_decay: float = 0.0,
+                 weight_decay: float = 0.0, initial_accumulator_value: float = 0.0,
+                 eps: float = 1e-10, *, maximize: bool = False,
+                 nonfinite: str = "raise") -> None:
+        self.lr_decay = self._check_lr(lr_decay, "lr_decay")
+        self.weight_decay = self._check_lr(weight_decay, "weight_decay")
+        self.initial_accumulator_value = self._check_lr(initial_accumulator_value,
+                                                        "initial_accumulator_value")
+        self.eps = self._check_lr(eps, "eps")
+        self.maximize = bool(maximize)
+        super().__init__(params, lr, nonfinite=nonfinite)
+
+    def _init_state(self, p):
+        return {"sum": np.full_like(p, self.initial_accumulator_value)}
+
+    def _update(self, p, g, st, lr, policy):
+        return adagrad_step(p, g, st["sum"], self.t + 1, lr, lr_decay=self.lr_decay,
+                            eps=self.eps, weight_decay=self.weight_decay,
+                            maximize=self.maximize, nonfinite=policy)

@@ -151,6 +151,14 @@ cdef inline double _nonneg(object o, str name) except? -1.0:
     return d
 
 
+cdef inline double _positive(object o, str name, str why=None) except? -1.0:
+    cdef double d = _real(o, name)
+    if not (isfinite(d) and d > 0.0):
+        raise ValueError(f"{name} must be a finite number > 0, got {d!r}"
+                         + (f" ({why})" if why else ""))
+    return d
+
+
 cdef inline double _unit(object o, str name) except? -1.0:
     """A number in [0, 1)."""
     cdef double d = _real(o, name)

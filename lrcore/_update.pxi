@@ -118,6 +118,8 @@ cdef int adagrad_f32(float *x, const float *g, float *sum, Py_ssize_t n, int64_t
 
 # ---- Python API -------------------------------------------------------------------------
 
+_EPS_WHY = "eps = 0 gives 0/0 = NaN wherever the gradient history is zero"
+
 cdef inline object _step_outcome(int status, int policy, str func, str modified):
     """True when applied; False when skipped; raise otherwise (nothing was written)."""
     if status == LRC_OK:
@@ -352,7 +354,8 @@ def adam_step(x, g, m, v, step, lr, *, beta1=0.9, beta2=0.999, eps=1e-8, weight_
     beta1, beta2 : float, optional
         Moment decay rates in [0, 1).
     eps : float, optional
-        Denominator guard, finite and >= 0.
+        Denominator guard, finite and > 0 (PyTorch accepts 0, which turns a zero gradient
+        history into 0/0 = NaN; lrcore refuses it).
     weight_decay : float, optional
         :math:`\lambda \ge 0`; L2 added to the gradient, or decoupled if ``decoupled``.
     decoupled : bool, optional
@@ -370,6 +373,14 @@ def adam_step(x, g, m, v, step, lr, *, beta1=0.9, beta2=0.999, eps=1e-8, weight_
     -------
     bool
         True if applied, False if skipped.
+
+    Notes
+    -----
+    The denominator is evaluated as :math:`\sqrt{\hat v} + \epsilon\sqrt{1-\beta_2^t}` with
+    the step size :math:`\mathrm{lr}\sqrt{1-\beta_2^t}/(1-\beta_1^t)` (Kingma & Ba, end of
+    section 2): the same value with one division per element instead of two.  As in every
+    Adam implementation, a gradient so small that :math:`g^2` underflows (|g| < 1e-154 in
+    float64, < 1e-19 in float32) gives :math:`v = 0` and a step of :math:`\mathrm{lr}\,m/\epsilon`.
 
     Examples
     --------
@@ -401,7 +412,7 @@ def adam_step(x, g, m, v, step, lr, *, beta1=0.9, beta2=0.999, eps=1e-8, weight_
     cdef int64_t s = _step_count(step)
     cdef double lr_ = _nonneg(lr, "lr")
     cdef double b1 = _unit(beta1, "beta1"), b2 = _unit(beta2, "beta2")
-    cdef double e = _nonneg(eps, "eps"), wd = _nonneg(weight_decay, "weight_decay")
+    cdef double e = _positive(eps, "eps", _EPS_WHY), wd = _nonneg(weight_decay, "weight_decay")
     cdef int dec = 1 if decoupled else 0
     cdef int mx = 1 if maximize else 0
     cdef int policy = _policy(nonfinite)
@@ -455,7 +466,7 @@ def rmsprop_step(x, g, square_avg, lr, *, alpha=0.99, eps=1e-8, weight_decay=0.0
     alpha : float, optional
         Smoothing constant in [0, 1).
     eps : float, optional
-        Added to the root, finite and >= 0.
+        Added to the root, finite and > 0 (0 would give 0/0 = NaN for a zero history).
     weight_decay : float, optional
         L2 coefficient added to the gradient, >= 0.
     momentum : float, optional
@@ -493,7 +504,7 @@ def rmsprop_step(x, g, square_avg, lr, *, alpha=0.99, eps=1e-8, weight_decay=0.0
     cdef cnp.ndarray GA = None, B = None
     cdef double lr_ = _nonneg(lr, "lr")
     cdef double al = _unit(alpha, "alpha")
-    cdef double e = _nonneg(eps, "eps"), wd = _nonneg(weight_decay, "weight_decay")
+    cdef double e = _positive(eps, "eps", _EPS_WHY), wd = _nonneg(weight_decay, "weight_decay")
     cdef double mom = _nonneg(momentum, "momentum")
     cdef int cen = 1 if centered else 0
     arrs = [X, G, S]
@@ -561,7 +572,7 @@ def adagrad_step(x, g, sum_sq, step, lr, *, lr_decay=0.0, eps=1e-10, weight_deca
     lr_decay : float, optional
         :math:`\delta \ge 0`.
     eps : float, optional
-        Added to the root, finite and >= 0.
+        Added to the root, finite and > 0 (0 would give 0/0 = NaN for a zero history).
     weight_decay : float, optional
         L2 coefficient added to the gradient, >= 0.
     maximize : bool, optional
@@ -593,7 +604,7 @@ def adagrad_step(x, g, sum_sq, step, lr, *, lr_decay=0.0, eps=1e-10, weight_deca
     cdef int64_t s = _step_count(step)
     cdef double lr_ = _nonneg(lr, "lr")
     cdef double dec = _nonneg(lr_decay, "lr_decay")
-    cdef double e = _nonneg(eps, "eps"), wd = _nonneg(weight_decay, "weight_decay")
+    cdef double e = _positive(eps, "eps", _EPS_WHY), wd = _nonneg(weight_decay, "weight_decay")
     cdef int mx = 1 if maximize else 0
     cdef int policy = _policy(nonfinite)
     if _overlap(X, G) or _overlap(X, S) or _overlap(G, S):

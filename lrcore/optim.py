@@ -107,6 +107,14 @@ class Optimizer:
 
     # -- helpers ------------------------------------------------------------------------
     @staticmethod
+    def _check_eps(value: Any) -> float:
+        f = Optimizer._check_lr(value, "eps")
+        if f == 0.0:
+            raise ValueError("eps must be > 0 (eps = 0 gives 0/0 = NaN wherever the gradient "
+                             "history is zero)")
+        return f
+
+    @staticmethod
     def _check_lr(value: Any, what: str) -> float:
         try:
             f = float(value)
@@ -284,7 +292,7 @@ class Adam(Optimizer):
             if not bf < 1.0:
                 raise ValueError(f"{name} must be in [0, 1), got {bf!r}")
         self.betas = (float(b1), float(b2))
-        self.eps = self._check_lr(eps, "eps")
+        self.eps = self._check_eps(eps)
         self.weight_decay = self._check_lr(weight_decay, "weight_decay")
         self.amsgrad = bool(amsgrad)
         self.maximize = bool(maximize)
@@ -323,7 +331,7 @@ class RMSprop(Optimizer):
         self.alpha = self._check_lr(alpha, "alpha")
         if not self.alpha < 1.0:
             raise ValueError(f"alpha must be in [0, 1), got {self.alpha!r}")
-        self.eps = self._check_lr(eps, "eps")
+        self.eps = self._check_eps(eps)
         self.weight_decay = self._check_lr(weight_decay, "weight_decay")
         self.momentum = self._check_lr(momentum, "momentum")
         self.centered = bool(centered)
@@ -357,7 +365,7 @@ class Adagrad(Optimizer):
         self.weight_decay = self._check_lr(weight_decay, "weight_decay")
         self.initial_accumulator_value = self._check_lr(initial_accumulator_value,
                                                         "initial_accumulator_value")
-        self.eps = self._check_lr(eps, "eps")
+        self.eps = self._check_eps(eps)
         self.maximize = bool(maximize)
         super().__init__(params, lr, nonfinite=nonfinite)
 

@@ -1,0 +1,717 @@
+"""Learning-rate search: the LR range test, grid, random and successive-halving search.
+
+Every search runs its trials on any :class:`concurrent.futures.Executor` (``executor=None``
+runs them here, one after the other): a thread or process pool on one machine, or a Dask
+cluster through ``distributed.Client(...).get_executor()``.  A trial that raises or returns
+NaN/Inf is *recorded* (status ``"error"`` or ``"diverged"``, score NaN) and never stops the
+search; a failing *executor* (a broken pool, an objective that cannot be pickled) raises a
+clear :class:`RuntimeError`.  Trials are seeded, so a search is reproducible from its seed
+whatever executor runs it, and records come back in submission order.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Executor, as_completed
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "SearchResult",
+    "RangeTest",
+    "grid_search",
+    "random_search",
+    "successive_halving",
+    "range_test",
+]
+
+_FIELDS = ("lr", "seed", "score", "status", "time", "budget", "round", "error")
+
+
+# ----------------------------------------------------------------------------------------
+# trials
+# ----------------------------------------------------------------------------------------
+
+class _Trial:
+    """One evaluation ``objective(lr, budget=..., seed=...)``; picklable, never raises."""
+
+    __slots__ = ("objective", "lr", "budget", "seed", "round")
+
+    def __init__(self, objective, lr, budget=None, seed=None, round=None):
+        self.objective = objective
+        self.lr = lr
+        self.budget = budget
+        self.seed = seed
+        self.round = round
+
+    def __call__(self) -> dict:
+        kwargs = {}
+        if self.budget is not None:
+            kwargs["budget"] = self.budget
+        if self.seed is not None:
+            kwargs["seed"] = self.seed
+        t0 = time.perf_counter()
+        error = ""
+        try:
+            score = float(self.objective(self.lr, **kwargs))
+            status = "ok" if math.isfinite(score) else "diverged"
+        except Exception as exc:  # a failing trial is data, not a reason to stop
+            score, status = math.nan, "error"
+            error = f"{type(exc).__name__}: {exc}"
+        if status != "ok":
+            score = math.nan
+        return {"lr": self.lr, "seed": self.seed, "score": score, "status": status,
+                "time": time.perf_counter() - t0, "budget": self.budget,
+                "round": self.round, "error": error}
+
+
+def _progress_bar(total: int, desc: str, progress: bool | None):
+    if progress is False:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    if progress is None and not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty()):
+        return None
+    return tqdm(total=total, desc=desc, leave=False)
+
+
+def _run_trials(trials: list[_Trial], executor: Executor | None, progress: bool | None,
+                desc: str) -> list[dict]:
+    """Run trials, in order (serially) or on ``executor``; results in submission order."""
+    bar = _progress_bar(len(trials), desc, progress)
+    try:
+        if executor is None:
+            out = []
+            for t in trials:
+                out.append(t())
+                if bar is not None:
+                    bar.update(1)
+            return out
+        if not callable(getattr(executor, "submit", None)):
+            raise TypeError("executor must be a concurrent.futures.Executor (an object with "
+                            f"submit()), got {type(executor).__name__}")
+        futures = []
+        try:
+            for t in trials:
+                futures.append(executor.submit(t))
+        except Exception as exc:
+            for f in futures:
+                f.cancel()
+            raise RuntimeError(f"{desc}: the executor refused a trial "
+                               f"({type(exc).__name__}: {exc})") from exc
+        index = {f: i for i, f in enumerate(futures)}
+        out: list[Any] = [None] * len(futures)
+        try:
+            for f in as_completed(futures):
+                out[index[f]] = f.result()
+                if bar is not None:
+                    bar.update(1)
+        except Exception as exc:
+            for f in futures:
+                f.cancel()
+            hint = ""
+            if "pickl" in f"{type(exc).__name__} {exc}".lower():
+                hint = (" -- the objective must be picklable to reach another process "
+                        "(a module-level function or object, not a lambda or local function)")
+            raise RuntimeError(f"{desc}: the executor failed while running trials "
+                               f"({type(exc).__name__}: {exc}){hint}") from exc
+        return out
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+# ----------------------------------------------------------------------------------------
+# results
+# ----------------------------------------------------------------------------------------
+
+def _atomic_write(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file: never a half-written file."""
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".lrcore-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+@dataclass(frozen=True, eq=False)
+class SearchResult:
+    """Outcome of a search.
+
+    Attributes
+    ----------
+    records : list of dict
+        One dict per trial, in submission order, with keys ``lr``, ``seed``, ``score``
+        (NaN unless ``status == "ok"``), ``status`` (``"ok"``, ``"diverged"`` for a
+        non-finite score, ``"error"`` when the objective raised), ``time`` (seconds),
+        ``budget``, ``round`` (successive halving) and ``error`` (the exception text).
+    best_lr : float
+        The rate with the lowest score (mean over seeds; a rate with any failed trial is
+        not eligible).  NaN when no trial succeeded.
+    best_score : float
+        Its score.
+    """
+
+    records: list
+    best_lr: float
+    best_score: float
+    method: str = "search"
+
+    def to_csv(self, path: str | os.PathLike) -> None:
+        """Write the records as CSV (atomically: the file is complete or untouched)."""
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=_FIELDS, lineterminator="\n")
+        w.writeheader()
+        for r in self.records:
+            w.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in _FIELDS})
+        _atomic_write(path, buf.getvalue())
+
+    def to_json(self, path: str | os.PathLike) -> None:
+        """Write ``{"method", "best_lr", "best_score", "records"}`` as JSON (atomically)."""
+        def clean(v):
+            return None if isinstance(v, float) and not math.isfinite(v) else v
+        doc = {"method": self.method, "best_lr": clean(self.best_lr),
+               "best_score": clean(self.best_score),
+               "records": [{k: clean(r.get(k)) for k in _FIELDS} for r in self.records]}
+        _atomic_write(path, json.dumps(doc, indent=1))
+
+    @property
+    def n_failed(self) -> int:
+        return sum(r["status"] != "ok" for r in self.records)
+
+    def __repr__(self) -> str:
+        return (f"SearchResult(method={self.method!r}, best_lr={self.best_lr:.4g}, "
+                f"best_score={self.best_score:.6g}, trials={len(self.records)}, "
+                f"failed={self.n_failed})")
+
+
+def _best(records: Sequence[dict]) -> tuple[float, float]:
+    """Best rate by mean score over its trials; rates with a failed trial are excluded."""
+    by_lr: dict[float, list[float]] = {}
+    failed: set[float] = set()
+    for r in records:
+        if r["status"] == "ok":
+            by_lr.setdefault(r["lr"], []).append(r["score"])
+        else:
+            failed.add(r["lr"])
+    best_lr, best_score = math.nan, math.inf
+    for lr, scores in by_lr.items():
+        if lr in failed:
+            continue
+        s = float(np.mean(scores))
+        if s < best_score:
+            best_lr, best_score = lr, s
+    return best_lr, (best_score if math.isfinite(best_score) else math.nan)
+
+
+# ----------------------------------------------------------------------------------------
+# validation
+# ----------------------------------------------------------------------------------------
+
+def _check_objective(objective: Any) -> Callable:
+    objective = _as_objective(objective)
+    if not callable(objective):
+        raise TypeError(f"objective must be callable as objective(lr, budget=None, seed=None), "
+                        f"got {type(objective).__name__}")
+    return objective
+
+
+def _as_objective(objective: Any) -> Any:
+    """Built-in problems become objectives (final loss after a budget of steps)."""
+    to_obj = getattr(objective, "as_objective", None)
+    if callable(to_obj) and not callable(objective):
+        return to_obj()
+    return objective
+
+
+def _check_rate(v: Any, name: str) -> float:
+    if isinstance(v, (bool, str, bytes)) or v is None:
+        raise TypeError(f"{name} must be a real number, got {type(v).__name__}")
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real number, got {type(v).__name__}") from None
+    if not (math.isfinite(f) and f > 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {f!r}")
+    return f
+
+
+def _check_rates(lrs: Iterable, name: str = "lrs") -> list[float]:
+    if isinstance(lrs, (str, bytes)):
+        raise TypeError(f"{name} must be a sequence of learning rates")
+    try:
+        seq = list(np.asarray(lrs, dtype=object).ravel()) if isinstance(lrs, np.ndarray) \
+            else list(lrs)
+    except TypeError:
+        raise TypeError(f"{name} must be a sequence of learning rates, got "
+                        f"{type(lrs).__name__}") from None
+    if not seq:
+        raise ValueError(f"{name} is empty")
+    return [_check_rate(v, f"{name}[{i}]") for i, v in enumerate(seq)]
+
+
+def _check_int(v: Any, name: str, lo: int) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {type(v).__name__}")
+    if v < lo:
+        raise ValueError(f"{name} must be >= {lo}, got {v}")
+    return int(v)
+
+
+def _trial_seeds(seed: int | None, n: int) -> list[int]:
+    ss = np.random.SeedSequence(seed)
+    return [int(c.generate_state(1, dtype=np.uint32)[0]) for c in ss.spawn(n)]
+
+
+# ----------------------------------------------------------------------------------------
+# searches
+# ----------------------------------------------------------------------------------------
+
+def grid_search(objective: Callable, lrs: Iterable[float], *, executor: Executor | None = None,
+                seeds: Sequence[int] | None = None, budget: int | None = None,
+                progress: bool | None = None) -> SearchResult:
+    """Evaluate ``objective`` at every rate of ``lrs`` (and every seed of ``seeds``).
+
+    Parameters
+    ----------
+    objective : callable or problem
+        ``objective(lr, budget=None, seed=None) -> float``, lower is better (only the
+        keywords that are set are passed).  A built-in :mod:`lrcore.problems` problem works
+        directly: its score is the loss after ``budget`` steps of gradient descent.
+    lrs : iterable of float
+        Rates to try, each finite and > 0.
+    executor : concurrent.futures.Executor, optional
+        Where to run the trials (default: here, serially).
+    seeds : sequence of int, optional
+        Run every rate once per seed; a rate's score is the mean over its seeds.
+    budget : int, optional
+        Passed to the objective (e.g. a number of steps).
+    progress : bool, optional
+        Show a tqdm bar (default: when tqdm is installed and stderr is a terminal).
+
+    Returns
+    -------
+    SearchResult
+
+    Examples
+    --------
+    >>> from lrcore.search import grid_search
+    >>> res = grid_search(lambda lr: (lr - 0.1) ** 2, [0.01, 0.1, 1.0])
+    >>> res.best_lr
+    0.1
+    """
+    obj = _check_objective(objective)
+    rates = _check_rates(lrs)
+    if budget is not None:
+        budget = _check_int(budget, "budget", 1)
+    if seeds is None:
+        trials = [_Trial(obj, lr, budget, None) for lr in rates]
+    else:
+        seed_list = [_check_int(s, f"seeds[{i}]", 0) for i, s in enumerate(seeds)]
+        if not seed_list:
+            raise ValueError("seeds is empty (pass None for unseeded trials)")
+        trials = [_Trial(obj, lr, budget, s) for lr in rates for s in seed_list]
+    records = _run_trials(trials, executor, progress, "grid_search")
+    return SearchResult(records, *_best(records), method="grid")
+
+
+def random_search(objective: Callable, low: float, high: float, n: int, *, log: bool = True,
+                  seed: int | None = None, executor: Executor | None = None,
+                  budget: int | None = None, progress: bool | None = None) -> SearchResult:
+    """Evaluate ``objective`` at ``n`` rates drawn uniformly (in log space by default).
+
+    Rates come from ``numpy.random.default_rng(seed)``; trial ``i`` gets its own seed from
+    ``numpy.random.SeedSequence(seed).spawn(n)[i]`` (recorded), so the same ``seed`` gives
+    the same records on any executor.  Bergstra & Bengio (2012) for why random beats grid
+    when few dimensions matter.
+
+    Parameters
+    ----------
+    objective : callable or problem
+        As in :func:`grid_search`; called with ``seed=`` the trial's seed.
+    low, high : float
+        The range, ``0 < low < high`` (``low > 0`` is needed for ``log=True``).
+    n : int
+        Number of trials, >= 1.
+    log : bool, optional
+        Sample ``log(lr)`` uniformly (default) instead of ``lr``.
+    seed : int, optional
+        Seed of the whole search.
+    executor, budget, progress
+        As in :func:`grid_search`.
+
+    Examples
+    --------
+    >>> from lrcore.search import random_search
+    >>> res = random_search(lambda lr, seed=None: abs(lr - 0.03), 1e-4, 1.0, 40, seed=0)
+    >>> 0.01 < res.best_lr < 0.1
+    True
+    """
+    obj = _check_objective(objective)
+    lo, hi = _check_rate(low, "low"), _check_rate(high, "high")
+    if not lo < hi:
+        raise ValueError(f"low must be < high, got low={lo!r}, high={hi!r}")
+    n = _check_int(n, "n", 1)
+    if budget is not None:
+        budget = _check_int(budget, "budget", 1)
+    if seed is not None:
+        seed = _check_int(seed, "seed", 0)
+    rng = np.random.default_rng(seed)
+    if log:
+        rates = np.exp(rng.uniform(math.log(lo), math.log(hi), n))
+    else:
+        rates = rng.uniform(lo, hi, n)
+    seeds = _trial_seeds(seed, n)
+    trials = [_Trial(obj, float(lr), budget, s) for lr, s in zip(rates, seeds)]
+    records = _run_trials(trials, executor, progress, "random_search")
+    return SearchResult(records, *_best(records), method="random")
+
+
+def successive_halving(objective: Callable, lrs: Iterable[float], *, budget: int, eta: int = 3,
+                       executor: Executor | None = None, seed: int | None = None,
+                       progress: bool | None = None) -> SearchResult:
+    """Successive halving: run every rate cheaply, keep the best ``1/eta``, repeat.
+
+    With ``n`` rates, ``s = floor(log_eta(n))`` rounds follow the first; round ``i`` runs
+    the survivors with budget ``max(1, round(budget * eta**(i - s)))`` and keeps the best
+    ``max(1, floor(n_i / eta))`` (Jamieson & Talwalkar 2016; Li et al. 2018, Hyperband).
+    The last round runs at the full ``budget``.  Failed trials rank last.
+
+    Parameters
+    ----------
+    objective : callable or problem
+        ``objective(lr, budget=..., seed=...) -> float``; ``budget`` is an int (e.g. steps).
+    lrs : iterable of float
+        Candidate rates.
+    budget : int
+        The largest budget, given to the final round (>= 1).
+    eta : int, optional
+        Reduction factor, >= 2.
+    executor, progress
+        As in :func:`grid_search`.
+    seed : int, optional
+        Seeds the trials (one seed per rate, kept across rounds).
+
+    Returns
+    -------
+    SearchResult
+        Records of every round (``round`` and ``budget`` set); the best is taken from the
+        final round.
+
+    Examples
+    --------
+    >>> from lrcore.search import successive_halving
+    >>> f = lambda lr, budget, seed=None: abs(lr - 0.1) + 1.0 / budget
+    >>> res = successive_halving(f, [0.001, 0.01, 0.1, 1.0, 3.0, 10.0], budget=9)
+    >>> res.best_lr, sorted({r["budget"] for r in res.records})
+    (0.1, [3, 9])
+    """
+    obj = _check_objective(objective)
+    rates = _check_rates(lrs)
+    budget = _check_int(budget, "budget", 1)
+    eta = _check_int(eta, "eta", 2)
+    if seed is not None:
+        seed = _check_int(seed, "seed", 0)
+    n = len(rates)
+    s = 0
+    while eta ** (s + 1) <= n:
+        s += 1
+    seeds = dict(zip(range(n), _trial_seeds(seed, n)))
+    alive = list(range(n))
+    records: list[dict] = []
+    final: list[dict] = []
+    for i in range(s + 1):
+        b = max(1, int(round(budget * float(eta) ** (i - s))))
+        trials = [_Trial(obj, rates[k], b, seeds[k], i) for k in alive]
+        out = _run_trials(trials, executor, progress, f"successive_halving round {i}")
+        records.extend(out)
+        final = out
+        if i == s:
+            break
+        keep = max(1, len(alive) // eta)
+        order = sorted(range(len(alive)),
+                       key=lambda j: (out[j]["status"] != "ok", out[j]["score"], j))
+        alive = [alive[j] for j in sorted(order[:keep])]
+    return SearchResult(records, *_best(final), method="successive_halving")
+
+
+# ----------------------------------------------------------------------------------------
+# LR range test
+# ----------------------------------------------------------------------------------------
+
+_SUGGESTIONS = ("steepest", "valley", "minimum", "curvature")
+
+
+@dataclass(frozen=True, eq=False)
+class RangeTest:
+    """Result of :func:`range_test`.
+
+    Attributes
+    ----------
+    lrs, losses, smoothed : numpy.ndarray
+        The rates tried (in order), the raw loss after each step, and its bias-corrected
+        exponential moving average.  They end where the test stopped.
+    stopped_at : int or None
+        Index of the step at which divergence stopped the test (None: ran to the end).
+    safe_lr : float or None
+        The curvature-based rate (:func:`lrcore.rates.safe_lr`'s ``recommended``) when the
+        tested object is a problem that can give one.
+    """
+
+    lrs: np.ndarray
+    losses: np.ndarray
+    smoothed: np.ndarray
+    stopped_at: int | None
+    safe_lr: float | None = None
+    max_stable_lr: float | None = None
+    _skip: int = field(default=0, repr=False)
+
+    def suggestion(self, method: str = "steepest") -> float:
+        """A suggested learning rate.
+
+        ``"steepest"``: where the smoothed loss falls fastest per unit of ``log(lr)``
+        (Smith 2017, "Cyclical learning rates", section 3.3);
+        ``"valley"``: two thirds of the way down the longest run of decreasing smoothed loss
+        (fastai's ``valley``); ``"minimum"``: the rate at the lowest smoothed loss, divided
+        by 10 (the usual rule of thumb); ``"curvature"``: the measured safe rate, when the
+        tested object is a problem (see :attr:`safe_lr`).
+        """
+        if method not in _SUGGESTIONS:
+            raise ValueError(f"method must be one of {_SUGGESTIONS}, got {method!r}")
+        lrs, sm = self.lrs, self.smoothed
+        if method == "curvature":
+            if self.safe_lr is None:
+                raise ValueError("no curvature suggestion: the tested object is not a problem "
+                                 "that can measure its curvature")
+            return float(self.safe_lr)
+        finite = np.isfinite(sm)
+        k = len(sm) if finite.all() else int(np.argmin(finite))   # first non-finite point
+        lrs, sm = lrs[:k], sm[:k]
+        if len(lrs) < 3:
+            raise ValueError(f"the range test recorded only {len(lrs)} finite points; "
+                             "a suggestion needs at least 3")
+        end = int(np.argmin(sm)) + 1 if method != "minimum" else len(sm)
+        if method == "minimum":
+            return float(lrs[int(np.argmin(sm))] / 10.0)
+        if method == "steepest":
+            lo = min(self._skip, max(0, end - 3))
+            seg = sm[lo:end]
+            if len(seg) < 2:
+                return float(lrs[lo])
+            slope = np.gradient(seg, np.log(lrs[lo:end]))
+            return float(lrs[lo + int(np.argmin(slope))])
+        # valley: the longest run of strictly decreasing smoothed loss
+        best_len, best_start, start = 0, 0, 0
+        for i in range(1, len(sm)):
+            if not sm[i] < sm[i - 1]:
+                start = i
+            if i - start > best_len:
+                best_len, best_start = i - start, start
+        if best_len == 0:
+            return float(lrs[int(np.argmin(sm))] / 10.0)
+        return float(lrs[best_start + int(round(2 * best_len / 3))])
+
+    @property
+    def suggestions(self) -> dict[str, float]:
+        """Every available suggestion, by method."""
+        out = {}
+        for m in _SUGGESTIONS:
+            try:
+                out[m] = self.suggestion(m)
+            except ValueError:
+                continue
+        return out
+
+    @property
+    def spread(self) -> float:
+        """Decades between the smallest and the largest suggestion (log10 of their ratio)."""
+        vals = [v for v in self.suggestions.values() if v > 0]
+        if len(vals) < 2:
+            return 0.0
+        return float(math.log10(max(vals) / min(vals)))
+
+    def plot(self, ax=None):
+        """Loss against learning rate (log axis), suggestions marked; returns the axes."""
+        try:
+            import matplotlib.pyplot as plt
+        except ImportError as exc:
+            raise ImportError("plotting needs matplotlib: pip install 'lrcore[plot]'") from exc
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 4))
+        ax.plot(self.lrs, self.losses, color="0.75", lw=1, label="loss")
+        ax.plot(self.lrs, self.smoothed, color="C0", lw=2, label="smoothed")
+        ax.set_xscale("log")
+        colors = {"steepest": "C1", "valley": "C2", "minimum": "C3", "curvature": "C4"}
+        for m, v in self.suggestions.items():
+            ax.axvline(v, color=colors[m], ls="--", lw=1, label=f"{m}: {v:.3g}")
+        if self.max_stable_lr is not None:
+            ax.axvline(self.max_stable_lr, color="k", lw=1.5, label=f"max stable {self.max_stable_lr:.3g}")
+        ax.set_xlabel("learning rate")
+        ax.set_ylabel("loss")
+        ax.set_title("LR range test")
+        ax.legend(fontsize=8)
+        return ax
+
+    def __repr__(self) -> str:
+        sug = ", ".join(f"{k}={v:.3g}" for k, v in self.suggestions.items())
+        return (f"RangeTest(points={len(self.lrs)}, lr=[{self.lrs[0]:.3g}, {self.lrs[-1]:.3g}], "
+                f"stopped_at={self.stopped_at}, {sug}, spread={self.spread:.2f} decades)")
+
+
+def _smooth(losses: np.ndarray, smooth: float) -> np.ndarray:
+    """Bias-corrected EMA: a_i = (1-s) a_{i-1} + s l_i,  smoothed_i = a_i / (1 - (1-s)^(i+1))."""
+    beta = 1.0 - smooth
+    out = np.empty(len(losses))
+    avg = 0.0
+    for i, v in enumerate(losses):
+        avg = beta * avg + smooth * v
+        out[i] = avg / (1.0 - beta ** (i + 1))
+    return out
+
+
+def _diverged(sm_i: float, best: float, first: float, diverge: float) -> bool:
+    """Divergence test that works for losses of any sign.
+
+    The margin is relative to the loss scale -- the larger of |best| and the improvement
+    made so far (first - best) -- instead of the plain ratio ``loss > diverge * best`` of
+    the usual implementations, which is meaningless for negative losses.
+    """
+    if not math.isfinite(sm_i):
+        return True
+    scale = max(abs(best), first - best, 1e-12 * max(1.0, abs(first)))
+    return sm_i - best > (diverge - 1.0) * scale
+
+
+def _rate_grid(start: float, end: float, num: int, mode: str) -> np.ndarray:
+    if mode == "exp":
+        return np.geomspace(start, end, num)
+    if mode == "linear":
+        return np.linspace(start, end, num)
+    raise ValueError(f"mode must be 'exp' or 'linear', got {mode!r}")
+
+
+def _range_test_user(obj: Any, lrs: np.ndarray, smooth: float, diverge: float):
+    state = obj.snapshot()
+    losses: list[float] = []
+    stopped = None
+    sm: list[float] = []
+    try:
+        avg, beta = 0.0, 1.0 - smooth
+        best = math.inf
+        first = None
+        for i, lr in enumerate(lrs):
+            loss = float(obj.step(float(lr)))
+            losses.append(loss)
+            avg = beta * avg + smooth * loss
+            s = avg / (1.0 - beta ** (i + 1)) if math.isfinite(loss) else math.nan
+            sm.append(s)
+            if first is None:
+                first = s
+            if math.isfinite(s) and s < best:
+                best = s
+            if _diverged(s, best, first, diverge):
+                stopped = i
+                break
+    finally:
+        obj.restore(state)
+    return np.asarray(losses), stopped
+
+
+def range_test(fn: Any, *, x0: np.ndarray | None = None, start: float = 1e-7, end: float = 10.0,
+               num: int = 100, mode: str = "exp", smooth: float = 0.05, diverge: float = 5.0,
+               optimizer: str = "sgd", seed: int | None = None) -> RangeTest:
+    """The learning-rate range test (Smith 2017; popularised by fastai's ``lr_find``).
+
+    Takes one optimizer step at each rate of an increasing sequence from ``start`` to
+    ``end`` and records the loss after it, stopping early when the (smoothed) loss
+    diverges.  The loss is smoothed with a bias-corrected exponential moving average
+    :math:`a_i = (1-s)a_{i-1} + s\\,\\ell_i`, :math:`\\bar\\ell_i = a_i/(1-(1-s)^{i+1})`.
+    The test stops when :math:`\\bar\\ell_i - \\ell^* > (d - 1)\\max(|\\ell^*|,\\,
+    \\bar\\ell_0 - \\ell^*)` (:math:`\\ell^*` the best smoothed loss, :math:`d` = ``diverge``)
+    or the loss is not finite: a margin relative to the loss scale, so it works for
+    negative losses where the usual ratio test ``loss > d * best`` does not.
+
+    Parameters
+    ----------
+    fn : object
+        The user's object with ``step(lr) -> loss`` (one optimizer step at rate ``lr``,
+        returning the loss), ``snapshot()`` (returns its state) and ``restore(state)``.
+        Its state is restored exactly after the test, even when the test stops early or
+        ``step`` raises (the exception then propagates).
+    start, end : float
+        Range of rates, ``0 < start < end``.
+    num : int
+        Number of rates (>= 2).
+    mode : {"exp", "linear"}
+        Geometric (default) or linear spacing.
+    smooth : float
+        Weight of the newest loss in the moving average, in (0, 1].
+    diverge : float
+        Divergence factor ``d > 1`` (see above).
+
+    Returns
+    -------
+    RangeTest
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lrcore.search import range_test
+    >>> class Quad:                      # f(w) = 2 w^2, so L = 4 and GD diverges at lr > 0.5
+    ...     def __init__(self): self.w = np.array([1.0])
+    ...     def step(self, lr):
+    ...         self.w -= lr * 4 * self.w
+    ...         return float(2 * self.w @ self.w)
+    ...     def snapshot(self): return self.w.copy()
+    ...     def restore(self, s): self.w[:] = s
+    >>> q = Quad()
+    >>> rt = range_test(q, start=1e-4, end=10.0, num=60)
+    >>> rt.stopped_at is not None, float(q.w[0])      # stopped on divergence, state restored
+    (True, 1.0)
+    >>> rt.suggestion("steepest") < 0.5
+    True
+    """
+    lo, hi = _check_rate(start, "start"), _check_rate(end, "end")
+    if not lo < hi:
+        raise ValueError(f"start must be < end, got start={lo!r}, end={hi!r}")
+    num = _check_int(num, "num", 2)
+    if not (isinstance(smooth, (int, float)) and 0.0 < smooth <= 1.0):
+        raise ValueError(f"smooth must be in (0, 1], got {smooth!r}")
+    if not (isinstance(diverge, (int, float)) and math.isfinite(diverge) and diverge > 1.0):
+        raise ValueError(f"diverge must be a finite number > 1, got {diverge!r}")
+    lrs = _rate_grid(lo, hi, num, mode)
+    runner = getattr(fn, "_range_test", None)
+    if runner is not None:
+        losses, stopped, safe, max_stable = runner(lrs, x0=x0, smooth=smooth, diverge=diverge,
+                                                   optimizer=optimizer, seed=seed)
+    else:
+        for attr in ("step", "snapshot", "restore"):
+            if not callable(getattr(fn, attr, None)):
+                raise TypeError(
+                    "fn must be a built-in problem or an object with step(lr) -> loss, "
+                    f"snapshot() and restore(state); {type(fn).__name__} has no {attr}()")
+        losses, stopped = _range_test_user(fn, lrs, smooth, diverge)
+        safe = max_stable = None
+    n = len(losses)
+    return RangeTest(lrs=lrs[:n], losses=losses, smoothed=_smooth(losses, smooth),
+                     stopped_at=stopped, safe_lr=safe, max_stable_lr=max_stable,
+                     _skip=max(0, n // 10))

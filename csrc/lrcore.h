@@ -140,6 +140,46 @@ void lrc_stream_4r3w_f32(float *a, const float *b, float *c, float *d, ptrdiff_t
 /* (end section: problems) */
 
 /* ------------------------------------------------------------------------------------ */
+/* descend.c -- whole optimisation runs in C (gd, heavy ball, Nesterov, Adam)             */
+/* ------------------------------------------------------------------------------------ */
+/* (section: descend) */
+/* An objective for the runner: returns f(x) and writes grad f(x) to g; sets *status to a
+ * non-zero LRC_* code on failure (the run then stops and returns that code).            */
+typedef double (*lrc_value_grad_fn)(void *ctx, const double *x, double *g, int *status);
+
+#define LRC_METHOD_GD 0         /* x <- x - lr g                                         */
+#define LRC_METHOD_HEAVY_BALL 1 /* b <- beta b + g;  x <- x - lr b        (Polyak 1964)   */
+#define LRC_METHOD_NESTEROV 2   /* b <- beta b + g;  x <- x - lr (g + beta b)  (Sutskever) */
+#define LRC_METHOD_ADAM 3       /* Adam (lrc_adam_f64), beta1 = momentum                  */
+
+#define LRC_RUN_COMPLETED 0     /* every step was taken                                  */
+#define LRC_RUN_CONVERGED 1     /* ||g|| <= tol stopped the run                           */
+#define LRC_RUN_DIVERGED 2      /* non-finite loss/gradient, or loss above the blow-up bound */
+
+typedef struct {
+    int method;             /* LRC_METHOD_*                                             */
+    double momentum;        /* heavy ball / Nesterov beta, or Adam's beta1              */
+    double beta2, eps;      /* Adam                                                     */
+    double tol;             /* stop when ||grad|| <= tol (0: never)                     */
+    double blowup;          /* diverged when f(x) - f(x0) > blowup * max(|f(x0)|, 1)    */
+    int64_t record_every;   /* record loss and ||grad|| every this many steps (>= 1)    */
+} lrc_run_opts;
+
+/* Number of doubles of workspace lrc_descend_f64 needs for n parameters. */
+ptrdiff_t lrc_descend_workspace(ptrdiff_t n, int method);
+
+/* Run `steps` optimizer steps from x (updated in place) with rate lrs[k] at step k.
+ * losses/gnorms (length steps / record_every + 1) receive f and ||grad f|| at iterates
+ * k = 0, r, 2r, ... (NaN after an early stop).  *steps_run is the number of steps taken;
+ * *final_loss and *final_gnorm describe the last iterate; *outcome is LRC_RUN_*.
+ * Returns LRC_OK, LRC_EINVAL, or the objective's failure status.                      */
+int lrc_descend_f64(lrc_value_grad_fn f, void *ctx, double *x, ptrdiff_t n,
+                    const double *lrs, int64_t steps, const lrc_run_opts *opts, double *work,
+                    double *losses, double *gnorms, int64_t *steps_run, double *final_loss,
+                    double *final_gnorm, int *outcome);
+/* (end section: descend) */
+
+/* ------------------------------------------------------------------------------------ */
 /* Private helpers for the C sources in csrc/ (not part of the public API).            */
 /* ------------------------------------------------------------------------------------ */
 #ifdef LRCORE_BUILDING

@@ -407,6 +407,26 @@ static void k_cyclic(node_p nd, const int64_t *restrict t, double *restrict out,
     }
 }
 
+/* One interpolation segment (x0, y0) -> (x1, y1) over a run of steps inside it. */
+static LRC_HOT void k_segment(const int64_t *restrict t, double *restrict out, ptrdiff_t n,
+                              double x0, double x1, double y0, double y1, int cosine)
+{
+    const double den = x1 - x0, d = y1 - y0, md = -d;
+    if (cosine) {
+        for (ptrdiff_t i = 0; i < n; i++) {
+            const double ti = i64_to_d(t[i]);
+            out[i] = cos_anneal_real(y0, y1, ti - x0, x1 - ti, den);
+        }
+    } else {
+        for (ptrdiff_t i = 0; i < n; i++) {
+            const double ti = i64_to_d(t[i]), num = ti - x0, comp = x1 - ti;
+            const int64_t first = 2.0 * num <= den;
+            /* two-sided lerp, exact at both knots: first ? y0 + d num/den : y1 - d comp/den */
+            out[i] = pick(first, y0, y1) + pick(first, d, md) * (pick(first, num, comp) / den);
+        }
+    }
+}
+
 static void k_interp(const lrc_sched_program *P, node_p nd, const int64_t *restrict t,
                      double *restrict out, ptrdiff_t n)
 {
@@ -414,27 +434,25 @@ static void k_interp(const lrc_sched_program *P, node_p nd, const int64_t *restr
     const int64_t m = nd->n[1];
     const double *y = x + m;
     const int cosine = nd->mode & 1;
-    for (ptrdiff_t i = 0; i < n; i++) {
-        const double ti = i64_to_d(t[i]);
-        const int64_t k = count_le_f64(x, m, ti); /* x[k-1] <= ti < x[k] */
-        double v;
-        if (k == 0) {
-            v = y[0];
-        } else if (k == m) {
-            v = y[m - 1];
-        } else if (ti == x[k - 1]) {
-            v = y[k - 1];
-        } else {
-            const double x0 = x[k - 1], x1 = x[k], y0 = y[k - 1], y1 = y[k];
-            const double num = ti - x0, comp = x1 - ti, den = x1 - x0;
-            if (cosine) {
-                v = cos_anneal_real(y0, y1, num, comp, den);
-            } else {
-                const int first = 2.0 * num <= den;
-                v = (first ? y0 : y1) + (first ? y1 - y0 : y0 - y1) * ((first ? num : comp) / den);
-            }
+    ptrdiff_t i = 0;
+    while (i < n) {
+        /* segment k: x[k-1] <= t < x[k] (k = 0: before the first knot, k = m: after the
+         * last); extend a run of steps in the same segment and evaluate it in one loop */
+        const int64_t k = count_le_f64(x, m, i64_to_d(t[i]));
+        const double lo = k > 0 ? x[k - 1] : -INFINITY, hi = k < m ? x[k] : INFINITY;
+        ptrdiff_t j = i + 1;
+        while (j < n) {
+            const double tj = i64_to_d(t[j]);
+            if (!(tj >= lo && tj < hi)) break;
+            j++;
         }
-        out[i] = v;
+        if (k == 0 || k == m) {
+            const double v = k == 0 ? y[0] : y[m - 1];
+            for (ptrdiff_t q = i; q < j; q++) out[q] = v;
+        } else {
+            k_segment(t + i, out + i, j - i, x[k - 1], x[k], y[k - 1], y[k], cosine);
+        }
+        i = j;
     }
 }
 

@@ -380,7 +380,7 @@ static void k_restarts(node_p nd, const int64_t *restrict t, double *restrict ou
         double v;
         if (tl < w) {
             if (def_start)
-                v = peak * (u52_to_d((uint64_t)(tl + 1)) / (double)(w + 1));
+                v = peak * u52_to_d((uint64_t)(tl + 1)) / (double)(w + 1);
             else
                 v = ws + (peak - ws) * (u52_to_d((uint64_t)tl) / (double)w);
         } else {
@@ -516,7 +516,7 @@ static LRC_HOT void k_ramp(const int64_t *restrict t, double *restrict out, ptrd
 {
     if (def_start) {
         const double S1d = (double)S + 1.0;
-        for (ptrdiff_t i = 0; i < n; i++) out[i] = peak * (u52_to_d((uint64_t)(t[i] + 1)) / S1d);
+        for (ptrdiff_t i = 0; i < n; i++) out[i] = peak * u52_to_d((uint64_t)(t[i] + 1)) / S1d;
     } else {
         const double Sd = (double)S, d = peak - start;
         for (ptrdiff_t i = 0; i < n; i++) out[i] = start + d * (u52_to_d((uint64_t)t[i]) / Sd);

@@ -168,7 +168,7 @@ cdef class _ScheduleBase:
             raise TypeError(f"steps must be an integer array (int64 step counts), got dtype {a.dtype}")
         if a.dtype.kind == "u" and a.size and a.itemsize >= 8 and int(a.max()) > 0x7fffffffffffffff:
             raise ValueError("steps must be < 2**63")
-        cdef cnp.ndarray S = np.ascontiguousarray(a, dtype=np.int64)
+        cdef cnp.ndarray S = np.asarray(a, dtype=np.int64, order="C")  # keeps 0-d shape
         cdef cnp.ndarray out = np.empty((<object>S).shape, dtype=np.float64)
         cdef Py_ssize_t n = cnp.PyArray_SIZE(S)
         cdef _Program P = self._compiled()

@@ -153,8 +153,9 @@ def CosineAnnealingWarmRestarts(lr: float, T_0: int, T_mult: int = 1,
 def CyclicLR(base_lr: float, max_lr: float, step_size_up: int = 2000,
              step_size_down: Optional[int] = None, mode: str = "triangular",
              gamma: float = 1.0) -> Schedule:
-    """``CyclicLR`` (the rate part; PyTorch overwrites the optimizer's lr with
-    ``base_lr``).  Custom ``scale_fn`` callables are not supported."""
+    """``CyclicLR``: the learning rate (PyTorch overwrites the optimizer's lr with
+    ``base_lr``).  Custom ``scale_fn`` callables are not supported, and the momentum that
+    PyTorch cycles inversely (``cycle_momentum=True``) is not set: schedules give rates."""
     return cyclic(base_lr, max_lr, step_size_up, step_size_down, mode=mode, gamma=gamma)
 
 
@@ -164,7 +165,10 @@ def OneCycleLR(max_lr: float, total_steps: Optional[int] = None, epochs: Optiona
                final_div_factor: float = 1e4, three_phase: bool = False) -> Schedule:
     """``OneCycleLR``: ``onecycle(..., torch_phase_ends=True)``.
 
-    Exact for ``0 <= t <= total_steps - 1``.  PyTorch raises for ``t > total_steps`` and at
+    The learning rate only: PyTorch also cycles the momentum (``cycle_momentum=True``),
+    which a rate schedule does not do (build ``onecycle(max_momentum, ...)``-style schedules
+    for it yourself if needed).  Exact for ``0 <= t <= total_steps - 1``.  PyTorch raises
+    for ``t > total_steps`` and at
     ``t = total_steps`` (after the last update) extrapolates its last phase -- below
     ``min_lr``, negative with linear annealing; lrcore holds ``min_lr`` from
     ``total_steps - 1`` on.

@@ -244,7 +244,7 @@ static void k_exponential(node_p nd, const int64_t *restrict t, double *restrict
     const int stair = nd->mode & 1;
     for (ptrdiff_t i = 0; i < n; i++) {
         const double e = stair ? i64_to_d(t[i] / every) : i64_to_d(t[i]) / everyd;
-        double v = lr * pow(g, e);
+        double v = lr == 0.0 ? 0.0 : lr * pow(g, e); /* 0 * inf would be NaN */
         v = v < lo ? lo : v;
         out[i] = v > hi ? hi : v;
     }

@@ -138,6 +138,13 @@ def _rate(x: Any, name: str) -> float:
     return v + 0.0  # -0.0 -> 0.0
 
 
+def _unit_rate(x: Any, name: str) -> float:
+    v = _rate(x, name)
+    if v > 1.0:
+        raise ValueError(f"{name} must be in [0, 1], got {v!r}")
+    return v
+
+
 def _opt_rate(x: Any, name: str) -> Optional[float]:
     return None if x is None else _rate(x, name)
 
@@ -509,9 +516,16 @@ def multistep(lr: Real, milestones: Sequence[int], gamma: Real = 0.1) -> Schedul
     >>> [s(t) for t in range(8)]
     [1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.25, 0.25]
     """
-    return _make("multistep", lr=_rate(lr, "lr"),
-                 milestones=_increasing(milestones, "milestones", 1),
-                 gamma=_rate(gamma, "gamma"))
+    lr_, g = _rate(lr, "lr"), _rate(gamma, "gamma")
+    ms = _increasing(milestones, "milestones", 1)
+    try:
+        last = lr_ * g ** len(ms)
+    except OverflowError:
+        last = math.inf
+    if not math.isfinite(last):
+        raise ValueError(f"lr * gamma**{len(ms)} overflows; use a smaller gamma or fewer "
+                         "milestones")
+    return _make("multistep", lr=lr_, milestones=ms, gamma=g)
 
 
 def _c_exponential(b: _Builder, p: Mapping) -> int:
@@ -767,7 +781,7 @@ def cosine_restarts(lr: Real, period: int, *, period_mult: int = 1, peak_decay: 
         raise ValueError(f"warmup ({w}) must be shorter than period ({per})")
     return _make("cosine_restarts", lr=_rate(lr, "lr"), period=per,
                  period_mult=_int(period_mult, "period_mult", 1, 1024),
-                 peak_decay=_rate(peak_decay, "peak_decay"), floor=_rate(floor, "floor"),
+                 peak_decay=_unit_rate(peak_decay, "peak_decay"), floor=_rate(floor, "floor"),
                  warmup=w, warmup_start=_opt_rate(warmup_start, "warmup_start"))
 
 

@@ -14,7 +14,6 @@ import math
 import pickle
 import sys
 
-import mpmath
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -24,7 +23,15 @@ import lrcore
 from lrcore import schedules as S
 from lrcore.schedules import compat
 
-mpmath.mp.dps = 40
+try:
+    import mpmath
+    mpmath.mp.dps = 40
+except ImportError:  # pragma: no cover
+    mpmath = None
+
+#: exact (40-digit) trigonometric references; mpmath ships with sympy (a torch dependency)
+needs_mpmath = pytest.mark.skipif(mpmath is None, reason="exact trigonometric references "
+                                  "need mpmath (pip install mpmath)")
 BIG = [2**31, 2**52, 2**52 + 1, 2**62, 2**63 - 1]
 
 
@@ -149,6 +156,7 @@ def test_exponential():
         S.exponential(1.0, 2.0)(2000)
     with pytest.raises(lrcore.NonFiniteError, match="t=2000"):
         S.exponential(1.0, 2.0)(np.array([0, 5, 2000]))
+    assert S.exponential(0.0, 2.0)(2000) == 0.0  # not 0 * inf
 
 
 def test_inverse_time_and_sqrt():
@@ -171,6 +179,7 @@ def test_polynomial_and_linear():
     assert_ref(s, lambda t: 0.3 + (0.1 - 0.3) * min(t, 7) / 7, range(9), ulps=2)
 
 
+@needs_mpmath
 def test_cosine_closed_form_exact_trig():
     T, lr, fl = 1000, 0.1, 0.001
     s = S.cosine(lr, T, floor=fl)
@@ -188,6 +197,7 @@ def test_cosine_closed_form_exact_trig():
     assert_ref(s, ref, [0, 1, 333, 999, 1000, 5000], ulps=8)
 
 
+@needs_mpmath
 def test_cosine_periodic_is_pytorch_convention():
     s = S.cosine(0.1, 10, floor=0.01, periodic=True)
     ref = lambda t: 0.01 + 0.09 * cos_half(mpmath.mpf(t) / 10)  # noqa: E731
@@ -195,6 +205,7 @@ def test_cosine_periodic_is_pytorch_convention():
     assert s(20) == 0.1 and s(10) == 0.01 and s(20 * 2**57) == 0.1 and s(20 * 2**57 + 10) == 0.01
 
 
+@needs_mpmath
 def test_cosine_accuracy_random_vs_mpmath():
     rng = np.random.default_rng(3)
     worst = 0.0
@@ -208,6 +219,7 @@ def test_cosine_accuracy_random_vs_mpmath():
     assert worst <= 4.0, worst
 
 
+@needs_mpmath
 def test_sinpi_kernel_accuracy():
     rng = np.random.default_rng(4)
     x = np.concatenate([rng.uniform(-4, 4, 2000), rng.uniform(0, 0.25, 2000),
@@ -226,6 +238,7 @@ def test_sinpi_kernel_accuracy():
         assert close(gi, cos_half(float(xi)), 4)
 
 
+@needs_mpmath
 def test_cosine_restarts():
     s = S.cosine_restarts(0.1, 10, period_mult=2, floor=0.001)
     # cycles [0,10) [10,30) [30,70) [70,150) ...
@@ -266,6 +279,7 @@ def test_cyclic():
     assert [s(t) for t in range(6)] == [0.0, 0.5, 1.0, 0.5, 0.0, 0.5]
 
 
+@needs_mpmath
 def test_onecycle_lrcore_and_torch_phase_ends():
     s = S.onecycle(1.0, 100)  # initial 0.04, peak at 30, min 4e-6 at 100
     assert s(0) == 0.04 and s(30) == 1.0 and s(100) == 4e-6 and s(2**62) == 4e-6
@@ -282,6 +296,7 @@ def test_onecycle_lrcore_and_torch_phase_ends():
         S.onecycle(1.0, 2, torch_phase_ends=True)
 
 
+@needs_mpmath
 def test_warmup_cosine_and_wsd():
     s = S.warmup_cosine(1.0, 4, 104, floor=0.1)
     assert [s(t) for t in range(5)] == [0.2, 0.4, 0.6, 0.8, 1.0]
@@ -493,6 +508,8 @@ def test_immutable_and_equality():
     (lambda: S.polynomial(0.1, 10, power=-1.0), ValueError, "power"),
     (lambda: S.cosine_restarts(0.1, 10, warmup=10), ValueError, "warmup"),
     (lambda: S.cosine_restarts(0.1, 10, period_mult=0), ValueError, "period_mult"),
+    (lambda: S.cosine_restarts(0.1, 10, peak_decay=1.5), ValueError, "peak_decay"),
+    (lambda: S.multistep(0.1, list(range(1, 400)), gamma=10.0), ValueError, "overflows"),
     (lambda: S.cyclic(0.1, 0.2, 5, mode="tri"), ValueError, "mode must be one of"),
     (lambda: S.cyclic(0.1, 0.2, 5, gamma=1.5), ValueError, "gamma"),
     (lambda: S.cyclic(0.1, 0.2, 0), ValueError, "step_size_up"),

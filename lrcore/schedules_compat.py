@@ -165,9 +165,9 @@ def OneCycleLR(max_lr: float, total_steps: Optional[int] = None, epochs: Optiona
                final_div_factor: float = 1e4, three_phase: bool = False) -> Schedule:
     """``OneCycleLR``: ``onecycle(..., torch_phase_ends=True)``.
 
-    The learning rate only: PyTorch also cycles the momentum (``cycle_momentum=True``),
-    which a rate schedule does not do (build ``onecycle(max_momentum, ...)``-style schedules
-    for it yourself if needed).  Exact for ``0 <= t <= total_steps - 1``.  PyTorch raises
+    The learning rate only: PyTorch also cycles the momentum (``cycle_momentum=True``);
+    a rate schedule does not (compose a momentum schedule with ``join`` of ``cosine``
+    pieces if you need one).  Exact for ``0 <= t <= total_steps - 1``.  PyTorch raises
     for ``t > total_steps`` and at
     ``t = total_steps`` (after the last update) extrapolates its last phase -- below
     ``min_lr``, negative with linear annealing; lrcore holds ``min_lr`` from

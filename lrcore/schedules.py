@@ -857,7 +857,8 @@ def _c_onecycle(b: _Builder, p: Mapping) -> int:
 
 @_register("onecycle", _c_onecycle, lambda p: f"one-cycle ({p['anneal']}, "
            f"{'three' if p['three_phase'] else 'two'} phases) peak {_fmt(p['max_lr'])} at "
-           f"{_fmt(p['pct_start'])} of {p['total_steps']} steps")
+           f"{_fmt(p['pct_start'])} of {p['total_steps']} steps"
+           f"{' (PyTorch phase ends)' if p['torch_phase_ends'] else ''}")
 def onecycle(max_lr: Real, total_steps: int, *, pct_start: Real = 0.3, anneal: str = "cos",
              div_factor: Real = 25.0, final_div_factor: Real = 1e4, three_phase: bool = False,
              torch_phase_ends: bool = False) -> Schedule:
@@ -916,7 +917,10 @@ def _c_warmup_cosine(b: _Builder, p: Mapping) -> int:
 
 
 @_register("warmup_cosine", _c_warmup_cosine, lambda p: f"linear warmup over "
-           f"{p['warmup_steps']} steps to {_fmt(p['peak'])}, cosine decay to "
+           f"{p['warmup_steps']} steps from "
+           f"{'peak/' + str(p['warmup_steps'] + 1) if p['start'] is None else _fmt(p['start'])}"
+           f" to {_fmt(p['peak'])}, cosine decay"
+           f"{'' if p['exponent'] == 1.0 else ' (exponent ' + _fmt(p['exponent']) + ')'} to "
            f"{_fmt(p['floor'])} at step {p['total_steps']}, then holds")
 def warmup_cosine(peak: Real, warmup_steps: int, total_steps: int, *,
                   start: Optional[Real] = None, floor: Real = 0.0,

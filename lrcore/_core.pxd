@@ -59,5 +59,16 @@ cdef int adagrad_f32(float *x, const float *g, float *sum, Py_ssize_t n, int64_t
 # ---- eigen-solvers (csrc/eigen.c) ------------------------------------------------------
 
 # ---- schedules (csrc/schedule.c) -------------------------------------------------------
+# A schedule's compiled program, as an opaque handle valid while the Schedule object lives
+# (take it with the GIL, then evaluate without it):
+#     cdef const void *prog = schedule_program(s)
+#     with nogil: lr = schedule_value(prog, t)
+cdef const void *schedule_program(object schedule) except NULL
+# out[i] = schedule(steps[i]); returns STATUS_OK, STATUS_EINVAL (a negative step) or
+# STATUS_NONFINITE (a value overflowed).  steps and out must not overlap.
+cdef int schedule_eval(const void *program, const int64_t *steps, double *out, Py_ssize_t n,
+                       int nthreads) noexcept nogil
+# the value at one step t >= 0 (NaN if t < 0 or the value is not finite)
+cdef double schedule_value(const void *program, int64_t t) noexcept nogil
 
 # ---- problems (csrc/problems.c) --------------------------------------------------------

@@ -258,6 +258,7 @@ include "_update.pxi"
 # (end section: eigen)
 
 # (section: schedule)
+include "_schedule.pxi"
 # (end section: schedule)
 
 # (section: problems)

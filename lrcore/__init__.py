@@ -13,7 +13,7 @@ from lrcore._core import (
     openmp_threshold,
     set_num_threads,
 )
-from lrcore import optim
+from lrcore import optim, schedules, search
 from lrcore.optim import (
     SGD,
     Adagrad,
@@ -26,6 +26,8 @@ from lrcore.optim import (
     rmsprop_step,
     sgd_step,
 )
+from lrcore.schedules import ReduceOnPlateau, Schedule
+from lrcore.search import grid_search, random_search, range_test, successive_halving
 
 __version__ = "0.1.0"
 
@@ -37,6 +39,14 @@ __all__ = [
     "openmp_threshold",
     "set_num_threads",
     "optim",
+    "schedules",
+    "search",
+    "Schedule",
+    "ReduceOnPlateau",
+    "grid_search",
+    "random_search",
+    "range_test",
+    "successive_halving",
     "SGD",
     "Adagrad",
     "Adam",

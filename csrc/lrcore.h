@@ -234,6 +234,45 @@ double lrc_cos_anneal(double x);
 /* problems.c -- built-in objectives and the optimisation runner                         */
 /* ------------------------------------------------------------------------------------ */
 /* (section: problems) */
+/* Fortran BLAS entry points (column-major), supplied by the caller -- the binding passes
+ * scipy.linalg.cython_blas's -- so the C core never links a BLAS of its own.            */
+typedef void (*lrc_dgemv_fn)(char *trans, int *m, int *n, double *alpha, double *a, int *lda,
+                             double *x, int *incx, double *beta, double *y, int *incy);
+typedef void (*lrc_dsymv_fn)(char *uplo, int *n, double *alpha, double *a, int *lda,
+                             double *x, int *incx, double *beta, double *y, int *incy);
+typedef struct {
+    lrc_dgemv_fn dgemv;
+    lrc_dsymv_fn dsymv;
+} lrc_blas;
+
+#define LRC_PROBLEM_QUADRATIC 0     /* f = x'Ax/2 - b'x                                    */
+#define LRC_PROBLEM_LEAST_SQUARES 1 /* f = ||Xw - y||^2/(2n) + l2 ||w||^2/2                */
+#define LRC_PROBLEM_LOGISTIC 2      /* f = mean(log(1 + e^z) - y z) + l2 ||w||^2/2, z = Xw  */
+
+/* A built-in objective.  Arrays are row-major float64 and owned by the caller; `work` must
+ * hold lrc_problem_workspace(p) doubles.  Not shared between threads while in use (work). */
+typedef struct {
+    int kind;
+    ptrdiff_t n_samples;   /* rows of X (unused for quadratics)                           */
+    ptrdiff_t dim;         /* number of parameters                                        */
+    const double *A;       /* quadratic: dim x dim symmetric (lower triangle is read)     */
+    const double *b;       /* quadratic: linear term, or NULL for 0                       */
+    const double *X;       /* n_samples x dim                                             */
+    const double *y;       /* n_samples targets (logistic: 0/1)                           */
+    double l2;
+    double *work;
+    lrc_blas blas;
+} lrc_problem;
+
+ptrdiff_t lrc_problem_workspace(const lrc_problem *p);
+/* f(w) and g = grad f(w); *status = LRC_OK or LRC_EINVAL / LRC_NONFINITE.               */
+double lrc_problem_value_grad(const lrc_problem *p, const double *w, double *g, int *status);
+/* f(w) only. */
+double lrc_problem_value(const lrc_problem *p, const double *w, int *status);
+/* out = (Hessian of f at w) v. */
+int lrc_problem_hvp(const lrc_problem *p, const double *w, const double *v, double *out);
+/* Adapter for lrc_descend_f64: ctx is a const lrc_problem *.                           */
+double lrc_problem_vg_callback(void *ctx, const double *x, double *g, int *status);
 
 /* (end section: problems) */
 

@@ -50,10 +50,9 @@ def standardize_columns(
     with the population standard deviation (``ddof=0``), the same as
     ``sklearn.preprocessing.StandardScaler``.  Since :math:`z` does not depend on the units
     of a column, each column is first divided by a power of two above its largest magnitude
-    (exact, barring underflow of values negligible against that magnitude), and :math:`\sigma_j` is computed as
-    :math:`s_j \big(\frac1n\sum_i ((x_{ij}-\bar x_j)/s_j)^2\big)^{1/2}` with
-    :math:`s_j = \max_i |x_{ij}-\bar x_j|`: columns of any magnitude, up to the float64
-    limits, and nearly constant columns are standardized without overflow or underflow.
+    (exact, barring underflow of values negligible against that magnitude): columns of
+    any magnitude, up to the float64 limits, and nearly constant columns are standardized
+    without overflow or underflow.
 
     Parameters
     ----------
@@ -130,11 +129,9 @@ def standardize_columns(
     _, exponent = np.frexp(np.maximum(np.abs(lo), np.abs(hi)))
     Z = np.ldexp(A, -exponent)  # a new array; X is never written
     Z -= Z.mean(axis=0)
-    # Not constant => some value differs from the mean => s > 0.  Dividing by s before
-    # squaring keeps the sum of squares away from underflow for nearly constant columns.
-    s = np.abs(Z).max(axis=0)
-    sigma = s * np.sqrt(np.mean((Z / s) ** 2, axis=0))
-    Z /= sigma
+    # Not constant => the deviations are 0 or at least ~2**-54 (values of magnitude up to 1
+    # are that far apart), so their squares cannot all underflow: sigma > 0.
+    Z /= np.sqrt(np.mean(Z * Z, axis=0))
     return np.ascontiguousarray(Z)
 
 

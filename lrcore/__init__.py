@@ -13,7 +13,7 @@ from lrcore._core import (
     openmp_threshold,
     set_num_threads,
 )
-from lrcore import optim, schedules, search
+from lrcore import datasets, optim, schedules, search
 from lrcore.optim import (
     SGD,
     Adagrad,
@@ -38,6 +38,7 @@ __all__ = [
     "get_num_threads",
     "openmp_threshold",
     "set_num_threads",
+    "datasets",
     "optim",
     "schedules",
     "search",

@@ -202,12 +202,12 @@ def load_table(path: str | os.PathLike, target: str) -> Table:
 def standardize(X: np.ndarray, names) -> np.ndarray:
     """Center every column and scale it to unit standard deviation (ddof=0).
 
-    Raises :class:`DataError` naming the first constant column (it cannot be scaled).
+    :func:`lrcore.datasets.standardize_columns`, with its errors (e.g. a constant column,
+    named) turned into one-line :class:`DataError`.
     """
-    X = np.asarray(X, dtype=np.float64)
-    sd = X.std(axis=0)
-    const = np.flatnonzero(~(sd > 0))
-    if const.size:
-        raise DataError(f"column {names[const[0]]!r} is constant; it cannot be standardized "
-                        "(drop it, or run without --standardize)")
-    return np.ascontiguousarray((X - X.mean(axis=0)) / sd)
+    from lrcore.datasets import standardize_columns
+
+    try:
+        return standardize_columns(X, names)
+    except ValueError as exc:
+        raise DataError(f"cannot standardize: {exc}") from None

@@ -65,7 +65,8 @@ int lrc_descend_f64(lrc_value_grad_fn f, void *ctx, double *x, ptrdiff_t n,
     int st = LRC_OK;
     for (int64_t k = 0;; k++) {
         fk = f(ctx, x, g, &st);
-        if (st != LRC_OK) return st;
+        if (st != LRC_OK && st != LRC_NONFINITE) return st; /* non-finite: diverged below */
+        st = LRC_OK;
         gk = norm2(g, n);
         if (k == 0) f0 = fk;
         if (k % r == 0) {

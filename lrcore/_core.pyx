@@ -262,6 +262,7 @@ include "_schedule.pxi"
 # (end section: schedule)
 
 # (section: problems)
+include "_problems.pxi"
 # (end section: problems)
 
 

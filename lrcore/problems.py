@@ -1,0 +1,429 @@
+"""Built-in objectives whose curvature lrcore measures, and user objectives from functions.
+
+=====================  ==========================================================  =========
+problem                loss                                                        Hessian
+=====================  ==========================================================  =========
+``Quadratic(A, b)``    :math:`\\tfrac12 x^\\top A x - b^\\top x`                      :math:`A`
+``LeastSquares``       :math:`\\tfrac1{2n}\\|Xw-y\\|^2 + \\tfrac{l_2}2\\|w\\|^2`          :math:`X^\\top X/n + l_2 I`
+``Logistic``           :math:`\\tfrac1n\\sum \\log(1+e^{z_i}) - y_i z_i + \\tfrac{l_2}2\\|w\\|^2`, :math:`z = Xw`  :math:`X^\\top D X/n + l_2 I`
+=====================  ==========================================================  =========
+
+Value, gradient and Hessian-vector products of the built-in problems are C kernels
+(``csrc/problems.c``; dense products through scipy's BLAS, the element-wise parts fused),
+and a whole optimisation run on them happens in C (:func:`lrcore.stability.descend`).
+Data are copied once, as float64, when a problem is made, so a problem is immutable.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from scipy.sparse.linalg import LinearOperator
+
+from lrcore._core import _CProblem
+
+__all__ = ["Problem", "Quadratic", "LeastSquares", "Logistic", "FunctionProblem"]
+
+_KIND_QUADRATIC, _KIND_LS, _KIND_LOGISTIC = 0, 1, 2
+
+
+def _as_data(a: Any, name: str, ndim: int) -> np.ndarray:
+    """A private float64 C-contiguous copy of real, finite data with ``ndim`` dimensions."""
+    if hasattr(a, "toarray") and hasattr(a, "nnz"):
+        raise TypeError(f"{name} must be a dense array (scipy.sparse is not supported by the "
+                        f"built-in problems; pass {name}.toarray())")
+    arr = np.asarray(a)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    if arr.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {arr.shape}")
+    arr = np.array(arr, dtype=np.float64, order="C", copy=True)
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"{name} has a non-finite value at index {idx if ndim > 1 else idx[0]}")
+    arr.setflags(write=False)
+    return arr
+
+
+def _check_l2(l2: Any) -> float:
+    try:
+        v = float(l2)
+    except (TypeError, ValueError):
+        raise TypeError(f"l2 must be a real number, got {type(l2).__name__}") from None
+    if not (math.isfinite(v) and v >= 0):
+        raise ValueError(f"l2 must be a finite number >= 0, got {v!r}")
+    return v
+
+
+class Problem:
+    """An objective with value, gradient, Hessian-vector products and curvature.
+
+    Subclasses: :class:`Quadratic`, :class:`LeastSquares`, :class:`Logistic`, and the
+    problems made by :meth:`from_functions`.  Every method taking ``x`` validates it: a
+    float array of shape ``(dim,)`` with finite entries (``ValueError`` otherwise).
+    """
+
+    dim: int
+
+    # -- evaluation ---------------------------------------------------------------------
+    def _x(self, x: Any, name: str = "x") -> np.ndarray:
+        arr = np.asarray(x)
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+        if arr.shape != (self.dim,):
+            raise ValueError(f"{name} must have shape ({self.dim},), got {arr.shape}")
+        arr = np.ascontiguousarray(arr, dtype=np.float64)
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"{name} has non-finite entries")
+        return arr
+
+    def value(self, x: np.ndarray) -> float:
+        """f(x)."""
+        return self.value_and_grad(x)[0]
+
+    def grad(self, x: np.ndarray) -> np.ndarray:
+        """The gradient of f at x."""
+        return self.value_and_grad(x)[1]
+
+    def value_and_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        """(f(x), grad f(x)) in one evaluation."""
+        raise NotImplementedError
+
+    def hvp(self, x: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """The Hessian of f at x applied to v."""
+        raise NotImplementedError
+
+    def hessian(self, x: np.ndarray | None = None) -> LinearOperator:
+        """The Hessian at ``x`` (default: :meth:`default_x0`) as a symmetric LinearOperator.
+
+        Never formed: every product is one :meth:`hvp`.
+        """
+        x = self.default_x0() if x is None else self._x(x)
+        return LinearOperator((self.dim, self.dim), matvec=lambda v: self.hvp(x, np.ravel(v)),
+                              rmatvec=lambda v: self.hvp(x, np.ravel(v)), dtype=np.float64)
+
+    def default_x0(self) -> np.ndarray:
+        """The starting point used when none is given: zeros."""
+        return np.zeros(self.dim)
+
+    # -- curvature ----------------------------------------------------------------------
+    def curvature(self, x: np.ndarray | None = None, *, which: str = "LA", **eig_kwargs):
+        """An :class:`lrcore.curvature.EigResult` of the Hessian at ``x``.
+
+        With ``x=None`` the global quantity the problem defines (see :meth:`smoothness`);
+        results for ``x=None`` are cached (the problem is immutable).
+        """
+        from lrcore.curvature import top_eigenvalue
+
+        key = (which, tuple(sorted(eig_kwargs.items())))
+        if x is None:
+            cache = self.__dict__.setdefault("_curv_cache", {})
+            if key not in cache:
+                cache[key] = top_eigenvalue(self._global_operator(), which=which, **eig_kwargs)
+            return cache[key]
+        return top_eigenvalue(self.hessian(self._x(x)), which=which, **eig_kwargs)
+
+    def _global_operator(self):
+        return self.hessian(None)
+
+    def smoothness(self) -> float:
+        """The smoothness constant L (largest Hessian eigenvalue; see subclasses)."""
+        return float(self.curvature().value)
+
+    def local_smoothness(self, x: np.ndarray) -> float:
+        """The largest eigenvalue of the Hessian at ``x``."""
+        return float(self.curvature(x).value)
+
+    def strong_convexity(self) -> float:
+        """The strong-convexity constant mu (smallest Hessian eigenvalue; see subclasses).
+
+        Negative when the problem is not convex (at the reference point).
+        """
+        return float(self.curvature(which="SA").value)
+
+    # -- integration with stability and search ------------------------------------------
+    def as_objective(self, *, steps: int = 100, method: str = "gd", momentum: float = 0.0,
+                     x0: np.ndarray | None = None) -> "ProblemObjective":
+        """A search objective: ``obj(lr, budget=None, seed=None)`` is the loss after
+        ``budget`` (default ``steps``) steps of ``method`` at rate ``lr`` from ``x0``
+        (NaN when the run diverges)."""
+        return ProblemObjective(self, steps=steps, method=method, momentum=momentum, x0=x0)
+
+    def _range_test(self, lrs, *, x0, smooth, diverge, optimizer, seed):
+        from lrcore.stability import _range_test_problem
+
+        return _range_test_problem(self, lrs, x0=x0, smooth=smooth, diverge=diverge,
+                                   optimizer=optimizer)
+
+    @staticmethod
+    def from_functions(value_and_grad: Callable[[np.ndarray], tuple[float, np.ndarray]], *,
+                       hvp: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+                       n: int | None = None) -> "FunctionProblem":
+        """A problem from the user's ``value_and_grad(x) -> (f, g)`` (and optional exact
+        ``hvp(x, v)``; otherwise Hessian-vector products are central differences of the
+        gradient, :func:`lrcore.curvature.hvp_operator`).  ``n`` is the dimension.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from lrcore.problems import Problem
+        >>> p = Problem.from_functions(lambda x: (float(x @ x), 2 * x), n=3)
+        >>> round(p.local_smoothness(np.ones(3)), 6)
+        2.0
+        """
+        return FunctionProblem(value_and_grad, hvp=hvp, n=n)
+
+
+class _Builtin(Problem):
+    """A problem evaluated by the C kernels."""
+
+    _c: _CProblem
+
+    def value(self, x):
+        return float(self._c.value(self._x(x)))
+
+    def value_and_grad(self, x):
+        f, g = self._c.value_and_grad(self._x(x))
+        return float(f), g
+
+    def hvp(self, x, v):
+        return self._c.hvp(self._x(x), self._x(v, "v"))
+
+    def __getstate__(self):
+        d = dict(self.__dict__)
+        d.pop("_curv_cache", None)
+        return d
+
+
+class Quadratic(_Builtin):
+    """:math:`f(x) = \\tfrac12 x^\\top A x - b^\\top x` with a symmetric matrix ``A``.
+
+    Gradient :math:`Ax - b`, Hessian :math:`A` everywhere, so :meth:`smoothness` is
+    exactly :math:`\\lambda_{\\max}(A)` and :meth:`strong_convexity` :math:`\\lambda_{\\min}(A)`
+    (negative for an indefinite ``A``).  The default start is a fixed pseudo-random unit
+    vector when ``b`` is None (the minimiser is then 0), zeros otherwise.
+
+    Parameters
+    ----------
+    A : array_like, shape (d, d)
+        Symmetric (to 1e-10 relative), finite.
+    b : array_like, shape (d,), optional
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lrcore.problems import Quadratic
+    >>> q = Quadratic(np.diag([1.0, 4.0]), b=np.array([1.0, 0.0]))
+    >>> q.value_and_grad(np.array([1.0, 1.0]))
+    (2.0, array([0., 4.]))
+    >>> round(q.smoothness(), 6), round(q.strong_convexity(), 6)
+    (4.0, 1.0)
+    """
+
+    def __init__(self, A: Any, b: Any = None) -> None:
+        A = _as_data(A, "A", 2)
+        if A.shape[0] != A.shape[1]:
+            raise ValueError(f"A must be square, got shape {A.shape}")
+        scale = float(np.max(np.abs(A))) if A.size else 0.0
+        if A.size and float(np.max(np.abs(A - A.T))) > 1e-10 * scale:
+            raise ValueError("A must be symmetric (max |A - A.T| exceeds 1e-10 max |A|)")
+        self.A = A
+        self.dim = A.shape[0]
+        self.b = None if b is None else _as_data(b, "b", 1)
+        if self.b is not None and self.b.shape != (self.dim,):
+            raise ValueError(f"b must have shape ({self.dim},), got {self.b.shape}")
+        self._c = _CProblem(_KIND_QUADRATIC, A=A, b=self.b)
+
+    def _global_operator(self):
+        return self.A
+
+    def curvature(self, x=None, *, which="LA", **eig_kwargs):
+        return super().curvature(None, which=which, **eig_kwargs)   # constant Hessian
+
+    def default_x0(self):
+        if self.b is not None:
+            return np.zeros(self.dim)
+        v = np.random.default_rng(0).standard_normal(self.dim)
+        return v / max(np.linalg.norm(v), 1e-300)
+
+    def __repr__(self):
+        return f"Quadratic(dim={self.dim}, b={'None' if self.b is None else '...'})"
+
+
+class LeastSquares(_Builtin):
+    """:math:`f(w) = \\tfrac1{2n}\\|Xw - y\\|^2 + \\tfrac{l_2}{2}\\|w\\|^2`.
+
+    Hessian :math:`X^\\top X/n + l_2 I` (constant): :meth:`smoothness` is its exact largest
+    eigenvalue, measured by Lanczos on the implicit operator (never forming
+    :math:`X^\\top X`); :meth:`strong_convexity` its smallest (exact: from the d x d Gram
+    matrix when d <= 1000, by Lanczos otherwise).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lrcore.problems import LeastSquares
+    >>> X = np.array([[1.0, 0.0], [0.0, 2.0]]); y = np.array([1.0, 2.0])
+    >>> p = LeastSquares(X, y)
+    >>> p.value(np.zeros(2)), round(p.smoothness(), 6)     # (1 + 4) / 4, lambda_max = 4/2
+    (1.25, 2.0)
+    """
+
+    def __init__(self, X: Any, y: Any, *, l2: float = 0.0) -> None:
+        self.X = _as_data(X, "X", 2)
+        self.y = _as_data(y, "y", 1)
+        if self.X.shape[0] < 1:
+            raise ValueError("X has no rows")
+        if self.y.shape[0] != self.X.shape[0]:
+            raise ValueError(f"y has {self.y.shape[0]} values but X has {self.X.shape[0]} rows")
+        self.l2 = _check_l2(l2)
+        self.n_samples, self.dim = self.X.shape
+        self._c = _CProblem(self._kind, X=self.X, y=self.y, l2=self.l2)
+
+    _kind = _KIND_LS
+
+    def _gram_operator(self, scale: float):
+        X, l2, n = self.X, self.l2, self.n_samples
+        f = lambda v: scale * (X.T @ (X @ np.ravel(v))) / n + l2 * np.ravel(v)  # noqa: E731
+        return LinearOperator((self.dim, self.dim), matvec=f, rmatvec=f, dtype=np.float64)
+
+    def _global_operator(self):
+        return self._gram_operator(1.0)
+
+    def curvature(self, x=None, *, which="LA", **eig_kwargs):
+        return super().curvature(None, which=which, **eig_kwargs)   # constant Hessian
+
+    def strong_convexity(self) -> float:
+        if self.dim <= 1000:
+            G = self.X.T @ self.X / self.n_samples
+            return float(np.linalg.eigvalsh(G)[0]) + self.l2
+        return super().strong_convexity()
+
+    def __repr__(self):
+        return f"{type(self).__name__}(n_samples={self.n_samples}, dim={self.dim}, l2={self.l2})"
+
+
+class Logistic(LeastSquares):
+    """Logistic regression: :math:`f(w) = \\tfrac1n\\sum_i [\\log(1+e^{z_i}) - y_i z_i]
+    + \\tfrac{l_2}{2}\\|w\\|^2`, :math:`z = Xw`, labels :math:`y_i \\in \\{0, 1\\}`.
+
+    Evaluated stably (:math:`\\log(1+e^z) = \\max(z,0) + \\log(1+e^{-|z|})`).  The Hessian
+    :math:`X^\\top \\mathrm{diag}(\\sigma(z)(1-\\sigma(z))) X/n + l_2 I` is bounded by
+    :math:`X^\\top X/(4n) + l_2 I`, whose largest eigenvalue is :meth:`smoothness` (the
+    standard global bound, e.g. Bach 2014); :meth:`local_smoothness` measures the Hessian at
+    a point, and :meth:`strong_convexity` is ``l2`` (the loss alone is not strongly convex
+    globally).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lrcore.problems import Logistic
+    >>> p = Logistic(np.array([[1.0], [-1.0]]), np.array([1.0, 0.0]))
+    >>> round(p.value(np.zeros(1)), 6), round(p.smoothness(), 6)   # log 2, 1/4
+    (0.693147, 0.25)
+    """
+
+    _kind = _KIND_LOGISTIC
+
+    def __init__(self, X: Any, y: Any, *, l2: float = 0.0) -> None:
+        y_arr = np.asarray(y)
+        if y_arr.ndim == 1 and y_arr.dtype.kind in "biuf":
+            bad = ~((y_arr == 0) | (y_arr == 1))
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise ValueError(f"y must hold labels 0 and 1, got {y_arr[i]!r} at index {i}")
+        super().__init__(X, y, l2=l2)
+
+    def _global_operator(self):
+        return self._gram_operator(0.25)
+
+    def curvature(self, x=None, *, which="LA", **eig_kwargs):
+        return Problem.curvature(self, x, which=which, **eig_kwargs)
+
+    def strong_convexity(self) -> float:
+        return self.l2
+
+
+class FunctionProblem(Problem):
+    """A problem given by the user's functions (see :meth:`Problem.from_functions`).
+
+    No global smoothness constant is known: :meth:`smoothness` and
+    :meth:`strong_convexity` are local, at :meth:`default_x0` (zeros).
+    """
+
+    def __init__(self, value_and_grad, *, hvp=None, n=None) -> None:
+        if not callable(value_and_grad):
+            raise TypeError("value_and_grad must be callable as value_and_grad(x) -> (f, g)")
+        if hvp is not None and not callable(hvp):
+            raise TypeError("hvp must be callable as hvp(x, v) -> H v")
+        if n is None or isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"n (the dimension) must be an integer >= 1, got {n!r}")
+        self._vg = value_and_grad
+        self._hvp = hvp
+        self.dim = int(n)
+
+    def value_and_grad(self, x):
+        x = self._x(x)
+        out = self._vg(x.copy())
+        try:
+            f, g = out
+        except (TypeError, ValueError):
+            raise TypeError("value_and_grad(x) must return a pair (f, g)") from None
+        g = np.asarray(g, dtype=np.float64)
+        if g.shape != (self.dim,):
+            raise ValueError(f"value_and_grad returned a gradient of shape {g.shape}, "
+                             f"expected ({self.dim},)")
+        return float(f), g
+
+    def hvp(self, x, v):
+        x, v = self._x(x), self._x(v, "v")
+        if self._hvp is not None:
+            out = np.asarray(self._hvp(x.copy(), v.copy()), dtype=np.float64)
+        else:
+            from lrcore.curvature import hvp_operator
+
+            out = hvp_operator(lambda z: self.value_and_grad(z)[1], x) @ v
+        if out.shape != (self.dim,):
+            raise ValueError(f"hvp returned shape {out.shape}, expected ({self.dim},)")
+        return out
+
+    def hessian(self, x=None):
+        x = self.default_x0() if x is None else self._x(x)
+        if self._hvp is None:
+            from lrcore.curvature import hvp_operator
+
+            return hvp_operator(lambda z: self.value_and_grad(z)[1], x)
+        return super().hessian(x)
+
+    def __repr__(self):
+        return f"FunctionProblem(dim={self.dim}, exact_hvp={self._hvp is not None})"
+
+
+class ProblemObjective:
+    """A problem as a search objective (see :meth:`Problem.as_objective`); picklable when
+    the problem is (every built-in problem is)."""
+
+    def __init__(self, problem: Problem, *, steps: int, method: str, momentum: float,
+                 x0: np.ndarray | None) -> None:
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+            raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+        self.problem = problem
+        self.steps = int(steps)
+        self.method = method
+        self.momentum = float(momentum)
+        self.x0 = None if x0 is None else problem._x(x0, "x0")
+
+    def __call__(self, lr: float, budget: int | None = None, seed: int | None = None) -> float:
+        from lrcore.stability import descend
+
+        steps = self.steps if budget is None else int(budget)
+        x0 = self.problem.default_x0() if self.x0 is None else self.x0
+        tr = descend(self.problem, x0, lr, steps=steps, method=self.method,
+                     momentum=self.momentum)
+        return math.nan if tr.status == "diverged" else float(tr.losses[-1])
+
+    def __repr__(self):
+        return (f"ProblemObjective({self.problem!r}, steps={self.steps}, "
+                f"method={self.method!r}, momentum={self.momentum})")

@@ -1,0 +1,570 @@
+"""Running optimizers and testing stability: is this learning rate safe, and where is the edge?
+
+:func:`descend` runs gradient descent, heavy ball, Nesterov or Adam for a number of steps;
+on the built-in problems the whole loop is C (``csrc/descend.c``) with the GIL released,
+for problems made from Python functions the same update kernels run from Python.
+:func:`check_stability` runs a rate and classifies it, :func:`stability_boundary` finds the
+largest rate that still converges by bracketing and bisection, next to the theoretical
+bound of :mod:`lrcore.rates`, and :func:`sweep` runs several rates side by side.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from lrcore import optim
+from lrcore.problems import FunctionProblem, LeastSquares, Logistic, Problem, Quadratic, _Builtin
+from lrcore.rates import max_stable_lr
+
+__all__ = ["Trajectory", "StabilityReport", "Boundary", "Sweep", "descend", "check_stability",
+           "stability_boundary", "sweep"]
+
+_METHODS = ("gd", "heavy_ball", "nesterov", "adam")
+_BLOWUP = 1e10   # a run has diverged once f(x) - f(x0) exceeds this times max(|f(x0)|, 1)
+
+
+@dataclass(frozen=True, eq=False)
+class Trajectory:
+    """A run of :func:`descend`.
+
+    Attributes
+    ----------
+    x : numpy.ndarray
+        The last iterate (a new array; ``x0`` is not modified).
+    losses, grad_norms : numpy.ndarray
+        f and ||grad f|| at iterates 0, r, 2r, ... (r = ``record_every``) up to where the
+        run stopped.
+    status : str
+        ``"converged"`` (||grad f|| <= tol), ``"diverged"`` (a non-finite value, or the loss
+        rose by more than 1e10 times its initial scale), or ``"completed"``.
+    steps_run : int
+        Optimizer steps taken.
+    final_loss, final_grad_norm : float
+        At the last iterate.
+    """
+
+    x: np.ndarray
+    losses: np.ndarray
+    grad_norms: np.ndarray
+    status: str
+    steps_run: int
+    final_loss: float
+    final_grad_norm: float
+    record_every: int = 1
+
+    def __repr__(self) -> str:
+        return (f"Trajectory(status={self.status!r}, steps_run={self.steps_run}, "
+                f"final_loss={self.final_loss:.6g}, final_grad_norm={self.final_grad_norm:.3g})")
+
+
+def _check_method(method: str, momentum: float | None) -> tuple[str, float]:
+    if method not in _METHODS:
+        raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
+    if momentum is None:
+        momentum = 0.9 if method == "adam" else 0.0
+    try:
+        b = float(momentum)
+    except (TypeError, ValueError):
+        raise TypeError(f"momentum must be a real number, got {type(momentum).__name__}") from None
+    if not 0.0 <= b < 1.0:
+        raise ValueError(f"momentum must be in [0, 1), got {b!r}")
+    if method == "gd" and b != 0.0:
+        raise ValueError("method='gd' takes no momentum (use 'heavy_ball' or 'nesterov')")
+    if method in ("heavy_ball", "nesterov") and b == 0.0:
+        raise ValueError(f"method={method!r} needs momentum > 0")
+    return method, b
+
+
+def _check_steps(steps: Any, name: str = "steps") -> int:
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {type(steps).__name__}")
+    if steps < 0:
+        raise ValueError(f"{name} must be >= 0, got {steps}")
+    return int(steps)
+
+
+def _rate_array(lr: Any, schedule: Any, steps: int) -> np.ndarray:
+    """The per-step learning rates: lr (float, array, schedule or callable) x schedule."""
+    def from_callable(f, what):
+        vals = getattr(f, "values", None)
+        if callable(vals):
+            out = np.asarray(vals(steps), dtype=np.float64)
+        else:
+            out = np.array([float(f(t)) for t in range(steps)], dtype=np.float64)
+        if out.shape != (steps,):
+            raise ValueError(f"{what} gave {out.shape} values for {steps} steps")
+        return out
+
+    if schedule is not None:
+        if not callable(schedule):
+            raise TypeError("schedule must be a schedule or a callable t -> factor")
+        base = _scalar_rate(lr, "lr")
+        rates = base * from_callable(schedule, "schedule")
+    elif isinstance(lr, (np.ndarray, list, tuple)):
+        rates = np.asarray(lr, dtype=np.float64).ravel()
+        if rates.size < steps:
+            raise ValueError(f"lr has {rates.size} values but steps={steps}")
+        rates = rates[:steps].copy()
+    elif callable(lr):
+        rates = from_callable(lr, "lr")
+    else:
+        rates = np.full(steps, _scalar_rate(lr, "lr"))
+    bad = ~(np.isfinite(rates) & (rates >= 0))
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise ValueError(f"the learning rate at step {k} is {rates[k]!r}; rates must be "
+                         "finite and >= 0")
+    return rates
+
+
+def _scalar_rate(lr: Any, name: str) -> float:
+    if isinstance(lr, (bool, str, bytes)) or lr is None:
+        raise TypeError(f"{name} must be a real number, got {type(lr).__name__}")
+    try:
+        v = float(lr)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real number, got {type(lr).__name__}") from None
+    if not (math.isfinite(v) and v >= 0):
+        raise ValueError(f"{name} must be a finite number >= 0, got {v!r}")
+    return v
+
+
+def _descend_python(problem: Problem, x: np.ndarray, rates: np.ndarray, steps: int,
+                    method: str, b: float, beta2: float, eps: float, tol: float, r: int):
+    """The C runner's loop, in Python, for problems given by Python functions."""
+    nrec = steps // r + 1
+    losses = np.full(nrec, np.nan)
+    gnorms = np.full(nrec, np.nan)
+    buf = np.zeros_like(x)
+    v = np.zeros_like(x)
+    status, run = "completed", 0
+    f0 = fk = gk = math.nan
+    for k in range(steps + 1):
+        fk, g = problem.value_and_grad(x)
+        g = np.ascontiguousarray(g, dtype=np.float64)
+        gk = float(np.linalg.norm(g)) if np.all(np.isfinite(g)) else math.nan
+        if k == 0:
+            f0 = fk
+        if k % r == 0:
+            losses[k // r], gnorms[k // r] = fk, gk
+        if not (math.isfinite(fk) and math.isfinite(gk)) or \
+                fk - f0 > _BLOWUP * max(abs(f0), 1.0):
+            status = "diverged"
+            break
+        if tol > 0 and gk <= tol:
+            status = "converged"
+            break
+        if k == steps:
+            break
+        lr = float(rates[k])
+        if method == "gd":
+            optim.sgd_step(x, g, lr)
+        elif method in ("heavy_ball", "nesterov"):
+            optim.momentum_step(x, g, buf, lr, b, nesterov=method == "nesterov")
+        else:
+            optim.adam_step(x, g, buf, v, k + 1, lr, beta1=b, beta2=beta2, eps=eps)
+        run = k + 1
+        try:
+            problem._x(x)
+        except ValueError:
+            status = "diverged"
+            break
+    return x, losses, gnorms, run, fk, gk, status
+
+
+def descend(problem: Problem, x0: Any, lr: Any, *, steps: int, method: str = "gd",
+            momentum: float | None = None, schedule: Any = None, tol: float | None = None,
+            record_every: int = 1, beta2: float = 0.999, eps: float = 1e-8) -> Trajectory:
+    """Run ``steps`` optimizer steps on ``problem`` from ``x0``.
+
+    Methods, with :math:`\\eta_k` the rate at step :math:`k` and :math:`\\beta` = ``momentum``:
+
+    - ``"gd"``: :math:`x \\leftarrow x - \\eta_k g`;
+    - ``"heavy_ball"``: :math:`b \\leftarrow \\beta b + g,\\ x \\leftarrow x - \\eta_k b`
+      (Polyak 1964, in PyTorch's form);
+    - ``"nesterov"``: :math:`b \\leftarrow \\beta b + g,\\ x \\leftarrow x - \\eta_k (g + \\beta b)`
+      (Nesterov 1983 in Sutskever et al.'s form, as PyTorch);
+    - ``"adam"``: :func:`lrcore.optim.adam_step` with ``beta1 = momentum`` (default 0.9).
+
+    Nothing raises on divergence: the run stops with status ``"diverged"``.
+
+    Parameters
+    ----------
+    problem : Problem
+        A built-in problem (the loop runs in C) or :meth:`Problem.from_functions`.
+    x0 : array_like
+        Starting point (not modified).
+    lr : float, array, schedule or callable
+        The rate: a constant, one value per step, or a schedule / callable ``t -> lr``.
+    steps : int
+        Number of steps (>= 0).
+    schedule : schedule or callable, optional
+        A multiplier: the rate at step ``t`` is ``lr * schedule(t)``.
+    tol : float, optional
+        Stop (status ``"converged"``) once ``||grad f|| <= tol``.
+    record_every : int
+        Record the loss and gradient norm every this many steps.
+    beta2, eps : float
+        Adam's parameters.
+
+    Returns
+    -------
+    Trajectory
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lrcore.problems import Quadratic
+    >>> from lrcore.stability import descend
+    >>> q = Quadratic(np.diag([1.0, 10.0]))
+    >>> descend(q, np.ones(2), 0.19, steps=200).status      # 0.19 < 2/L = 0.2
+    'completed'
+    >>> descend(q, np.ones(2), 0.21, steps=2000).status
+    'diverged'
+    """
+    if not isinstance(problem, Problem):
+        raise TypeError(f"problem must be an lrcore.problems.Problem, got {type(problem).__name__}")
+    method, b = _check_method(method, momentum)
+    steps = _check_steps(steps)
+    record_every = _check_steps(record_every, "record_every")
+    if record_every < 1:
+        raise ValueError("record_every must be >= 1")
+    x = problem._x(x0, "x0").copy()
+    rates = _rate_array(lr, schedule, steps)
+    tol_v = 0.0 if tol is None else _scalar_rate(tol, "tol")
+    if isinstance(problem, _Builtin):
+        x, losses, gnorms, run, fl, fg, status = problem._c.descend(
+            x, rates, steps, method, b, float(beta2), float(eps), tol_v, _BLOWUP, record_every)
+    else:
+        x, losses, gnorms, run, fl, fg, status = _descend_python(
+            problem, x, rates, steps, method, b, float(beta2), float(eps), tol_v, record_every)
+    k = run // record_every + 1
+    return Trajectory(x, losses[:k].copy(), gnorms[:k].copy(), status, run, float(fl),
+                      float(fg), record_every)
+
+
+# ----------------------------------------------------------------------------------------
+# stability
+# ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StabilityReport:
+    """The verdict of :func:`check_stability`.
+
+    Attributes
+    ----------
+    status : str
+        ``"converged"`` (the gradient norm contracts), ``"oscillating"`` (bounded but not
+        decreasing: at the edge), ``"diverged"`` (grows, or blows up), or ``"stalled"``
+        (stable but the rate is too small to make progress in the budget).
+    observed_rate : float
+        Measured contraction factor per step: the geometric-mean ratio of successive
+        gradient norms over the last third of the run (> 1 means growth).
+    predicted_rate : float or None
+        The theoretical rate on the quadratic model, for problems with a constant Hessian
+        (:class:`Quadratic`, :class:`LeastSquares`): the spectral radius of the iteration
+        over the Hessian's spectrum :math:`[\\mu, L]`, e.g. :math:`\\max(|1-\\eta\\mu|,
+        |1-\\eta L|)` for gradient descent.  None otherwise.
+    lr_over_max : float or None
+        ``lr`` divided by the theoretical maximum stable rate.
+    """
+
+    status: str
+    observed_rate: float
+    predicted_rate: float | None
+    lr_over_max: float | None
+    lr: float
+    method: str
+    momentum: float
+    steps_run: int
+    final_loss: float
+
+
+def _spectral_radius(lr: float, lams: np.ndarray, method: str, b: float) -> float:
+    h = lr * lams
+    if method == "gd":
+        return float(np.max(np.abs(1.0 - h)))
+    if method == "heavy_ball":          # z^2 - (1 + b - h) z + b
+        tr, det = 1.0 + b - h, np.full_like(h, b)
+    else:                               # nesterov: z^2 - (1+b)(1-h) z + b(1-h)
+        tr, det = (1.0 + b) * (1.0 - h), b * (1.0 - h)
+    disc = tr * tr - 4.0 * det
+    sq = np.sqrt(np.abs(disc))
+    real = np.maximum(np.abs(tr + sq), np.abs(tr - sq)) / 2.0
+    cplx = np.sqrt(np.abs(det))
+    return float(np.max(np.where(disc >= 0, real, cplx)))
+
+
+def _theory(problem: Problem, lr: float, method: str, b: float):
+    """(predicted rate or None, theoretical max stable rate or None)."""
+    try:
+        L = problem.smoothness() if not isinstance(problem, FunctionProblem) else None
+    except Exception:
+        L = None
+    if L is None:
+        return None, None
+    mx = max_stable_lr(L, method=method, momentum=b) if method != "adam" else None
+    pred = None
+    if isinstance(problem, (Quadratic, LeastSquares)) and not isinstance(problem, Logistic) \
+            and method != "adam":
+        try:
+            mu = problem.strong_convexity()
+        except Exception:
+            mu = 0.0
+        lams = np.linspace(min(mu, L), L, 513)
+        pred = _spectral_radius(lr, lams, method, b)
+    return pred, mx
+
+
+def _observed_rate(g: np.ndarray) -> float:
+    g = g[np.isfinite(g)]
+    g = g[: np.argmax(g <= 0)] if np.any(g <= 0) else g
+    if len(g) < 3:
+        return math.nan if len(g) < 2 else float(g[-1] / g[0])
+    s = (2 * len(g)) // 3
+    s = min(s, len(g) - 2)
+    return float((g[-1] / g[s]) ** (1.0 / (len(g) - 1 - s)))
+
+
+def _classify(tr: Trajectory, rate: float, thr: float) -> str:
+    if tr.status == "diverged":
+        return "diverged"
+    if tr.status == "converged":
+        return "converged"
+    g = tr.grad_norms
+    growth = g[-1] / g[0] if g[0] > 0 else 1.0
+    if rate > 1.0 + thr and growth > 1.0:
+        return "diverged"
+    if rate < 1.0 - thr:
+        return "converged"
+    # rate ~ 1: at the edge (oscillating), or too small a step (stalled)
+    d = np.diff(tr.losses[len(tr.losses) // 3:])
+    flips = np.count_nonzero(np.sign(d[1:]) * np.sign(d[:-1]) < 0) if len(d) > 2 else 0
+    if flips > len(d) // 4:
+        return "oscillating"
+    if growth < 0.5:
+        return "converged"
+    return "stalled"
+
+
+def check_stability(problem: Problem, lr: float, *, x0: Any = None, method: str = "gd",
+                    momentum: float | None = None, steps: int = 2000) -> StabilityReport:
+    """Run ``method`` at rate ``lr`` and classify the run.
+
+    The gradient norm of the last third of the run gives the observed contraction factor
+    :math:`\\rho` (:attr:`StabilityReport.observed_rate`): :math:`\\rho > 1 + 10^{-4}` with
+    overall growth, or a blow-up, is ``"diverged"``; :math:`\\rho < 1 - 10^{-4}` is
+    ``"converged"``; in between the run is ``"oscillating"`` when the loss keeps changing
+    direction (the edge of stability) and otherwise ``"converged"`` if the gradient fell by
+    half, else ``"stalled"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lrcore.problems import Quadratic
+    >>> from lrcore.stability import check_stability
+    >>> q = Quadratic(np.diag([1.0, 10.0]))
+    >>> [check_stability(q, f * 0.2).status for f in (0.5, 0.99, 1.01, 3.0)]
+    ['converged', 'converged', 'diverged', 'diverged']
+    >>> r = check_stability(q, 0.1)
+    >>> round(r.observed_rate, 6), round(r.predicted_rate, 6), round(r.lr_over_max, 6)
+    (0.9, 0.9, 0.5)
+    """
+    method, b = _check_method(method, momentum)
+    lr = _scalar_rate(lr, "lr")
+    steps = _check_steps(steps)
+    if steps < 10:
+        raise ValueError(f"steps must be >= 10 to measure a rate, got {steps}")
+    x0 = problem.default_x0() if x0 is None else x0
+    tr = descend(problem, x0, lr, steps=steps, method=method, momentum=b)
+    rate = _observed_rate(tr.grad_norms)
+    status = _classify(tr, rate, 1e-4)
+    pred, mx = _theory(problem, lr, method, b)
+    ratio = None if mx is None or not math.isfinite(mx) else lr / mx
+    return StabilityReport(status, rate, pred, ratio, lr, method, b, tr.steps_run,
+                           tr.final_loss)
+
+
+@dataclass(frozen=True)
+class Boundary:
+    """The empirical stability boundary next to the theoretical one.
+
+    ``empirical`` is the largest rate found stable (the stable end of the final bracket,
+    whose width is at most ``rtol``); ``theoretical`` is :func:`lrcore.rates.max_stable_lr`
+    of the problem's smoothness (None when unknown); ``n_runs`` counts the runs made.
+    """
+
+    empirical: float
+    theoretical: float | None
+    n_runs: int
+    method: str = "gd"
+    momentum: float = 0.0
+
+    @property
+    def ratio(self) -> float | None:
+        """empirical / theoretical."""
+        return None if not self.theoretical else self.empirical / self.theoretical
+
+
+def stability_boundary(problem: Problem, *, x0: Any = None, method: str = "gd",
+                       momentum: float | None = None, rtol: float = 1e-3,
+                       steps: int | None = None, max_runs: int = 200) -> Boundary:
+    """The largest learning rate at which ``method`` still converges, measured.
+
+    Brackets the boundary (doubling or halving from the theoretical rate, or from 1 when
+    none is known), then bisects on :math:`\\log \\eta` until the bracket is narrower than
+    ``rtol`` (relative).  A rate is unstable when its run blows up or its gradient norm
+    grows at a measured rate above :math:`1 + \\mathrm{rtol}/4` per step; each run takes
+    ``steps`` steps (default ``max(2000, 20/rtol)``, enough to see such growth).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lrcore.problems import Quadratic
+    >>> from lrcore.stability import stability_boundary
+    >>> bd = stability_boundary(Quadratic(np.diag([1.0, 10.0])))
+    >>> round(bd.empirical, 3), bd.theoretical
+    (0.2, 0.2)
+    """
+    method, b = _check_method(method, momentum)
+    if not (isinstance(rtol, (int, float)) and 0 < rtol < 1):
+        raise ValueError(f"rtol must be in (0, 1), got {rtol!r}")
+    steps = max(2000, int(math.ceil(20.0 / rtol))) if steps is None else _check_steps(steps)
+    x0 = problem.default_x0() if x0 is None else problem._x(x0, "x0")
+    _, theo = _theory(problem, 1.0, method, b)
+    thr = rtol / 4.0
+    runs = 0
+
+    def stable(lr: float) -> bool:
+        nonlocal runs
+        runs += 1
+        tr = descend(problem, x0, lr, steps=steps, method=method, momentum=b)
+        st = _classify(tr, _observed_rate(tr.grad_norms), thr)
+        return st in ("converged", "stalled", "oscillating") and tr.status != "diverged"
+
+    lo = hi = theo if theo is not None and math.isfinite(theo) else 1.0
+    if stable(lo):
+        hi = lo * 2.0
+        while stable(hi):
+            lo, hi = hi, hi * 2.0
+            if runs >= max_runs or hi > 1e300:
+                raise RuntimeError(f"no unstable rate found up to {hi:.3g}: is the problem "
+                                   "bounded below with positive curvature?")
+    else:
+        lo = hi / 2.0
+        while not stable(lo):
+            hi, lo = lo, lo / 2.0
+            if runs >= max_runs or lo < 1e-300:
+                raise RuntimeError("no stable rate found: every rate tried diverged")
+    while hi / lo > 1.0 + rtol and runs < max_runs:
+        mid = math.sqrt(lo * hi)
+        if stable(mid):
+            lo = mid
+        else:
+            hi = mid
+    return Boundary(lo, theo, runs, method, b)
+
+
+# ----------------------------------------------------------------------------------------
+# manual sweeps and the range test on problems
+# ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class Sweep:
+    """Loss curves of :func:`sweep`, one per rate (``losses[i]`` for ``lrs[i]``)."""
+
+    lrs: np.ndarray
+    losses: list
+    statuses: list
+    steps: int
+
+    def plot(self, ax=None):
+        """The loss curves on a log scale, one per rate; returns the axes."""
+        try:
+            import matplotlib.pyplot as plt
+        except ImportError as exc:
+            raise ImportError("plotting needs matplotlib: pip install 'lrcore[plot]'") from exc
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 4))
+        for lr, ls, st in zip(self.lrs, self.losses, self.statuses):
+            ax.plot(np.arange(len(ls)), ls, label=f"lr={lr:.3g} ({st})")
+        ax.set_yscale("symlog" if any(np.nanmin(ls) <= 0 for ls in self.losses if len(ls))
+                      else "log")
+        ax.set_xlabel("step")
+        ax.set_ylabel("loss")
+        ax.legend(fontsize=8)
+        return ax
+
+    def __repr__(self) -> str:
+        body = ", ".join(f"{lr:.3g}: {st}" for lr, st in zip(self.lrs, self.statuses))
+        return f"Sweep(steps={self.steps}, {{{body}}})"
+
+
+def sweep(problem: Problem, lrs: Sequence[float], *, steps: int, x0: Any = None,
+          method: str = "gd", momentum: float | None = None) -> Sweep:
+    """Run every rate of ``lrs`` for ``steps`` steps and keep the loss curves (manual tuning).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lrcore.problems import Quadratic
+    >>> from lrcore.stability import sweep
+    >>> sw = sweep(Quadratic(np.diag([1.0, 10.0])), [0.05, 0.15, 0.25], steps=100)
+    >>> sw.statuses
+    ['completed', 'completed', 'diverged']
+    """
+    rates = [_scalar_rate(v, f"lrs[{i}]") for i, v in enumerate(lrs)]
+    if not rates:
+        raise ValueError("lrs is empty")
+    x0 = problem.default_x0() if x0 is None else x0
+    curves, stats = [], []
+    for lr in rates:
+        tr = descend(problem, x0, lr, steps=steps, method=method, momentum=momentum)
+        curves.append(tr.losses)
+        stats.append(tr.status)
+    return Sweep(np.asarray(rates), curves, stats, int(steps))
+
+
+_OPTIMIZERS = {"sgd": ("gd", 0.0), "gd": ("gd", 0.0), "momentum": ("heavy_ball", 0.9),
+               "heavy_ball": ("heavy_ball", 0.9), "nesterov": ("nesterov", 0.9),
+               "adam": ("adam", 0.9)}
+
+
+def _range_test_problem(problem: Problem, lrs: np.ndarray, *, x0, smooth, diverge, optimizer):
+    """The LR range test on a problem: one C run with the rates as a schedule."""
+    from lrcore.rates import safe_lr
+    from lrcore.search import _diverged
+
+    if optimizer not in _OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {tuple(_OPTIMIZERS)}, got {optimizer!r}")
+    method, b = _OPTIMIZERS[optimizer]
+    x0 = problem.default_x0() if x0 is None else x0
+    tr = descend(problem, x0, lrs, steps=len(lrs), method=method, momentum=b)
+    losses = np.full(len(lrs), np.nan)
+    after = tr.losses[1:]                      # the loss after the step taken at lrs[k]
+    losses[: len(after)] = after
+    if tr.status == "diverged" and len(after) < len(lrs):
+        losses[len(after)] = np.inf           # the step that blew up
+    beta, avg, best, first, stopped = 1.0 - smooth, 0.0, math.inf, None, None
+    for i, v in enumerate(losses):
+        avg = beta * avg + smooth * v
+        s = avg / (1.0 - beta ** (i + 1)) if math.isfinite(v) else math.nan
+        first = s if first is None else first
+        if math.isfinite(s):
+            best = min(best, s)
+        if _diverged(s, best, first, diverge):
+            stopped = i
+            break
+    n = len(losses) if stopped is None else stopped + 1
+    safe = mx = None
+    if method != "adam":
+        try:
+            sr = safe_lr(problem, method=method, momentum=b)
+            safe, mx = sr.recommended, sr.max_stable
+        except Exception:  # e.g. a function problem whose curvature cannot be measured
+            safe = mx = None
+    return losses[:n], stopped, safe, mx

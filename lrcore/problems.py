@@ -333,7 +333,7 @@ class Logistic(LeastSquares):
             bad = ~((y_arr == 0) | (y_arr == 1))
             if bad.any():
                 i = int(np.argmax(bad))
-                raise ValueError(f"y must hold labels 0 and 1, got {y_arr[i]!r} at index {i}")
+                raise ValueError(f"y must hold labels 0 and 1, got {y_arr[i].item()!r} at index {i}")
         super().__init__(X, y, l2=l2)
 
     def _global_operator(self):

@@ -1,0 +1,194 @@
+"""Built-in problems: values against numpy, gradients and HVPs against finite differences,
+smoothness against eigvalsh of the explicit Hessian, bad input, pickling."""
+import pickle
+import threading
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from lrcore.datasets import load_breast_cancer, load_diabetes
+from lrcore.problems import LeastSquares, Logistic, Problem, Quadratic
+
+
+def softplus(z):
+    return np.logaddexp(0.0, z)
+
+
+def sigmoid(z):
+    return 0.5 * (1 + np.tanh(0.5 * z))
+
+
+def ref_value(p, w):
+    if isinstance(p, Logistic):
+        z = p.X @ w
+        return np.mean(softplus(z) - p.y * z) + 0.5 * p.l2 * w @ w
+    if isinstance(p, LeastSquares):
+        r = p.X @ w - p.y
+        return 0.5 * r @ r / len(p.y) + 0.5 * p.l2 * w @ w
+    return 0.5 * w @ p.A @ w - (0 if p.b is None else p.b @ w)
+
+
+def ref_hessian(p, w):
+    if isinstance(p, Logistic):
+        s = sigmoid(p.X @ w)
+        return (p.X.T * (s * (1 - s))) @ p.X / len(p.y) + p.l2 * np.eye(p.dim)
+    if isinstance(p, LeastSquares):
+        return p.X.T @ p.X / len(p.y) + p.l2 * np.eye(p.dim)
+    return p.A
+
+
+def fd_grad(f, w, h=1e-6):
+    g = np.empty_like(w)
+    for i in range(len(w)):
+        e = np.zeros_like(w)
+        e[i] = h
+        g[i] = (f(w + e) - f(w - e)) / (2 * h)
+    return g
+
+
+def make_problems():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 7))
+    M = rng.normal(size=(6, 6))
+    yield "quadratic", Quadratic(M + M.T, b=rng.normal(size=6))
+    yield "quadratic-indefinite-nob", Quadratic(np.diag([-3.0, 0.5, 2.0]))
+    yield "lsq", LeastSquares(X, rng.normal(size=60))
+    yield "lsq-l2", LeastSquares(X, rng.normal(size=60), l2=0.3)
+    yield "logistic", Logistic(X, (rng.random(60) < 0.4).astype(float))
+    yield "logistic-l2", Logistic(X * 5, (rng.random(60) < 0.5).astype(float), l2=0.1)
+    Xd, yd, _ = load_diabetes(standardize=True)
+    yield "diabetes", LeastSquares(Xd, yd / yd.std())
+    Xb, yb, _ = load_breast_cancer(standardize=True)
+    yield "breast-cancer", Logistic(Xb, yb, l2=1e-3)
+
+
+PROBLEMS = list(make_problems())
+
+
+@pytest.mark.parametrize("name,p", PROBLEMS, ids=[n for n, _ in PROBLEMS])
+def test_value_grad_hvp(name, p):
+    rng = np.random.default_rng(1)
+    for _ in range(3):
+        w = rng.normal(size=p.dim) * 0.5
+        f, g = p.value_and_grad(w)
+        assert f == pytest.approx(ref_value(p, w), rel=1e-12, abs=1e-12)
+        assert p.value(w) == pytest.approx(f, rel=1e-14)
+        assert_allclose(g, fd_grad(lambda z: ref_value(p, z), w), rtol=1e-6, atol=1e-7)
+        assert_allclose(p.grad(w), g, rtol=0, atol=0)
+        v = rng.normal(size=p.dim)
+        H = ref_hessian(p, w)
+        assert_allclose(p.hvp(w, v), H @ v, rtol=1e-10, atol=1e-12)
+        # the HVP is the directional derivative of the gradient
+        h = 1e-5
+        fd = (p.grad(w + h * v) - p.grad(w - h * v)) / (2 * h)
+        assert_allclose(p.hvp(w, v), fd, rtol=1e-5, atol=1e-6)
+        assert_allclose(p.hessian(w) @ v, H @ v, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name,p", PROBLEMS, ids=[n for n, _ in PROBLEMS])
+def test_smoothness_and_strong_convexity(name, p):
+    if isinstance(p, Logistic):
+        ev = np.linalg.eigvalsh(p.X.T @ p.X / (4 * len(p.y)))
+        assert p.smoothness() == pytest.approx(ev[-1] + p.l2, rel=1e-6)
+        assert p.strong_convexity() == p.l2
+        w = np.random.default_rng(2).normal(size=p.dim) * 0.1
+        local = np.linalg.eigvalsh(ref_hessian(p, w))[-1]
+        assert p.local_smoothness(w) == pytest.approx(local, rel=1e-6)
+        assert p.local_smoothness(w) <= p.smoothness() * (1 + 1e-9)
+    else:
+        ev = np.linalg.eigvalsh(ref_hessian(p, np.zeros(p.dim)))
+        assert p.smoothness() == pytest.approx(ev[-1], rel=1e-6)
+        assert p.strong_convexity() == pytest.approx(ev[0], rel=1e-5, abs=1e-9)
+        c = p.curvature()
+        assert c.upper_bound >= ev[-1] * (1 - 1e-12)
+
+
+def test_logistic_is_stable_for_extreme_margins():
+    X = np.array([[1.0], [1.0], [-1.0]])
+    p = Logistic(X, np.array([1.0, 0.0, 0.0]))
+    for w in (800.0, -800.0, 1e6):
+        f, g = p.value_and_grad(np.array([w]))
+        assert np.isfinite(f) and np.all(np.isfinite(g))
+        assert f == pytest.approx(ref_value(p, np.array([w])), rel=1e-12)
+
+
+def test_from_functions_matches_builtin():
+    p = LeastSquares(*[a for a in (np.random.default_rng(3).normal(size=(30, 4)),
+                                   np.random.default_rng(4).normal(size=30))], l2=0.1)
+    fp = Problem.from_functions(p.value_and_grad, n=4)
+    fq = Problem.from_functions(p.value_and_grad, hvp=p.hvp, n=4)
+    w, v = np.ones(4), np.arange(4.0)
+    assert_allclose(fp.hvp(w, v), p.hvp(w, v), rtol=1e-6)
+    assert_allclose(fq.hvp(w, v), p.hvp(w, v), rtol=1e-14)
+    assert fp.local_smoothness(w) == pytest.approx(p.smoothness(), rel=1e-5)
+    bad = Problem.from_functions(lambda x: (0.0, np.zeros(3)), n=4)
+    with pytest.raises(ValueError, match="gradient of shape"):
+        bad.grad(w)
+    with pytest.raises(TypeError, match="must return a pair"):
+        Problem.from_functions(lambda x: 1.0, n=4).value(w)
+
+
+def test_bad_input():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(10, 3))
+    with pytest.raises(ValueError, match="A must be square"):
+        Quadratic(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="A must be symmetric"):
+        Quadratic(np.array([[1.0, 2.0], [0.0, 1.0]]))
+    with pytest.raises(ValueError, match=r"A has a non-finite value at index \(1, 1\)"):
+        Quadratic(np.array([[1.0, 0.0], [0.0, np.inf]]))
+    with pytest.raises(ValueError, match="y has 9 values but X has 10 rows"):
+        LeastSquares(X, np.ones(9))
+    with pytest.raises(ValueError, match="X has a non-finite value"):
+        LeastSquares(np.full((2, 2), np.nan), np.ones(2))
+    with pytest.raises(ValueError, match="labels 0 and 1, got 2.0 at index 3"):
+        Logistic(X, np.array([0, 1, 0, 2.0, 0, 1, 0, 1, 0, 1]))
+    with pytest.raises(ValueError, match="l2 must be a finite number >= 0"):
+        LeastSquares(X, np.ones(10), l2=-1)
+    with pytest.raises(TypeError, match="dense array"):
+        import scipy.sparse as sp
+        LeastSquares(sp.eye(3, format="csr"), np.ones(3))
+    p = LeastSquares(X, np.ones(10))
+    with pytest.raises(ValueError, match=r"x must have shape \(3,\)"):
+        p.value(np.ones(4))
+    with pytest.raises(ValueError, match="x has non-finite entries"):
+        p.grad(np.array([1.0, np.nan, 0.0]))
+    with pytest.raises(ValueError, match="v has non-finite"):
+        p.hvp(np.ones(3), np.array([np.inf, 0, 0]))
+    with pytest.raises(ValueError, match="n .the dimension. must be"):
+        Problem.from_functions(lambda x: (0.0, x))
+
+
+def test_data_are_copied_problems_are_immutable():
+    X = np.ones((4, 2))
+    y = np.arange(4.0)
+    p = LeastSquares(X, y)
+    f0 = p.value(np.ones(2))
+    X[:] = 100.0
+    y[:] = -1.0
+    assert p.value(np.ones(2)) == f0
+    with pytest.raises(ValueError):
+        p.X[0, 0] = 5.0
+
+
+def test_pickle_roundtrip_and_threads():
+    Xb, yb, _ = load_breast_cancer(standardize=True)
+    p = Logistic(Xb, yb, l2=0.01)
+    q = pickle.loads(pickle.dumps(p))
+    w = np.random.default_rng(0).normal(size=p.dim) * 0.1
+    assert q.value_and_grad(w)[0] == p.value_and_grad(w)[0]
+    serial = [p.value_and_grad(w * k)[1] for k in range(8)]
+    out = [None] * 8
+
+    def work(k):
+        for _ in range(20):
+            out[k] = p.value_and_grad(w * k)[1]
+
+    ts = [threading.Thread(target=work, args=(k,)) for k in range(8)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    for a, b in zip(serial, out):
+        assert np.array_equal(a, b)

@@ -1,0 +1,174 @@
+"""Safe rates are real: theory (2/L and the momentum bounds) against runs of the optimizers,
+on real data; descend in C against the Python loop; check_stability; boundary; range test;
+built-in problems as search objectives."""
+import math
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from lrcore import schedules
+from lrcore.datasets import load_breast_cancer, load_diabetes
+from lrcore.problems import LeastSquares, Logistic, Problem, Quadratic
+from lrcore.rates import max_stable_lr, optimal_lr, safe_lr
+from lrcore.search import grid_search, range_test
+from lrcore.stability import check_stability, descend, stability_boundary, sweep
+
+
+@pytest.fixture(scope="module")
+def diabetes():
+    X, y, _ = load_diabetes(standardize=True)
+    return LeastSquares(X, (y - y.mean()) / y.std())
+
+
+@pytest.fixture(scope="module")
+def cancer():
+    X, y, _ = load_breast_cancer(standardize=True)
+    return Logistic(X, y, l2=1e-2)
+
+
+CASES = [("gd", 0.0), ("heavy_ball", 0.9), ("nesterov", 0.9), ("heavy_ball", 0.5),
+         ("nesterov", 0.3)]
+
+
+@pytest.mark.parametrize("method,beta", CASES)
+def test_safe_rate_is_real_on_least_squares(diabetes, method, beta):
+    """0.98 x max_stable converges, 1.02 x diverges (the formulas are tight)."""
+    sr = safe_lr(diabetes, method=method, momentum=beta)
+    L = np.linalg.eigvalsh(diabetes.X.T @ diabetes.X / diabetes.n_samples)[-1]
+    assert sr.L == pytest.approx(L, rel=1e-6)
+    assert sr.L_upper >= L
+    assert sr.max_stable <= max_stable_lr(L, method=method, momentum=beta) * (1 + 1e-12)
+    x0 = np.random.default_rng(0).normal(size=diabetes.dim)
+    theo = max_stable_lr(L, method=method, momentum=beta)
+    ok = descend(diabetes, x0, 0.98 * theo, steps=5000, method=method, momentum=beta)
+    bad = descend(diabetes, x0, 1.02 * theo, steps=5000, method=method, momentum=beta)
+    assert ok.status != "diverged" and ok.grad_norms[-1] < 1e-3 * ok.grad_norms[0]
+    assert bad.status == "diverged"
+    assert sr.recommended <= sr.max_stable
+
+
+def test_gd_recommended_rate_is_optimal_for_strongly_convex(diabetes):
+    sr = safe_lr(diabetes)
+    ev = np.linalg.eigvalsh(diabetes.X.T @ diabetes.X / diabetes.n_samples)
+    assert sr.mu == pytest.approx(ev[0], rel=1e-6)
+    assert sr.recommended == pytest.approx(2 / (ev[-1] + ev[0]), rel=1e-5)
+
+
+def test_rate_formulas():
+    assert max_stable_lr(2.0) == 1.0
+    assert max_stable_lr(2.0, method="heavy_ball", momentum=0.5) == 1.5
+    assert max_stable_lr(2.0, method="nesterov", momentum=0.5) == pytest.approx(3 / 4)
+    assert max_stable_lr(2.0, method="adam", momentum=0.9) == pytest.approx(19.0)
+    assert max_stable_lr(0.0) == math.inf and max_stable_lr(-1.0) == math.inf
+    assert optimal_lr(4.0, 0.0) == 0.25 and optimal_lr(4.0, 1.0) == 0.4
+    with pytest.raises(ValueError, match="momentum must be in"):
+        max_stable_lr(1.0, method="heavy_ball", momentum=1.0)
+    with pytest.raises(ValueError, match="method must be one of"):
+        max_stable_lr(1.0, method="sgd")
+    with pytest.raises(ValueError, match="takes no momentum"):
+        max_stable_lr(1.0, momentum=0.5)
+
+
+def test_safe_lr_flat_and_nonconvex():
+    flat = safe_lr(np.zeros((3, 3)))
+    assert flat.max_stable == math.inf and "no positive curvature" in flat.note
+    nc = safe_lr(np.diag([-2.0, 1.0, 4.0]))
+    assert nc.max_stable == pytest.approx(0.5, rel=1e-6) and "not convex" in nc.note
+    assert nc.mu == pytest.approx(-2.0, rel=1e-6)
+
+
+def test_safe_lr_adam_preconditioned_sharpness():
+    """Adam with a frozen preconditioner is preconditioned heavy ball-like: the bound of
+    Cohen et al. (2022) on lambda_max(P^-1 H)."""
+    H = np.diag([1.0, 100.0, 10.0])
+    v = np.array([1.0, 1e4, 1.0])            # sqrt(v) = 1, 100, 1
+    sr = safe_lr(H, method="adam", momentum=0.9, second_moment=v, eps=0.0)
+    assert sr.L == pytest.approx(10.0, rel=1e-6)          # max(1/1, 100/100, 10/1)
+    assert sr.max_stable == pytest.approx(1.9 / 0.1 / 10.0, rel=1e-6)
+    with pytest.raises(ValueError, match="second_moment"):
+        safe_lr(H, method="adam", momentum=0.9)
+
+
+def test_descend_c_equals_python_loop(diabetes, cancer):
+    for p in (diabetes, cancer):
+        fp = Problem.from_functions(p.value_and_grad, n=p.dim)
+        x0 = np.full(p.dim, 0.1)
+        for method, beta in [("gd", 0.0), ("heavy_ball", 0.8), ("nesterov", 0.8), ("adam", 0.9)]:
+            lr = 0.01 if method == "adam" else 0.3 / p.smoothness()
+            a = descend(p, x0, lr, steps=300, method=method, momentum=beta, record_every=7)
+            b = descend(fp, x0, lr, steps=300, method=method, momentum=beta, record_every=7)
+            assert a.status == b.status and a.steps_run == b.steps_run
+            assert_allclose(a.x, b.x, rtol=1e-11, atol=1e-13)
+            assert_allclose(a.losses, b.losses, rtol=1e-12)
+            assert len(a.losses) == 300 // 7 + 1
+
+
+def test_descend_schedule_and_tol(diabetes):
+    L = diabetes.smoothness()
+    s = schedules.warmup_cosine(1.0 / L, warmup_steps=20, total_steps=400)
+    a = descend(diabetes, np.zeros(diabetes.dim), s, steps=400)
+    b = descend(diabetes, np.zeros(diabetes.dim), 1.0, steps=400, schedule=s)
+    c = descend(diabetes, np.zeros(diabetes.dim), s(np.arange(400)), steps=400)
+    assert np.array_equal(a.x, b.x) and np.array_equal(a.x, c.x)
+    t = descend(diabetes, np.zeros(diabetes.dim), 1.0 / L, steps=100000, tol=1e-6)
+    assert t.status == "converged" and t.final_grad_norm <= 1e-6 and t.steps_run < 100000
+    with pytest.raises(ValueError, match="rate at step 3"):
+        descend(diabetes, np.zeros(diabetes.dim), [0.1, 0.1, 0.1, -1.0], steps=4)
+    with pytest.raises(ValueError, match="x0 must have shape"):
+        descend(diabetes, np.zeros(3), 0.1, steps=4)
+    with pytest.raises(ValueError, match="needs momentum > 0"):
+        descend(diabetes, np.zeros(diabetes.dim), 0.1, steps=4, method="nesterov")
+
+
+def test_check_stability_classifies(diabetes):
+    mx = max_stable_lr(diabetes.smoothness())
+    got = [check_stability(diabetes, f * mx).status for f in (0.5, 0.99, 1.01, 3.0)]
+    assert got == ["converged", "converged", "diverged", "diverged"]
+    r = check_stability(diabetes, 0.5 * mx)
+    assert r.lr_over_max == pytest.approx(0.5)
+    assert r.observed_rate == pytest.approx(r.predicted_rate, abs=2e-3)
+    tiny = check_stability(diabetes, 1e-9 * mx)
+    assert tiny.status == "stalled"
+    edge = check_stability(Quadratic(np.diag([1.0, 1.0])), 2.0)   # |1 - 2| = 1: flips forever
+    assert edge.status == "oscillating" and edge.observed_rate == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("method,beta", [("gd", 0.0), ("heavy_ball", 0.9), ("nesterov", 0.9)])
+def test_stability_boundary_matches_theory_on_real_data(diabetes, method, beta):
+    bd = stability_boundary(diabetes, method=method, momentum=beta)
+    assert bd.theoretical == pytest.approx(max_stable_lr(diabetes.smoothness(), method=method,
+                                                         momentum=beta))
+    assert abs(bd.ratio - 1) < 0.01, bd
+    assert bd.n_runs < 60
+
+
+def test_range_test_on_logistic_problem(cancer):
+    rt = range_test(cancer, start=1e-5, end=100.0, num=120)
+    mx = safe_lr(cancer).max_stable
+    assert rt.max_stable_lr == pytest.approx(mx)
+    assert rt.suggestion("curvature") == pytest.approx(safe_lr(cancer).recommended)
+    assert rt.suggestion("steepest") < mx
+    assert rt.stopped_at is not None
+    assert rt.spread >= 0
+
+
+def test_sweep_and_objective(diabetes):
+    mx = max_stable_lr(diabetes.smoothness())
+    sw = sweep(diabetes, [0.5 * mx, 0.9 * mx, 1.05 * mx], steps=3000)
+    assert sw.statuses[:2] == ["completed", "completed"] and sw.statuses[2] == "diverged"
+    assert len(sw.losses[0]) == 3001
+    res = grid_search(diabetes, [0.1 * mx, 0.9 * mx, 1.5 * mx], budget=200)
+    assert [r["status"] for r in res.records] == ["ok", "ok", "diverged"]
+    assert res.best_lr == 0.9 * mx
+
+
+def test_problem_objective_in_a_process_pool(cancer):
+    obj = cancer.as_objective(steps=50)
+    lrs = [0.1, 1.0, 10.0]
+    serial = grid_search(obj, lrs)
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as ex:
+        par = grid_search(obj, lrs, executor=ex)
+    assert [r["score"] for r in serial.records] == [r["score"] for r in par.records]

@@ -218,7 +218,7 @@ class Quadratic(_Builtin):
     >>> from lrcore.problems import Quadratic
     >>> q = Quadratic(np.diag([1.0, 4.0]), b=np.array([1.0, 0.0]))
     >>> q.value_and_grad(np.array([1.0, 1.0]))
-    (2.0, array([0., 4.]))
+    (1.5, array([0., 4.]))
     >>> round(q.smoothness(), 6), round(q.strong_convexity(), 6)
     (4.0, 1.0)
     """

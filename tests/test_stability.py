@@ -87,7 +87,7 @@ def test_safe_lr_adam_preconditioned_sharpness():
     v = np.array([1.0, 1e4, 1.0])            # sqrt(v) = 1, 100, 1
     sr = safe_lr(H, method="adam", momentum=0.9, second_moment=v, eps=0.0)
     assert sr.L == pytest.approx(10.0, rel=1e-6)          # max(1/1, 100/100, 10/1)
-    assert sr.max_stable == pytest.approx(1.9 / 0.1 / 10.0, rel=1e-6)
+    assert sr.max_stable == pytest.approx(3.8 / 0.1 / 10.0, rel=1e-6)   # (2+2b1)/((1-b1) L)
     with pytest.raises(ValueError, match="second_moment"):
         safe_lr(H, method="adam", momentum=0.9)
 

@@ -564,7 +564,13 @@ class RangeTest:
         for m, v in self.suggestions.items():
             ax.axvline(v, color=colors[m], ls="--", lw=1, label=f"{m}: {v:.3g}")
         if self.max_stable_lr is not None:
-            ax.axvline(self.max_stable_lr, color="k", lw=1.5, label=f"max stable {self.max_stable_lr:.3g}")
+            ax.axvline(self.max_stable_lr, color="k", lw=1.5,
+                       label=f"max stable (2/L for gd) {self.max_stable_lr:.3g}")
+        fin = self.smoothed[np.isfinite(self.smoothed)]
+        if fin.size:
+            lo, top = float(fin.min()), float(fin[0])
+            span = max(top - lo, 1e-12 * max(abs(top), 1.0))
+            ax.set_ylim(lo - 0.1 * span, top + 1.5 * span)   # the descent, not the blow-up
         ax.set_xlabel("learning rate")
         ax.set_ylabel("loss")
         ax.set_title("LR range test")

@@ -1,0 +1,420 @@
+"""The ``lrcore`` command line: ``demo``, ``analyze`` and ``schedule``.
+
+    lrcore demo                                   # the whole story on two shipped datasets
+    lrcore analyze data.csv --target y --model least-squares [--standardize] [--plot out.png]
+    lrcore schedule warmup_cosine --peak 0.1 --warmup_steps 100 --total_steps 1000
+
+Every error a user can make (a missing file, a bad column, a non-0/1 target...) prints one
+line on stderr and exits with status 2; nothing prints a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import math
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+from lrcore._tabular import DataError, Table, load_table, standardize
+
+__all__ = ["main", "analyze_table"]
+
+_MODELS = ("least-squares", "logistic")
+_METHODS = ("gd", "heavy_ball", "nesterov", "adam")
+_FRACTIONS = (0.5, 0.9, 1.0, 1.05)
+
+
+class UsageError(Exception):
+    """A mistake in the command line or the data: one line for the user."""
+
+
+# ----------------------------------------------------------------------------------------
+# the pipeline
+# ----------------------------------------------------------------------------------------
+
+def _build_problem(table: Table, model: str, l2: float, std: bool, intercept: bool):
+    from lrcore.problems import LeastSquares, Logistic
+
+    X = standardize(table.X, table.feature_names) if std else table.X
+    names = list(table.feature_names)
+    if intercept:
+        X = np.hstack([X, np.ones((X.shape[0], 1))])
+        names.append("(intercept)")
+    y = table.y
+    if model == "logistic":
+        bad = ~((y == 0) | (y == 1))
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise UsageError(f"target {table.target!r} must hold 0/1 labels for --model logistic;"
+                             f" row {i + 2 if table.source.endswith('.csv') else i} has "
+                             f"{y[i]:g}")
+        return Logistic(X, y, l2=l2), names
+    return LeastSquares(X, y, l2=l2), names
+
+
+def analyze_table(table: Table, *, model: str = "least-squares", l2: float = 0.0,
+                  std: bool = False, intercept: bool = False, method: str = "gd",
+                  momentum: float | None = None, steps: int = 2000, name: str | None = None,
+                  boundary: bool = True) -> dict:
+    """Run the whole analysis on a loaded table; returns the report as a JSON-able dict."""
+    from lrcore import schedules as S
+    from lrcore.rates import safe_lr
+    from lrcore.search import range_test
+    from lrcore.stability import check_stability, stability_boundary
+
+    if momentum is None:
+        momentum = {"gd": 0.0, "adam": 0.9}.get(method, 0.9)
+    t0 = time.perf_counter()
+    problem, names = _build_problem(table, model, l2, std, intercept)
+    x0 = problem.default_x0()
+    curv = problem.curvature()
+    L = float(curv.value)
+    mu = float(problem.strong_convexity())
+    extra = {}
+    if method == "adam":
+        g0 = problem.grad(x0)
+        sr = safe_lr(problem, method="adam", momentum=momentum, second_moment=g0 * g0)
+        extra["preconditioner"] = "diag(|grad f(x0)| + eps): Adam's first-step second moment"
+    else:
+        sr = safe_lr(problem, method=method, momentum=momentum)
+    mx, rec = sr.max_stable, sr.recommended
+    checks = {}
+    for key, lr in (("recommended", rec), ("past_edge", 1.05 * mx)):
+        r = check_stability(problem, lr, method=method, momentum=momentum, steps=steps)
+        checks[key] = {"lr": lr, "lr_over_max": lr / mx, "status": r.status,
+                       "observed_rate": r.observed_rate, "predicted_rate": r.predicted_rate}
+    bd = None
+    if boundary and method != "adam":
+        b = stability_boundary(problem, method=method, momentum=momentum, rtol=2e-3)
+        bd = {"empirical": b.empirical, "theoretical": b.theoretical, "ratio": b.ratio,
+              "n_runs": b.n_runs}
+    opt = {"gd": "sgd", "heavy_ball": "momentum", "nesterov": "nesterov", "adam": "adam"}[method]
+    rt = range_test(problem, start=1e-4 * mx, end=20.0 * mx, num=120, optimizer=opt)
+    total = 1000
+    warm = 50
+    sched = S.warmup_cosine(rec, warmup_steps=warm, total_steps=total, floor=rec / 100)
+    report = {
+        "name": name or table.source,
+        "problem": {"model": model, "n_samples": int(problem.n_samples),
+                    "n_features": int(problem.dim), "features": names, "target": table.target,
+                    "l2": l2, "standardized": std, "intercept": intercept},
+        "curvature": {"L": L, "L_upper": float(curv.upper_bound), "mu": mu,
+                      "condition_number": (L / mu) if mu > 0 else math.inf,
+                      "measured_by": getattr(curv, "method", "lanczos"),
+                      "n_matvec": int(curv.n_matvec), "residual": float(curv.residual),
+                      "converged": bool(curv.converged),
+                      "what": ("lambda_max(X'X/n) + l2 (exact Hessian)" if model != "logistic"
+                               else "lambda_max(X'X)/(4n) + l2 (global bound on the Hessian)")},
+        "notes": ([] if model != "logistic" else [
+            "logistic: L is the global bound, attained at w = 0 where every sigmoid slope is "
+            "1/4; the curvature falls as the margins |Xw| grow, so a run past the bound can "
+            "recover, and the empirical boundary measures the whole run, not the start"]),
+        "rates": {"method": method, "momentum": momentum, "max_stable": mx,
+                  "recommended": rec, "note": sr.note, **extra},
+        "stability": {**checks, "boundary": bd},
+        "range_test": {"suggestions": rt.suggestions, "spread_decades": rt.spread,
+                       "stopped_at": rt.stopped_at, "points": len(rt.lrs)},
+        "schedule": {"describe": sched.describe(), "to_dict": sched.to_dict()},
+        "seconds": None,
+    }
+    report["seconds"] = time.perf_counter() - t0
+    report["_objects"] = (problem, rt, sched)
+    return report
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        if math.isinf(v):
+            return "inf"
+        return f"{v:.5g}"
+    return str(v)
+
+
+def format_report(rep: dict) -> str:
+    p, c, r, s = rep["problem"], rep["curvature"], rep["rates"], rep["stability"]
+    feats = p["n_features"]
+    lines = [f"== {rep['name']}: {p['model']} ==",
+             f"  data        {p['n_samples']} samples x {feats} features"
+             f"{' (incl. intercept)' if p['intercept'] else ''}"
+             f"{', standardized' if p['standardized'] else ''}, l2 = {_fmt(p['l2'])}, "
+             f"target {p['target']!r}",
+             f"  curvature   L = {_fmt(c['L'])}  [{c['what']}]",
+             f"              measured by {c['measured_by']}: {c['n_matvec']} mat-vecs, relative "
+             f"residual {c['residual']:.1e}, certified L <= {_fmt(c['L_upper'])}",
+             f"              mu = {_fmt(c['mu'])}, condition number {_fmt(c['condition_number'])}",
+             f"  rates       method {r['method']}"
+             f"{'' if r['method'] == 'gd' else ' (momentum ' + _fmt(r['momentum']) + ')'}: "
+             f"max stable {_fmt(r['max_stable'])}, recommended {_fmt(r['recommended'])}"]
+    if r.get("note"):
+        lines.append(f"              note: {r['note']}")
+    for key, label in (("recommended", "at recommended"), ("past_edge", "just past the edge")):
+        ck = s[key]
+        pred = "" if ck["predicted_rate"] is None else f" (theory {ck['predicted_rate']:.5f})"
+        lines.append(f"  stability   {label} lr = {_fmt(ck['lr'])} ({ck['lr_over_max']:.2f} x max):"
+                     f" {ck['status']}, measured rate {ck['observed_rate']:.5f}{pred}")
+    if s["boundary"]:
+        b = s["boundary"]
+        lines.append(f"              empirical boundary {_fmt(b['empirical'])} vs theory "
+                     f"{_fmt(b['theoretical'])} (ratio {b['ratio']:.4f}, {b['n_runs']} runs)")
+    rt = rep["range_test"]
+    sug = ", ".join(f"{k} {_fmt(v)}" for k, v in rt["suggestions"].items())
+    lines.append(f"  range test  {sug}; spread {rt['spread_decades']:.2f} decades"
+                 f"{'' if rt['stopped_at'] is None else ', stopped at point ' + str(rt['stopped_at'])}")
+    lines.append(f"  schedule    {rep['schedule']['describe']}")
+    lines.append(f"              {json.dumps(rep['schedule']['to_dict'])}")
+    for note in rep.get("notes", []):
+        lines.append(f"  note        {note}")
+    lines.append(f"  ({rep['seconds']:.2f} s)")
+    return "\n".join(lines)
+
+
+def _clean_json(obj):
+    if isinstance(obj, dict):
+        return {k: _clean_json(v) for k, v in obj.items() if not k.startswith("_")}
+    if isinstance(obj, (list, tuple)):
+        return [_clean_json(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None if math.isnan(obj) else ("inf" if obj > 0 else "-inf")
+    if isinstance(obj, (np.floating, np.integer)):
+        return _clean_json(obj.item())
+    return obj
+
+
+def write_plot(rep: dict, path: str) -> None:
+    """Three panels: loss curves near the edge, the range test, the suggested schedule."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from lrcore.stability import descend
+
+    problem, rt, sched = rep["_objects"]
+    r = rep["rates"]
+    mx = r["max_stable"]
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.6))
+    ax = axes[0]
+    x0 = problem.default_x0()
+    # f* from a long run at the recommended rate: plot the suboptimality f - f*
+    ref = descend(problem, x0, r["recommended"], steps=20000, method=r["method"],
+                  momentum=r["momentum"], tol=1e-12)
+    runs = [(f, descend(problem, x0, f * mx, steps=300, method=r["method"],
+                        momentum=r["momentum"])) for f in _FRACTIONS]
+    fstar = min([ref.final_loss] + [float(np.nanmin(t.losses)) for _, t in runs])
+    floor = 1e-16 * max(abs(fstar), 1.0)
+    for f, tr in runs:
+        ax.plot(np.arange(len(tr.losses)), np.maximum(tr.losses - fstar, floor),
+                label=f"{f:g} x max ({tr.status})")
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("f - f*")
+    ax.set_title(f"{r['method']} at fractions of the max stable rate {mx:.3g}")
+    ax.legend(fontsize=8)
+    rt.plot(ax=axes[1])
+    axes[1].set_title("LR range test")
+    sched.plot(1000, ax=axes[2])
+    axes[2].set_title("suggested schedule")
+    fig.suptitle(f"lrcore: {rep['name']} ({rep['problem']['model']})")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+# ----------------------------------------------------------------------------------------
+# commands
+# ----------------------------------------------------------------------------------------
+
+def _emit(reports: list[dict], args) -> None:
+    if args.json:
+        out = _clean_json(reports[0] if len(reports) == 1 else {"reports": reports})
+        print(json.dumps(out, indent=1))
+    else:
+        print("\n\n".join(format_report(r) for r in reports))
+    if args.plot:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            print("lrcore: --plot needs matplotlib: pip install 'lrcore[plot]' "
+                  "(the report above is complete)", file=sys.stderr)
+            return
+        if len(reports) == 1:
+            write_plot(reports[0], args.plot)
+            print(f"plot written to {args.plot}", file=sys.stderr)
+        else:
+            stem, dot, ext = args.plot.rpartition(".")
+            for rep in reports:
+                p = f"{stem}-{rep['problem']['model']}.{ext}" if dot else f"{args.plot}-{rep['problem']['model']}"
+                write_plot(rep, p)
+                print(f"plot written to {p}", file=sys.stderr)
+
+
+def cmd_demo(args) -> int:
+    from lrcore.datasets import load_breast_cancer, load_diabetes
+
+    reps = []
+    for loader, model, name, l2 in ((load_diabetes, "least-squares", "diabetes", 0.0),
+                                    (load_breast_cancer, "logistic", "breast cancer", 1e-3)):
+        X, y, names = loader()
+        table = Table(X, y, tuple(names), "target", f"{name} (shipped)")
+        reps.append(analyze_table(table, model=model, l2=l2, std=True, intercept=True,
+                                  method=args.method, momentum=args.momentum, name=name))
+    _emit(reps, args)
+    return 0
+
+
+def cmd_analyze(args) -> int:
+    table = load_table(args.file, args.target)
+    if table.X.shape[0] < 2:
+        raise UsageError(f"{args.file}: need at least two data rows")
+    rep = analyze_table(table, model=args.model, l2=args.l2, std=args.standardize,
+                        intercept=args.intercept, method=args.method, momentum=args.momentum,
+                        name=args.file)
+    _emit([rep], args)
+    return 0
+
+
+def _parse_value(text: str) -> Any:
+    low = text.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if low == "none":
+        return None
+    if "," in text:
+        return [_parse_value(t) for t in text.split(",") if t.strip()]
+    for conv in (int, float):
+        try:
+            return conv(text)
+        except ValueError:
+            pass
+    return text
+
+
+def cmd_schedule(args, extra: list[str]) -> int:
+    from lrcore import schedules as S
+
+    names = [n for n in S.__all__ if n not in ("Schedule", "ReduceOnPlateau", "from_dict",
+                                               "compat", "MAX_STEPS", "join", "scale",
+                                               "product", "warmup", "clip")]
+    if args.name not in names:
+        raise UsageError(f"unknown schedule {args.name!r}; choose one of: {', '.join(names)}")
+    ctor = getattr(S, args.name)
+    params = inspect.signature(ctor).parameters
+    kwargs: dict[str, Any] = {}
+    i = 0
+    while i < len(extra):
+        tok = extra[i]
+        if not tok.startswith("--") or i + 1 >= len(extra):
+            raise UsageError(f"expected --param value pairs after the schedule name, got {tok!r}")
+        key = tok[2:].replace("-", "_")
+        if key not in params:
+            raise UsageError(f"{args.name} has no parameter {key!r}; its parameters are: "
+                             + ", ".join(params))
+        kwargs[key] = _parse_value(extra[i + 1])
+        i += 2
+    n = args.steps
+    if "steps" in params and n is not None and "steps" not in kwargs:
+        kwargs["steps"] = n          # --steps is the schedule's own length here
+        n = None
+    try:
+        s = ctor(**kwargs)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"{args.name}: {exc}") from None
+    if n is None:
+        length = next((kwargs[k] for k in ("steps", "total_steps") if k in kwargs), 1000)
+        n = int(length * 1.1) if isinstance(length, int) else 1000
+    n = max(2, int(n))
+    grid = np.unique(np.concatenate([[0, 1], np.linspace(0, n - 1, 11).round().astype(int)]))
+    vals = s(grid.astype(np.int64))
+    if args.json:
+        print(json.dumps({"schedule": s.to_dict(), "describe": s.describe(),
+                          "steps": grid.tolist(), "values": vals.tolist()}, indent=1))
+    else:
+        print(s.describe())
+        print(f"{'step':>10}  {'lr':>14}")
+        for t, v in zip(grid, vals):
+            print(f"{t:>10}  {v:>14.6g}")
+        print(json.dumps(s.to_dict()))
+    if args.plot:
+        try:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+        except ImportError:
+            print("lrcore: --plot needs matplotlib: pip install 'lrcore[plot]'", file=sys.stderr)
+            return 0
+        fig, ax = plt.subplots(figsize=(6, 4))
+        s.plot(n, ax=ax)
+        fig.tight_layout()
+        fig.savefig(args.plot, dpi=110)
+        plt.close(fig)
+        print(f"plot written to {args.plot}", file=sys.stderr)
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="lrcore", description="Learning rates by measurement.")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    def common(p):
+        p.add_argument("--method", choices=_METHODS, default="gd",
+                       help="optimizer to analyse (default gd)")
+        p.add_argument("--momentum", type=float, default=None,
+                       help="momentum / Adam beta1 (default 0.9 for the momentum methods)")
+        p.add_argument("--json", action="store_true", help="print one JSON object")
+        p.add_argument("--plot", metavar="OUT.png", help="write a three-panel PNG")
+
+    d = sub.add_parser("demo", help="run the pipeline on the two shipped datasets")
+    common(d)
+    a = sub.add_parser("analyze", help="analyse a CSV (header row), .npy or .npz data file")
+    a.add_argument("file")
+    a.add_argument("--target", required=True, help="target column name (.npy: column index)")
+    a.add_argument("--model", choices=_MODELS, required=True)
+    a.add_argument("--l2", type=float, default=0.0, help="L2 regularisation (default 0)")
+    a.add_argument("--standardize", action="store_true", help="standardize every feature")
+    a.add_argument("--intercept", action="store_true", help="add a column of ones")
+    common(a)
+    s = sub.add_parser("schedule", help="preview a schedule: lrcore schedule NAME --param value")
+    s.add_argument("name")
+    s.add_argument("--steps", type=int, default=None,
+                   help="preview length (the schedule's own length if it has a 'steps' "
+                        "parameter that is not given otherwise)")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--plot", metavar="OUT.png")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``lrcore`` console script; returns the exit status."""
+    ap = _parser()
+    args, extra = ap.parse_known_args(argv)
+    try:
+        if args.command == "schedule":
+            return cmd_schedule(args, extra)
+        if extra:
+            ap.error(f"unrecognized arguments: {' '.join(extra)}")
+        if getattr(args, "momentum", None) is not None and not 0 <= args.momentum < 1:
+            raise UsageError(f"--momentum must be in [0, 1), got {args.momentum}")
+        if getattr(args, "l2", 0.0) < 0 or not math.isfinite(getattr(args, "l2", 0.0)):
+            raise UsageError(f"--l2 must be a finite number >= 0, got {args.l2}")
+        if args.method in ("heavy_ball", "nesterov") and args.momentum == 0:
+            raise UsageError(f"--method {args.method} needs --momentum > 0")
+        if args.method == "gd" and args.momentum not in (None, 0.0):
+            raise UsageError("--method gd takes no momentum (use heavy_ball or nesterov)")
+        return cmd_demo(args) if args.command == "demo" else cmd_analyze(args)
+    except (DataError, UsageError) as exc:
+        print(f"lrcore: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("lrcore: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

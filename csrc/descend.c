@@ -20,25 +20,35 @@ ptrdiff_t lrc_descend_workspace(ptrdiff_t n, int method)
 
 static double norm2(const double *g, ptrdiff_t n)
 {
-    /* scaled two-accumulator sum of squares: no overflow for huge gradients */
+    /* sum of squares with two accumulators; scaled by an exact power of two when the
+     * entries are so large or so small (subnormal) that their squares would overflow or
+     * underflow */
     double amax = 0.0;
     for (ptrdiff_t i = 0; i < n; i++) {
         double a = fabs(g[i]);
         if (!(a <= amax)) amax = a; /* also propagates NaN */
     }
     if (amax == 0.0 || !isfinite(amax)) return amax;
-    double s0 = 0.0, s1 = 0.0, inv = 1.0 / amax;
+    double scale = 1.0, unscale = 1.0;
+    if (amax > 0x1p+500) {
+        scale = 0x1p-600;
+        unscale = 0x1p+600;
+    } else if (amax < 0x1p-500) {
+        scale = 0x1p+600;
+        unscale = 0x1p-600;
+    }
+    double s0 = 0.0, s1 = 0.0;
     ptrdiff_t i = 0;
     for (; i + 1 < n; i += 2) {
-        double a = g[i] * inv, b = g[i + 1] * inv;
+        double a = g[i] * scale, b = g[i + 1] * scale;
         s0 += a * a;
         s1 += b * b;
     }
     if (i < n) {
-        double a = g[i] * inv;
+        double a = g[i] * scale;
         s0 += a * a;
     }
-    return amax * sqrt(s0 + s1);
+    return sqrt(s0 + s1) * unscale;
 }
 
 int lrc_descend_f64(lrc_value_grad_fn f, void *ctx, double *x, ptrdiff_t n,

@@ -255,7 +255,7 @@ typedef struct {
     int kind;
     ptrdiff_t n_samples;   /* rows of X (unused for quadratics)                           */
     ptrdiff_t dim;         /* number of parameters                                        */
-    const double *A;       /* quadratic: dim x dim symmetric (lower triangle is read)     */
+    const double *A;       /* quadratic: dim x dim symmetric, row-major (full matrix)       */
     const double *b;       /* quadratic: linear term, or NULL for 0                       */
     const double *X;       /* n_samples x dim                                             */
     const double *y;       /* n_samples targets (logistic: 0/1)                           */

@@ -49,6 +49,22 @@ static void mul_Xt(const lrc_problem *p, const double *r, double alpha, double b
 /* y = A x with A symmetric, row-major; its lower triangle is the column-major upper one */
 static void mul_A(const lrc_problem *p, const double *x, double *y)
 {
+    if (p->dim <= 32) {
+        /* tiny matrices: the call overhead of BLAS dominates; plain row dot products */
+        const ptrdiff_t n = p->dim;
+        for (ptrdiff_t i = 0; i < n; i++) {
+            const double *row = p->A + i * n;
+            double s0 = 0.0, s1 = 0.0;
+            ptrdiff_t j = 0;
+            for (; j + 1 < n; j += 2) {
+                s0 += row[j] * x[j];
+                s1 += row[j + 1] * x[j + 1];
+            }
+            if (j < n) s0 += row[j] * x[j];
+            y[i] = s0 + s1;
+        }
+        return;
+    }
     int d = (int)p->dim, one = 1;
     double a = 1.0, b = 0.0;
     char u = 'U';
@@ -71,11 +87,6 @@ static double dot(const double *a, const double *b, ptrdiff_t n)
 }
 
 /* log(1 + e^z) without overflow or cancellation */
-static inline double softplus(double z)
-{
-    return z > 0 ? z + log1p(exp(-z)) : log1p(exp(z));
-}
-
 static inline double sigmoid(double z)
 {
     if (z >= 0) return 1.0 / (1.0 + exp(-z));
@@ -126,9 +137,13 @@ static double eval(const lrc_problem *p, const double *w, double *g, int *status
             loss *= 0.5 / (double)n;
         } else {
             for (ptrdiff_t i = 0; i < n; i++) {
-                double z = r[i];
-                loss += softplus(z) - y[i] * z;
-                r[i] = sigmoid(z) - y[i];
+                /* one exp and one log1p: e = exp(-|z|) gives both the stable softplus
+                 * max(z, 0) + log1p(e) and the sigmoid 1/(1+e) or e/(1+e) */
+                double z = r[i], e = exp(-fabs(z));
+                double sp = (z > 0 ? z : 0.0) + log1p(e);
+                double s = z >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+                loss += sp - y[i] * z;
+                r[i] = s - y[i];
             }
             loss /= (double)n;
         }

@@ -257,9 +257,10 @@ class LeastSquares(_Builtin):
     """:math:`f(w) = \\tfrac1{2n}\\|Xw - y\\|^2 + \\tfrac{l_2}{2}\\|w\\|^2`.
 
     Hessian :math:`X^\\top X/n + l_2 I` (constant): :meth:`smoothness` is its exact largest
-    eigenvalue, measured by Lanczos on the implicit operator (never forming
-    :math:`X^\\top X`); :meth:`strong_convexity` its smallest (exact: from the d x d Gram
-    matrix when d <= 1000, by Lanczos otherwise).
+    eigenvalue, measured by Lanczos -- on the implicit operator :math:`v \\mapsto
+    X^\\top(Xv)/n + l_2 v` when d > 512, on the d x d Gram matrix (one pass over X, and a
+    deterministic upper bound) otherwise; :meth:`strong_convexity` its smallest (exact:
+    from the Gram matrix when d <= 1000, by Lanczos otherwise).
 
     Examples
     --------
@@ -284,8 +285,17 @@ class LeastSquares(_Builtin):
 
     _kind = _KIND_LS
 
+    _DENSE_GRAM_MAX_DIM = 512
+
     def _gram_operator(self, scale: float):
         X, l2, n = self.X, self.l2, self.n_samples
+        if self.dim <= self._DENSE_GRAM_MAX_DIM:
+            # small d: the d x d matrix costs one pass over X and gives the eigen-solver a
+            # deterministic upper bound on lambda_max (see EigResult); the Hessian operator
+            # of hessian(x) still never forms it
+            G = scale * (X.T @ X) / n
+            G.flat[:: self.dim + 1] += l2
+            return G
         f = lambda v: scale * (X.T @ (X @ np.ravel(v))) / n + l2 * np.ravel(v)  # noqa: E731
         return LinearOperator((self.dim, self.dim), matvec=f, rmatvec=f, dtype=np.float64)
 

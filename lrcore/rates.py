@@ -265,6 +265,10 @@ def safe_lr(target: Any, *, method: str = "gd", momentum: float = 0.0, x: Any = 
     if m < 0.0:
         notes.append(f"not convex here: smallest eigenvalue {m:.3g} < 0; the limit comes from "
                      "the largest positive eigenvalue")
+    if certified and not math.isfinite(L_up):
+        notes.append("no finite certified bound on L (too few Lanczos steps for the "
+                     "probabilistic bound): max_stable is from the estimate")
+        certified = False
     L_for_max = max(L_up, L) if certified else L
     mx = max_stable_lr(L_for_max, method=method, momentum=b)
     rec = min(optimal_lr(L_for_max, max(m, 0.0), method=method, momentum=b), mx)

@@ -445,7 +445,7 @@ def stability_boundary(problem: Problem, *, x0: Any = None, method: str = "gd",
         runs += 1
         tr = descend(problem, x0, lr, steps=steps, method=method, momentum=b)
         st = _classify(tr, _observed_rate(tr.grad_norms), thr)
-        return st in ("converged", "stalled", "oscillating") and tr.status != "diverged"
+        return st in ("converged", "stalled")
 
     lo = hi = theo if theo is not None and math.isfinite(theo) else 1.0
     if stable(lo):

@@ -122,7 +122,156 @@ void lrc_stream_4r3w_f32(float *a, const float *b, float *c, float *d, ptrdiff_t
 /* eigen.c -- symmetric mat-vecs and reverse-communication eigen-solvers                 */
 /* ------------------------------------------------------------------------------------ */
 /* (section: eigen) */
+/*
+ * Symmetric mat-vecs.  The iteration vectors x, y are always double; the matrix may be
+ * float (f32) or double (f64).  A float matrix is read as stored and every product is
+ * accumulated in double, so a float32 matrix is treated as exact data.
+ *
+ * Dense: `a` is an n x n matrix stored row by row with row stride `lda` (>= n).  Only one
+ * triangle is read: the lower one (a[i*lda + j], j <= i) if upper == 0, the upper one
+ * (j >= i) if upper != 0.  (A C-ordered numpy array's lower triangle is upper == 0; a
+ * Fortran-ordered array's lower triangle is upper == 1 on the transposed storage.)
+ * One pass over the triangle: each stored element feeds both y_i and y_j.  With more than
+ * one thread, each extra thread accumulates into its own length-n slice of `work` (lwork
+ * doubles; lrc_symv_workspace_size(n, nthreads) lets every thread run, fewer threads run
+ * when lwork is smaller, NULL/0 runs serially).  x and y must not overlap `a` or each other.
+ */
+size_t lrc_symv_workspace_size(ptrdiff_t n, int nthreads);
+int lrc_symv_f64(ptrdiff_t n, const double *a, ptrdiff_t lda, int upper, const double *x,
+                 double *y, double *work, size_t lwork, int nthreads);
+int lrc_symv_f32(ptrdiff_t n, const float *a, ptrdiff_t lda, int upper, const double *x,
+                 double *y, double *work, size_t lwork, int nthreads);
 
+/* CSR: y = A x for an nrows x ncols matrix (indptr[nrows + 1], indices, data).  Rows are
+ * split across threads by their number of stored entries.  Indices are not checked here
+ * (the binding checks them once).                                                      */
+int lrc_csrmv_f64_i32(ptrdiff_t nrows, const int32_t *indptr, const int32_t *indices,
+                      const double *data, const double *x, double *y, int nthreads);
+int lrc_csrmv_f64_i64(ptrdiff_t nrows, const int64_t *indptr, const int64_t *indices,
+                      const double *data, const double *x, double *y, int nthreads);
+int lrc_csrmv_f32_i32(ptrdiff_t nrows, const int32_t *indptr, const int32_t *indices,
+                      const float *data, const double *x, double *y, int nthreads);
+int lrc_csrmv_f32_i64(ptrdiff_t nrows, const int64_t *indptr, const int64_t *indices,
+                      const float *data, const double *x, double *y, int nthreads);
+
+/* Cheap spectral facts of a symmetric matrix from its entries (one pass, same storage
+ * conventions as above):  out[0] = trace, out[1] = squared Frobenius norm (of the full
+ * symmetric matrix), out[2] = max_i (a_ii + sum_{j != i} |a_ij|), out[3] = min_i (a_ii -
+ * sum_{j != i} |a_ij|) (the Gershgorin interval, which contains every eigenvalue).
+ * Returns LRC_NONFINITE if an entry read is NaN or Inf.  The CSR variants assume the
+ * stored matrix is symmetric (both triangles stored) without duplicate entries.  The
+ * dense variants take the same workspace as lrc_symv.                                 */
+int lrc_symstats_f64(ptrdiff_t n, const double *a, ptrdiff_t lda, int upper, double out[4],
+                     double *work, size_t lwork, int nthreads);
+int lrc_symstats_f32(ptrdiff_t n, const float *a, ptrdiff_t lda, int upper, double out[4],
+                     double *work, size_t lwork, int nthreads);
+int lrc_csrstats_f64_i32(ptrdiff_t n, const int32_t *indptr, const int32_t *indices,
+                         const double *data, double out[4], int nthreads);
+int lrc_csrstats_f64_i64(ptrdiff_t n, const int64_t *indptr, const int64_t *indices,
+                         const double *data, double out[4], int nthreads);
+int lrc_csrstats_f32_i32(ptrdiff_t n, const int32_t *indptr, const int32_t *indices,
+                         const float *data, double out[4], int nthreads);
+int lrc_csrstats_f32_i64(ptrdiff_t n, const int64_t *indptr, const int64_t *indices,
+                         const float *data, double out[4], int nthreads);
+
+/* Read-bandwidth reference for the benchmarks: sum of a[0..n) (one streaming pass). */
+double lrc_stream_sum_f64(const double *a, ptrdiff_t n, int nthreads);
+
+/*
+ * Reverse-communication eigen-solvers for one extreme eigenpair of a symmetric operator.
+ *
+ *     lrc_eig s;
+ *     double *work = malloc(lrc_eig_workspace_size(n, method, ncv, nthreads) * sizeof(double));
+ *     int st = lrc_eig_init(&s, n, method, which, ncv, tol, op_eps, minmv, maxmv, v0,
+ *                           v0_mix, seed, work, lwork, nthreads);
+ *     while (st == LRC_OK && (st = lrc_eig_iterate(&s)) == LRC_REQ_MATVEC)
+ *         my_matvec(s.x, s.y);          // y = A x, both of length n
+ *     // st is LRC_OK (converged), LRC_NOT_CONVERGED (maxmv reached; s.value/s.vector hold
+ *     // the best estimate), LRC_NONFINITE (the operator returned NaN/Inf) or LRC_BREAKDOWN
+ *
+ * No allocation after init; the state lives in `s` and `work` (reentrant: one state per
+ * solve).  Everything is double precision.
+ *
+ * method LRC_EIG_LANCZOS: thick-restart Lanczos (Wu & Simon 2000; Stathopoulos, Saad &
+ *   Wu 1998) with full reorthogonalisation (classical Gram-Schmidt, repeated when
+ *   needed: Daniel, Gragg, Kaufman & Stewart 1976) in a basis of `ncv` vectors; at a
+ *   restart the ncv/4 Ritz vectors nearest the wanted end are kept and the arrowhead is
+ *   reduced back to tridiagonal form, so the projected matrix stays tridiagonal and the
+ *   convergence test after every mat-vec costs O(ncv^2).
+ * method LRC_EIG_POWER: power iteration with the Rayleigh quotient (the textbook
+ *   baseline); for LA/SA a dominant eigenvalue of the wrong sign triggers a second run on
+ *   the shifted operator A - theta I, and a +-mu pair (equal magnitude, opposite sign) is
+ *   detected from the convergence of A^2 and split as x_k +- x_{k+1}.
+ * which: LRC_EIG_LA (largest algebraic), LRC_EIG_LM (largest magnitude), LRC_EIG_SA.
+ * minmv: convergence is not accepted before minmv mat-vecs (a longer first Krylov cycle
+ *   tightens the probabilistic bounds computed from it); 0 for none.
+ * Convergence: ||A v - value v|| <= tol * max(|value|, op_eps^(2/3) * anorm), where
+ *   anorm is the largest |Ritz value| seen (ARPACK's test; op_eps is the relative precision
+ *   of the operator: DBL_EPSILON for double mat-vecs, FLT_EPSILON for float ones).
+ * Start: v0 (may be NULL) mixed with a Gaussian random vector from `seed`:
+ *   v = v0/||v0|| + v0_mix * g/||g||  (v0 == NULL: v = g).  A little randomness keeps a
+ *   v0 that is orthogonal to the wanted eigenvector from hiding it.
+ */
+#define LRC_REQ_MATVEC 100 /* compute y = A x with x = s->x, y = s->y, then iterate again */
+
+#define LRC_EIG_LA 0
+#define LRC_EIG_LM 1
+#define LRC_EIG_SA 2
+#define LRC_EIG_LANCZOS 0
+#define LRC_EIG_POWER 1
+#define LRC_EIG_MAX_NCV 512
+
+typedef struct lrc_eig {
+    /* ---- the request: valid while lrc_eig_iterate returns LRC_REQ_MATVEC ---- */
+    const double *x; /* multiply this vector (do not modify it) ...                */
+    double *y;       /* ... and store A x here                                    */
+    /* ---- progress and results ---- */
+    int64_t n_matvec; /* mat-vecs requested so far                                */
+    double value;     /* the estimate of the wanted eigenvalue                      */
+    double residual;  /* ||A v - value v|| of the unit vector `vector`              */
+    double *vector;   /* length n; valid after a final status                       */
+    double anorm;     /* largest |Ritz value| (or ||A x||) seen: a lower bound on ||A|| */
+    double asym;      /* largest symmetry defect seen, relative to anorm (Lanczos)  */
+    int n_restarts;
+    /* Lanczos bound data.  The final projected tridiagonal T (diagonal d_final[0..nfinal),
+     * off-diagonal e_final[0..nfinal-1)) with A V = V T + f e_last^T, beta_final = ||f||;
+     * and the same for the first, unrestarted cycle (a Krylov space K_nfirst(A, v)).  */
+    int nfinal, nfirst;
+    double *d_final, *e_final, *d_first, *e_first;
+    double beta_final, beta_first;
+    /* Power bound data: k1 mat-vecs of the first run, theta1 = x^T A x and ynorm1 =
+     * ||A x|| of its last iterate; shift != 0 if a shifted second run was needed;
+     * pair != 0 if a +-mu pair was split.                                            */
+    int64_t power_k1;
+    double power_theta1, power_ynorm1, power_shift;
+    int power_pair;
+    /* ---- parameters (set by lrc_eig_init) ---- */
+    ptrdiff_t n;
+    int method, which, ncv, nkeep, nthreads;
+    double tol, op_eps;
+    int64_t minmv, maxmv; /* convergence is only accepted after minmv mat-vecs */
+    /* ---- private ---- */
+    int stage, j, phase, first_cycle, n_reorth;
+    int *selidx;
+    double *selcoef;
+    double *V, *w, *d, *e, *td, *te, *Y, *z, *Q, *hb, *tmp, *px, *py, *qx, *qy;
+    double sigma;
+    uint64_t rng[4];
+} lrc_eig;
+
+/* Size of the workspace in doubles (0 on invalid arguments). */
+size_t lrc_eig_workspace_size(ptrdiff_t n, int method, int ncv, int nthreads);
+int lrc_eig_init(lrc_eig *s, ptrdiff_t n, int method, int which, int ncv, double tol,
+                 double op_eps, int64_t minmv, int64_t maxmv, const double *v0,
+                 double v0_mix, uint64_t seed, double *work, size_t lwork, int nthreads);
+int lrc_eig_iterate(lrc_eig *s);
+
+/* Eigenvalues (ascending, into d) and eigenvectors of the symmetric tridiagonal matrix
+ * with diagonal d[0..n) and off-diagonal e[0..n-1) (e is destroyed) by the implicit QL
+ * method (EISPACK tql2).  z is nrows x n, row-major, usually the identity (nrows = n: z
+ * becomes the eigenvector matrix, column i for d[i]) or one row (the last components).
+ * Returns LRC_NONFINITE for NaN/Inf input, LRC_NOT_CONVERGED after 30 n sweeps.        */
+int lrc_tridiag_eig(double *d, double *e, ptrdiff_t n, double *z, ptrdiff_t nrows);
 /* (end section: eigen) */
 
 /* ------------------------------------------------------------------------------------ */

@@ -13,7 +13,11 @@ from lrcore._core import (
     openmp_threshold,
     set_num_threads,
 )
-from lrcore import datasets, optim, schedules, search
+from lrcore import curvature, datasets, optim, problems, rates, schedules, search, stability
+from lrcore.curvature import EigResult, hvp_operator, top_eigenvalue
+from lrcore.problems import LeastSquares, Logistic, Problem, Quadratic
+from lrcore.rates import SafeRate, max_stable_lr, optimal_lr, safe_lr
+from lrcore.stability import check_stability, descend, stability_boundary, sweep
 from lrcore.optim import (
     SGD,
     Adagrad,
@@ -38,6 +42,25 @@ __all__ = [
     "get_num_threads",
     "openmp_threshold",
     "set_num_threads",
+    "curvature",
+    "problems",
+    "rates",
+    "stability",
+    "EigResult",
+    "hvp_operator",
+    "top_eigenvalue",
+    "LeastSquares",
+    "Logistic",
+    "Problem",
+    "Quadratic",
+    "SafeRate",
+    "max_stable_lr",
+    "optimal_lr",
+    "safe_lr",
+    "check_stability",
+    "descend",
+    "stability_boundary",
+    "sweep",
     "datasets",
     "optim",
     "schedules",

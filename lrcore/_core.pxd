@@ -57,6 +57,52 @@ cdef int adagrad_f32(float *x, const float *g, float *sum, Py_ssize_t n, int64_t
                      int maximize, int check, int nthreads) noexcept nogil
 
 # ---- eigen-solvers (csrc/eigen.c) ------------------------------------------------------
+# Symmetric mat-vecs: vectors are double; a float32 matrix is widened and accumulated in
+# double.  Dense: one triangle of an n x n row-major array with row stride lda is read,
+# the lower one if upper == 0 (see lrcore.h for the storage conventions and `work`).
+# Reverse-communication eigen-solver (opaque state of eig_state_size() bytes, workspace of
+# eig_workspace_size() doubles, no allocation inside):
+#     eig_init(state, n, EIG_LANCZOS, EIG_LA, 32, 1e-6, DBL_EPSILON, 0, 20000, NULL, 0.1,
+#              seed, work, lwork, nthreads)
+#     while eig_iterate(state, &x, &y) == EIG_REQ_MATVEC:
+#         my_matvec(x, y)                    # y = A x, length n
+#     eig_result(state, &value, &residual, &vector, &n_matvec)
+from libc.stdint cimport int32_t, uint64_t
+
+cdef enum:
+    EIG_REQ_MATVEC = 100
+    EIG_LA = 0
+    EIG_LM = 1
+    EIG_SA = 2
+    EIG_LANCZOS = 0
+    EIG_POWER = 1
+
+cdef size_t symv_workspace_size(Py_ssize_t n, int nthreads) noexcept nogil
+cdef int symv_f64(Py_ssize_t n, const double *a, Py_ssize_t lda, int upper, const double *x,
+                  double *y, double *work, size_t lwork, int nthreads) noexcept nogil
+cdef int symv_f32(Py_ssize_t n, const float *a, Py_ssize_t lda, int upper, const double *x,
+                  double *y, double *work, size_t lwork, int nthreads) noexcept nogil
+cdef int csrmv_f64_i32(Py_ssize_t nrows, const int32_t *indptr, const int32_t *indices,
+                       const double *data, const double *x, double *y,
+                       int nthreads) noexcept nogil
+cdef int csrmv_f64_i64(Py_ssize_t nrows, const int64_t *indptr, const int64_t *indices,
+                       const double *data, const double *x, double *y,
+                       int nthreads) noexcept nogil
+cdef int csrmv_f32_i32(Py_ssize_t nrows, const int32_t *indptr, const int32_t *indices,
+                       const float *data, const double *x, double *y,
+                       int nthreads) noexcept nogil
+cdef int csrmv_f32_i64(Py_ssize_t nrows, const int64_t *indptr, const int64_t *indices,
+                       const float *data, const double *x, double *y,
+                       int nthreads) noexcept nogil
+cdef size_t eig_state_size() noexcept nogil
+cdef size_t eig_workspace_size(Py_ssize_t n, int method, int ncv, int nthreads) noexcept nogil
+cdef int eig_init(void *state, Py_ssize_t n, int method, int which, int ncv, double tol,
+                  double op_eps, int64_t minmv, int64_t maxmv, const double *v0,
+                  double v0_mix, uint64_t seed, double *work, size_t lwork,
+                  int nthreads) noexcept nogil
+cdef int eig_iterate(void *state, const double **x, double **y) noexcept nogil
+cdef int eig_result(const void *state, double *value, double *residual,
+                    const double **vector, int64_t *n_matvec) noexcept nogil
 
 # ---- schedules (csrc/schedule.c) -------------------------------------------------------
 # A schedule's compiled program, as an opaque handle valid while the Schedule object lives

@@ -255,6 +255,7 @@ include "_update.pxi"
 # (end section: update)
 
 # (section: eigen)
+include "_eigen.pxi"
 # (end section: eigen)
 
 # (section: schedule)

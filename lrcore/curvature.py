@@ -1,0 +1,696 @@
+"""Curvature: the extreme eigenvalues of symmetric operators (Hessians, matrices).
+
+:func:`top_eigenvalue` finds the largest (``which="LA"``), largest-magnitude (``"LM"``) or
+smallest (``"SA"``) eigenvalue of a symmetric operator with a thick-restart Lanczos method
+(or plain power iteration, kept as the textbook baseline).  The solvers are C state
+machines driven by reverse communication ("give me y = A x"), so one solver serves every
+operator kind:
+
+* dense symmetric numpy arrays (float32/float64; only the lower triangle is read, by a
+  one-pass C mat-vec, and the whole iteration runs in C without the GIL);
+* scipy.sparse matrices and arrays (converted to CSR; C mat-vec, GIL released);
+* :class:`scipy.sparse.linalg.LinearOperator` and plain callables ``v -> A v`` (with
+  ``n=``); the GIL is held only around the user's call.
+
+Besides the estimate, every result carries a certified interval
+``[lower_bound, upper_bound]`` for the wanted eigenvalue: Ritz values and Rayleigh
+quotients approach lambda_max from *below*, so ``2 / value`` over-estimates the largest
+stable step, and ``upper_bound`` is what a safe step size should use (see
+:class:`EigResult` for exactly what it guarantees).
+
+:func:`hvp_operator` turns a gradient function into a Hessian operator by central
+differences.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Optional, Union
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.linalg import LinearOperator
+from scipy.special import betaincinv
+
+from lrcore import _core
+from lrcore._core import ConvergenceWarning
+
+__all__ = [
+    "EigResult",
+    "top_eigenvalue",
+    "hvp_operator",
+    "BOUND_FAILURE_PROBABILITY",
+    "V0_MIX",
+]
+
+#: Failure probability of the probabilistic eigenvalue bounds (see :class:`EigResult`).
+BOUND_FAILURE_PROBABILITY = 1e-3
+#: Weight of the random vector mixed into a user-supplied start vector ``v0``.
+V0_MIX = 0.1
+#: Default Krylov basis size of the Lanczos method.
+DEFAULT_NCV = 32
+#: Default limit on mat-vecs.
+DEFAULT_MAXITER = 20000
+#: A symmetry defect above this (relative to ||A||) triggers a warning.
+ASYMMETRY_WARN = 1e-3
+
+Operator = Union[np.ndarray, sp.spmatrix, "sp.sparray", LinearOperator, Callable[[np.ndarray], Any]]
+
+
+@dataclass(frozen=True, repr=False)
+class EigResult:
+    r"""An eigenvalue estimate with a certified interval.
+
+    Attributes
+    ----------
+    value : float
+        The estimate: the Ritz value (Lanczos) or Rayleigh quotient (power) of ``vector``.
+    vector : numpy.ndarray
+        Unit-norm float64 approximate eigenvector.
+    n_matvec : int
+        Number of operator applications used.
+    converged : bool
+        True when :math:`\|A v - \lambda v\| \le \mathrm{tol}\,\max(|\lambda|,
+        \epsilon^{2/3}\|A\|)` was reached (the relative residual test of ARPACK);
+        False when ``maxiter`` ran out (a :class:`lrcore.ConvergenceWarning` is issued).
+    residual : float
+        :math:`\|A v - \lambda v\|` for the returned unit vector (for Lanczos the
+        recurrence value :math:`\beta_k |e_k^T y|`, equal to the true residual up to
+        rounding of order :math:`\epsilon \|A\|`).
+    upper_bound, lower_bound : float
+        An interval containing the wanted quantity: :math:`\lambda_{\max}` for
+        ``which="LA"``, :math:`\lambda_{\min}` for ``"SA"``, the spectral radius
+        :math:`\max_i |\lambda_i|` for ``"LM"``.  On the side of the estimate the bound is
+        the estimate itself (a Rayleigh quotient never exceeds :math:`\lambda_{\max}`).
+        The far side (``upper_bound`` for LA/LM, ``lower_bound`` for SA) is the tightest
+        of the bounds that apply, each computed with a rounding allowance
+        :math:`64\sqrt{n}\,\epsilon\,\|A\|`:
+
+        *deterministic* (hold always):
+
+        - Gershgorin: :math:`\lambda_{\max} \le \max_i (a_{ii} + \sum_{j\ne i} |a_{ij}|)`
+          (dense and sparse input);
+        - block bound: in an orthonormal basis :math:`[V, V_\perp]` with
+          :math:`A V = V T + f e_k^T` (the Lanczos basis, or the single returned vector
+          with :math:`f` its residual), :math:`\lambda_{\max}(A) \le
+          \lambda_{\max}\begin{pmatrix}\theta_1 & \|f\| \\ \|f\| & c\end{pmatrix}`
+          where :math:`c \ge \lambda_{\max}(V_\perp^T A V_\perp)` is
+          :math:`\sqrt{\|A\|_F^2 - \|T\|_F^2 - 2\|f\|^2}` (dense and sparse input) or,
+          for positive semi-definite operators with a known trace (the Hessians of
+          :mod:`lrcore.problems`), :math:`\operatorname{tr} A - \operatorname{tr} T`.
+          When the basis spans the whole space the bound is :math:`\theta_1` itself;
+
+        *probabilistic* (random start; hold with probability at least
+        ``1 - failure_probability`` over the random start vector):
+
+        - Kuczynski & Wozniakowski (1992), Theorem 4.2: after :math:`k` steps of Lanczos
+          from a uniformly random start on a positive semi-definite :math:`B`,
+          :math:`P(\lambda_{\max}(B) > \theta_1/(1-\varepsilon)) \le 1.648\sqrt{n}\,
+          e^{-\sqrt{\varepsilon}(2k-1)}`.  Applied to the first, unrestarted Lanczos
+          cycle (a genuine Krylov space; restarts only raise :math:`\theta_1`).  For an
+          operator not known to be semi-definite it is applied to
+          :math:`A + N I` with :math:`N \ge \|A\|` (from the entries, or from the same
+          theorem applied to :math:`A^2` on that Krylov space), splitting the failure
+          probability in two.
+        - With a user ``v0`` (mixed with a random vector of weight ``V0_MIX``) and for
+          the power method, the same Chebyshev-polynomial argument (or the monomial
+          :math:`t^{k-1}` for power iteration) is evaluated with the exact Beta
+          distribution of the start vector's component along the top eigenvector
+          (derivation in ``docs/readme_curvature.md``).
+
+    bound : str
+        Which kind set the far bound: ``"deterministic"``, ``"probabilistic"`` or
+        ``"none"`` (then the far bound is infinite).
+    failure_probability : float
+        0.0 for deterministic bounds, else the probability (over the random start) that
+        the interval misses the true value (``BOUND_FAILURE_PROBABILITY``).
+    which, method : str
+        What was computed and how.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lrcore.curvature import top_eigenvalue
+    >>> A = np.diag([3.0, 1.0, 0.5])
+    >>> r = top_eigenvalue(A, seed=0)
+    >>> round(r.value, 10), r.converged, r.lower_bound <= 3.0 <= r.upper_bound
+    (3.0, True, True)
+    """
+
+    value: float
+    vector: np.ndarray
+    n_matvec: int
+    converged: bool
+    residual: float
+    upper_bound: float
+    lower_bound: float
+    bound: str = "none"
+    failure_probability: float = 0.0
+    which: str = "LA"
+    method: str = "lanczos"
+
+    def __repr__(self) -> str:
+        fp = "" if self.bound != "probabilistic" else f", failure_probability={self.failure_probability:g}"
+        return (f"EigResult(value={self.value!r}, n_matvec={self.n_matvec}, "
+                f"converged={self.converged}, residual={self.residual:.3g}, "
+                f"lower_bound={self.lower_bound!r}, upper_bound={self.upper_bound!r}, "
+                f"bound={self.bound!r}{fp}, which={self.which!r}, method={self.method!r}, "
+                f"vector=<array shape={self.vector.shape} dtype={self.vector.dtype}>)")
+
+
+# ---------------------------------------------------------------------------------------
+# operator normalisation
+# ---------------------------------------------------------------------------------------
+
+@dataclass
+class _Op:
+    kind: str                      # "dense" | "csr" | "callable"
+    n: int
+    A: Any = None                  # dense array
+    csr: Any = None                # (indptr, indices, data)
+    matvec: Any = None
+    dtype: Any = np.float64
+    op_eps: float = float(np.finfo(np.float64).eps)
+    stats: Optional[tuple] = None  # (trace, fro2, gersh_hi, gersh_lo)
+    name: str = "A"
+    extra: dict = field(default_factory=dict)
+
+
+def _as_operator(A: Any, n: Optional[int], name: str = "A") -> _Op:
+    if isinstance(A, (list, tuple)):
+        A = np.asarray(A)
+    if isinstance(A, np.ndarray) or (hasattr(A, "__array__") and not callable(A)
+                                     and not sp.issparse(A)
+                                     and not isinstance(A, LinearOperator)):
+        arr = np.asarray(A)
+        if arr.dtype.kind == "c":
+            raise TypeError(f"{name} must be real; complex (Hermitian) operators are not supported")
+        if arr.dtype.kind not in "fiub":
+            raise TypeError(f"{name} must have a real numeric dtype, got {arr.dtype}")
+        if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
+            raise ValueError(f"{name} must be a square 2-D array, got shape {arr.shape}")
+        if arr.shape[0] == 0:
+            raise ValueError(f"{name} is empty (shape {arr.shape})")
+        if arr.dtype not in (np.float32, np.float64):
+            arr = arr.astype(np.float64)
+        if not (arr.flags.c_contiguous or arr.flags.f_contiguous) or not arr.dtype.isnative \
+                or not arr.flags.aligned:
+            arr = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("="))
+        if n is not None and n != arr.shape[0]:
+            raise ValueError(f"n={n} does not match {name}.shape={arr.shape}")
+        stats = _core._symstats(arr)          # raises NonFiniteError on NaN/Inf
+        return _Op("dense", arr.shape[0], A=arr, dtype=arr.dtype, stats=stats, name=name)
+    if sp.issparse(A):
+        if A.ndim != 2 or A.shape[0] != A.shape[1]:
+            raise ValueError(f"{name} must be square, got shape {A.shape}")
+        if A.shape[0] == 0:
+            raise ValueError(f"{name} is empty (shape {A.shape})")
+        if A.dtype.kind == "c":
+            raise TypeError(f"{name} must be real; complex (Hermitian) operators are not supported")
+        M = A.tocsr()
+        if M.dtype not in (np.float32, np.float64):
+            M = M.astype(np.float64)
+        if not M.has_canonical_format:
+            M = M.copy()
+            M.sum_duplicates()
+        nn = M.shape[0]
+        if n is not None and n != nn:
+            raise ValueError(f"n={n} does not match {name}.shape={A.shape}")
+        indptr, indices, data = M.indptr, M.indices, M.data
+        if indptr.dtype != indices.dtype or indptr.dtype not in (np.int32, np.int64):
+            indptr = indptr.astype(np.int64)
+            indices = indices.astype(np.int64)
+        indptr = np.ascontiguousarray(indptr)
+        indices = np.ascontiguousarray(indices)
+        data = np.ascontiguousarray(data)
+        if indptr.shape[0] != nn + 1 or indptr[0] != 0 or indptr[-1] != indices.shape[0] \
+                or (nn > 0 and np.any(indptr[1:] < indptr[:-1])):
+            raise ValueError(f"{name} is not a valid CSR matrix (indptr)")
+        if indices.size and (indices.min() < 0 or indices.max() >= nn):
+            raise ValueError(f"{name} has column indices outside [0, {nn})")
+        stats = _core._csrstats(indptr, indices, data, nn)  # raises NonFiniteError
+        return _Op("csr", nn, csr=(indptr, indices, data), dtype=data.dtype, stats=stats,
+                   name=name)
+    if isinstance(A, LinearOperator):
+        if len(A.shape) != 2 or A.shape[0] != A.shape[1]:
+            raise ValueError(f"{name} must be square, got shape {A.shape}")
+        nn = int(A.shape[0])
+        if nn == 0:
+            raise ValueError(f"{name} is empty (shape {A.shape})")
+        if n is not None and n != nn:
+            raise ValueError(f"n={n} does not match {name}.shape={A.shape}")
+        dt = np.dtype(A.dtype) if A.dtype is not None else np.dtype(np.float64)
+        if dt.kind == "c":
+            raise TypeError(f"{name} must be real; complex (Hermitian) operators are not supported")
+        dt = dt if dt in (np.float32, np.float64) else np.dtype(np.float64)
+        psd = bool(getattr(A, "_lrcore_psd", False))
+        trace = getattr(A, "_lrcore_trace", None)
+        return _Op("callable", nn, matvec=A.matvec, dtype=dt,
+                   op_eps=float(np.finfo(dt).eps), name=name,
+                   extra={"psd": psd, "trace": trace})
+    if callable(A):
+        if n is None:
+            raise TypeError(f"{name} is a callable: pass its size as n=")
+        nn = n if isinstance(n, numbers.Integral) and not isinstance(n, bool) else None
+        if nn is None:
+            raise TypeError(f"n must be an integer, got {type(n).__name__}")
+        if nn < 1:
+            raise ValueError(f"n must be >= 1, got {nn}")
+        return _Op("callable", int(nn), matvec=A, dtype=np.dtype(np.float64), name=name)
+    raise TypeError(
+        f"{name} must be a numpy array, a scipy.sparse matrix/array, a LinearOperator or a "
+        f"callable v -> A v (with n=), got {type(A).__name__}")
+
+
+def _seed64(seed: Any) -> int:
+    if isinstance(seed, np.random.Generator):
+        return int(seed.integers(0, 2**63, dtype=np.int64))
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
+        raise TypeError(f"seed must be None, an int or a numpy.random.Generator, got "
+                        f"{type(seed).__name__}")
+    return int(np.random.default_rng(seed).integers(0, 2**63, dtype=np.int64))
+
+
+# ---------------------------------------------------------------------------------------
+# bounds
+# ---------------------------------------------------------------------------------------
+
+def _kw_eps(n: int, k: int, delta: float) -> float:
+    """epsilon with 1.648 sqrt(n) exp(-sqrt(eps)(2k-1)) = delta (Kuczynski-Wozniakowski)."""
+    if k < 1:
+        return 1.0
+    r = math.log(1.648 * math.sqrt(n) / delta) / (2 * k - 1)
+    return min(r * r, 1.0)
+
+
+def _poly_eps(n: int, k: float, delta: float, zeta: float, chebyshev: bool) -> float:
+    """Relative-error level certified with probability >= 1 - delta by the polynomial
+    argument (see docs/readme_curvature.md, "upper bounds"):
+
+    for a PSD B and start v with q = c_1^2/||v||^2 (c_1: component on the top eigenvector),
+    the Krylov space holds p(B) v for p = Chebyshev T_{k-1} on [0, (1-e1) mu_1] (or the
+    monomial t^k), giving (mu_1 - theta)/mu_1 <= e1 + (1 - q)/(q G^2) with G = p(mu_1);
+    failure needs q < 1/(1 + e2 G^2), and for v = u + eta z (z uniform on the sphere)
+    that needs z_1^2 < zeta^2/(1 + e2 G^2), zeta = (1+eta)/eta, whose probability is the
+    regularised incomplete Beta function I_x(1/2, (n-1)/2)."""
+    if n <= 1:
+        return 0.0
+    x = float(betaincinv(0.5, (n - 1) / 2.0, delta))   # P(z_1^2 < x) = delta
+    if not x > 0:
+        return 1.0
+    best = 1.0
+    for e1 in np.geomspace(1e-10, 0.9, 400):
+        if chebyshev:
+            if k < 2:
+                continue
+            logG = (k - 1) * math.acosh((1 + e1) / (1 - e1))
+        else:
+            logG = -k * math.log1p(-e1)
+        # need zeta^2/(1 + e2 G^2) <= x  ->  e2 = (zeta^2/x - 1)/G^2
+        num = zeta * zeta / x - 1.0
+        if num <= 0:
+            e2 = 0.0
+        else:
+            le2 = math.log(num) - 2 * logG
+            e2 = math.exp(le2) if le2 < 50 else math.inf
+        best = min(best, e1 + e2)
+    return min(best, 1.0)
+
+
+def _lmax2(a: float, b: float, c: float) -> float:
+    """Largest eigenvalue of [[a, b], [b, c]]."""
+    m = 0.5 * (a + c)
+    return m + math.hypot(0.5 * (a - c), b)
+
+
+def _tri_eigvals(d: np.ndarray, e: np.ndarray) -> np.ndarray:
+    if d.size == 0:
+        return d
+    return _core._tridiag_eig(d, e, vectors=False)[0]
+
+
+def _bounds(res: dict, op: _Op, which: str, random_start: bool, psd: bool,
+            trace: Optional[float]) -> tuple[float, float, str, float]:
+    """(lower_bound, upper_bound, kind, failure_probability) for the wanted quantity."""
+    n = op.n
+    delta = BOUND_FAILURE_PROBABILITY
+    sigma = -1.0 if which == "SA" else 1.0
+    value = float(res["value"])
+    anorm = max(float(res["anorm"]), abs(value))
+    slack = 64.0 * math.sqrt(n) * op.op_eps * anorm
+    stats = op.stats
+    cands: list[tuple[float, str]] = []   # bounds on lambda_max(M), M = sigma A (or rho)
+
+    # ---- norms available from the entries
+    fro = math.sqrt(stats[1]) if stats is not None and math.isfinite(stats[1]) else math.inf
+    gersh_rho = max(stats[2], -stats[3]) if stats is not None else math.inf
+    norm_det = min(fro, gersh_rho)          # ||A|| <= these
+
+    # ---- deterministic block bounds on lambda_max(M)
+    def block_bounds(theta_top: float, tfro2: float, ttrace: float, beta: float):
+        out = []
+        if math.isfinite(fro):
+            c = math.sqrt(max(stats[1] - tfro2 - 2 * beta * beta, 0.0))
+            out.append(_lmax2(theta_top, beta, c))
+        if psd and trace is not None and which == "LA":
+            c = max(trace - ttrace, 0.0)
+            out.append(_lmax2(theta_top, beta, c))
+        return out
+
+    if res["method"] == "lanczos":
+        d, e = res["d_final"], res["e_final"]
+        th = _tri_eigvals(d, e)
+        beta = float(res["beta_final"])
+        if which == "LM":
+            thM = th
+        else:
+            thM = sigma * th
+        if d.size >= n:                       # the basis spans the space: Ritz = eigen
+            top = float(np.max(np.abs(th))) if which == "LM" else float(np.max(thM))
+            cands.append((top, "deterministic"))
+        elif which != "LM":
+            tfro2 = float(np.sum(d * d) + 2 * np.sum(e * e))
+            for b in block_bounds(float(np.max(thM)), tfro2, float(sigma * np.sum(d)), beta):
+                cands.append((b, "deterministic"))
+    # single-vector block bound (both methods): basis = the returned vector
+    r = float(res["residual"])
+    if which != "LM" and math.isfinite(r):
+        vM = sigma * value
+        for b in block_bounds(vM, vM * vM, vM, r):
+            cands.append((b, "deterministic"))
+    if psd and which == "SA":
+        cands.append((0.0, "deterministic"))        # lambda_min(A) >= 0
+    if stats is not None:
+        if which == "LA":
+            cands.append((stats[2], "deterministic"))
+        elif which == "SA":
+            cands.append((-stats[3], "deterministic"))
+        else:
+            cands.append((norm_det, "deterministic"))
+
+    # ---- probabilistic bounds
+    user_v0 = not random_start
+    zeta = (1.0 + V0_MIX) / V0_MIX if user_v0 else 1.0
+    if res["method"] == "lanczos" and res["d_first"].size >= 1:
+        d1, e1, b1 = res["d_first"], res["e_first"], float(res["beta_first"])
+        k1 = d1.size
+        th1 = _tri_eigvals(d1, e1)
+
+        def eps_for(k: float, dl: float) -> float:
+            if random_start:
+                return _kw_eps(n, int(k), dl)
+            return _poly_eps(n, k, dl, zeta, True)
+
+        def norm_bound(dl: float) -> float:
+            # rho(A)^2 <= nu/(1-eps'), nu = lambda_max(T1^2 + b1^2 e e^T), k' = floor((k1+1)/2)
+            T = np.diag(d1) + np.diag(e1, 1) + np.diag(e1, -1)
+            T2 = T @ T
+            T2[-1, -1] += b1 * b1
+            nu = float(np.linalg.eigvalsh(T2)[-1])
+            ep = eps_for((k1 + 1) // 2, dl)
+            return math.sqrt(nu / (1.0 - ep)) if ep < 1.0 else math.inf
+
+        if which == "LM":
+            if psd:
+                ep = eps_for(k1, delta)
+                if ep < 1.0:
+                    cands.append((float(np.max(th1)) / (1 - ep), "probabilistic"))
+            else:
+                cands.append((norm_bound(delta), "probabilistic"))
+        else:
+            thM1 = float(np.max(sigma * th1))
+            if psd and which == "LA":
+                ep = eps_for(k1, delta)
+                if ep < 1.0:
+                    cands.append((max(thM1, 0.0) / (1 - ep), "probabilistic"))
+            else:
+                # N >= ||A||: the entries' bound when known, else (or if tighter) the
+                # A^2 bound from the same Krylov space; half the failure budget each
+                N = min(norm_det, norm_bound(delta / 2))
+                ep = eps_for(k1, delta / 2)
+                if ep < 1.0 and math.isfinite(N):
+                    cands.append(((thM1 + ep * N) / (1 - ep), "probabilistic"))
+    elif res["method"] == "power":
+        k1 = int(res["power_k1"])
+        # ||A x_k||^2 is the Rayleigh quotient of B = A^2 at B^((k1-1)/2) v
+        nu = float(res["power_ynorm1"]) ** 2
+        ep = _poly_eps(n, (k1 - 1) / 2.0, delta, zeta, False) if k1 >= 2 else 1.0
+        rho = math.sqrt(nu / (1 - ep)) if ep < 1.0 else math.inf
+        if psd and which == "LA" and not res["power_shift"]:
+            ep1 = _poly_eps(n, float(k1 - 1), delta, zeta, False) if k1 >= 2 else 1.0
+            if ep1 < 1.0:
+                cands.append((max(float(res["power_theta1"]), 0.0) / (1 - ep1),
+                              "probabilistic"))
+        cands.append((rho, "probabilistic"))
+
+    cands = [(b + slack, k) for b, k in cands if math.isfinite(b)]
+    near = abs(value) if which == "LM" else sigma * value
+    if cands:
+        far, kind = min(cands, key=lambda t: t[0])
+        far = max(far, near)
+    else:
+        far, kind = math.inf, "none"
+    fp = 0.0 if kind in ("deterministic", "none") else delta
+    if which == "SA":
+        return -far, value, kind, fp
+    return near, far, kind, fp
+
+
+# ---------------------------------------------------------------------------------------
+# public API
+# ---------------------------------------------------------------------------------------
+
+def _solve(op: _Op, which: str, method: str, tol: float, maxiter: Optional[int],
+           v0: Any, seed: Any, ncv: Optional[int], min_matvec: int = 0) -> dict:
+    if which not in ("LA", "LM", "SA"):
+        raise ValueError(f"which must be 'LA', 'LM' or 'SA', got {which!r}")
+    if method not in ("lanczos", "power"):
+        raise ValueError(f"method must be 'lanczos' or 'power', got {method!r}")
+    if isinstance(tol, bool) or not isinstance(tol, numbers.Real):
+        raise TypeError(f"tol must be a real number, got {type(tol).__name__}")
+    if not (math.isfinite(tol) and tol > 0):
+        raise ValueError(f"tol must be a finite number > 0, got {tol!r}")
+    mx = DEFAULT_MAXITER if maxiter is None else maxiter
+    if isinstance(mx, bool) or not isinstance(mx, numbers.Integral):
+        raise TypeError(f"maxiter must be an integer, got {type(mx).__name__}")
+    if mx < 1:
+        raise ValueError(f"maxiter must be >= 1, got {mx}")
+    k = DEFAULT_NCV if ncv is None else ncv
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral):
+        raise TypeError(f"ncv must be an integer, got {type(k).__name__}")
+    if not 2 <= k <= 512:
+        raise ValueError(f"ncv must be in [2, 512], got {k}")
+    k = int(k)
+    common = dict(which=which, method=method, ncv=k, tol=float(tol), maxiter=int(mx),
+                  v0=v0, v0_mix=V0_MIX, seed=_seed64(seed), minmv=int(min_matvec))
+    if op.kind == "dense":
+        return _core._eig_dense(op.A, **common)
+    if op.kind == "csr":
+        indptr, indices, data = op.csr
+        return _core._eig_csr(indptr, indices, data, op.n, **common)
+    return _core._eig_callable(op.matvec, op.n, op.dtype, name=op.name, **common)
+
+
+def _top_eigenvalue(A: Any, *, which: str = "LA", method: str = "lanczos", tol: float = 1e-6,
+                    maxiter: Optional[int] = None, v0: Any = None, seed: Any = None,
+                    n: Optional[int] = None, ncv: Optional[int] = None, psd: bool = False,
+                    trace: Optional[float] = None, warn: bool = True,
+                    certify: bool = False) -> EigResult:
+    """top_eigenvalue with knowledge the public API does not take: ``psd`` (A is
+    positive semi-definite), ``trace`` (its trace) and ``certify`` (run at least a full
+    first Lanczos cycle, min(n, ncv) mat-vecs, so the probabilistic bound is tight)."""
+    op = _as_operator(A, n)
+    if op.kind == "callable":
+        psd = psd or bool(op.extra.get("psd", False))
+        if trace is None:
+            trace = op.extra.get("trace")
+    k = DEFAULT_NCV if ncv is None else ncv
+    min_mv = min(op.n, int(k)) if (certify and method == "lanczos") else 0
+    res = _solve(op, which, method, tol, maxiter, v0, seed, ncv, min_mv)
+    lo, hi, kind, fp = _bounds(res, op, which, v0 is None, psd, trace)
+    if warn and not res["converged"]:
+        warnings.warn(
+            f"top_eigenvalue did not converge in {res['n_matvec']} mat-vecs (maxiter): "
+            f"residual {res['residual']:.3g} > tol * |value| = {tol * abs(res['value']):.3g}; "
+            f"the estimate {res['value']!r} may be inaccurate",
+            ConvergenceWarning, stacklevel=3)
+    if warn and res["method"] == "lanczos" and res["asym"] > ASYMMETRY_WARN:
+        warnings.warn(
+            f"{op.name} does not look symmetric (defect {res['asym']:.2g} relative to its "
+            "norm); eigenvalue estimates assume a symmetric operator", RuntimeWarning,
+            stacklevel=3)
+    return EigResult(value=float(res["value"]), vector=res["vector"],
+                     n_matvec=int(res["n_matvec"]), converged=bool(res["converged"]),
+                     residual=float(res["residual"]), upper_bound=float(hi),
+                     lower_bound=float(lo), bound=kind, failure_probability=fp,
+                     which=which, method=method)
+
+
+def top_eigenvalue(A: Operator, *, which: str = "LA", method: str = "lanczos",
+                   tol: float = 1e-6, maxiter: Optional[int] = None, v0: Any = None,
+                   seed: Any = None, n: Optional[int] = None,
+                   ncv: Optional[int] = None) -> EigResult:
+    r"""The largest (or smallest, or largest-magnitude) eigenvalue of a symmetric operator.
+
+    Parameters
+    ----------
+    A : array, sparse matrix, LinearOperator or callable
+        The symmetric operator.  A dense float32/float64 array is read from its **lower
+        triangle only** (as ``numpy.linalg.eigvalsh`` and ``scipy.linalg.eigh`` do by
+        default); other real dtypes are converted to float64.  A scipy.sparse matrix or
+        array is converted to CSR and must store the full symmetric matrix.  A
+        ``LinearOperator`` is used through ``matvec`` (float32 operators receive float32
+        vectors); a plain callable ``v -> A v`` receives float64 vectors of shape ``(n,)``
+        and needs ``n=``.  Symmetry of sparse matrices and operators is not checked
+        up front; an operator whose Lanczos recurrence shows a large symmetry defect
+        triggers a ``RuntimeWarning``.
+    which : {"LA", "LM", "SA"}
+        Largest algebraic (what a step size needs; correct for indefinite and
+        negative-definite operators), largest magnitude (ties: the positive one), smallest
+        algebraic (the strong-convexity constant, or negative curvature).
+    method : {"lanczos", "power"}
+        ``"lanczos"``: thick-restart Lanczos (Wu & Simon 2000) with full
+        reorthogonalisation in a basis of ``ncv`` vectors, keeping ``ncv // 2`` Ritz
+        vectors at each restart.  ``"power"``: power iteration with the Rayleigh quotient
+        (Golub & Van Loan, section 8.2.1), the textbook baseline; for LA/SA a dominant
+        eigenvalue of the other sign triggers a second run on the shifted operator, and
+        a pair :math:`\pm\mu` is split as :math:`x_k \pm x_{k+1}`.
+    tol : float
+        Relative residual tolerance: stop when :math:`\|Av - \lambda v\| \le \mathrm{tol}
+        \cdot \max(|\lambda|, \epsilon^{2/3}\|A\|)` (ARPACK's test).  The eigenvalue
+        error is then about :math:`\mathrm{tol}^2 \lambda^2/\mathrm{gap}`.
+    maxiter : int, optional
+        Maximum number of mat-vecs (default 20000).  When reached, the best estimate is
+        returned with ``converged=False`` and a :class:`lrcore.ConvergenceWarning`.
+    v0 : array_like, optional
+        Start vector (warm start, e.g. the previous eigenvector while tracking sharpness
+        during training).  A random vector of relative weight ``V0_MIX`` (0.1) is mixed in,
+        so a ``v0`` orthogonal to the wanted eigenvector cannot hide it.
+    seed : int, numpy.random.Generator or None
+        Seed of the random start (``None``: fresh entropy).
+    n : int, optional
+        Size of the operator; required when ``A`` is a plain callable.
+    ncv : int, optional
+        Lanczos basis size (default 32, at most n).
+
+    Returns
+    -------
+    EigResult
+        ``value``, ``vector``, ``n_matvec``, ``converged``, ``residual`` and the certified
+        interval ``[lower_bound, upper_bound]`` (see :class:`EigResult`).
+
+    Raises
+    ------
+    ValueError
+        Non-square or empty input, invalid ``which``/``method``/``tol``/``maxiter``/
+        ``v0``, an operator returning the wrong shape.
+    lrcore.NonFiniteError
+        ``A`` holds NaN or Inf (in the triangle read), or the operator returned them.
+    TypeError
+        Unsupported operator type or dtype, a callable without ``n=``.
+
+    Notes
+    -----
+    Dense and CSR inputs run the whole iteration in C without the GIL (the dense mat-vec
+    reads each element of the lower triangle once and accumulates in double, also for
+    float32 input).  Float32 data is solved in double precision.
+
+    References
+    ----------
+    K. Wu and H. Simon, "Thick-restart Lanczos method for large symmetric eigenvalue
+    problems", SIAM J. Matrix Anal. Appl. 22 (2000).  J. Kuczynski and H. Wozniakowski,
+    "Estimating the largest eigenvalue by the power and Lanczos algorithms with a random
+    start", SIAM J. Matrix Anal. Appl. 13 (1992).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lrcore.curvature import top_eigenvalue
+    >>> A = np.array([[2.0, 1.0], [1.0, 2.0]])
+    >>> r = top_eigenvalue(A, seed=0)
+    >>> round(r.value, 12), r.n_matvec
+    (3.0, 2)
+    >>> round(top_eigenvalue(A, which="SA", seed=0).value, 12)
+    1.0
+    >>> top_eigenvalue(lambda v: 2.0 * v, n=5, seed=0).value
+    2.0
+    """
+    return _top_eigenvalue(A, which=which, method=method, tol=tol, maxiter=maxiter, v0=v0,
+                           seed=seed, n=n, ncv=ncv)
+
+
+def hvp_operator(grad: Any, x: Any, *, eps: Optional[float] = None) -> LinearOperator:
+    r"""The Hessian at ``x`` as a LinearOperator, from Hessian-vector products.
+
+    If ``grad`` is an :mod:`lrcore.problems` problem (anything with ``hessian(x)``), its
+    exact Hessian operator is returned.  Otherwise ``grad`` is a gradient function and
+    each product is a central difference along the unit direction :math:`u = v/\|v\|`:
+
+    .. math::
+
+        H v \approx \|v\| \, \frac{g(x + h u) - g(x - h u)}{2 h},
+        \qquad h = \mathrm{eps} = \epsilon^{1/3} \max(1, \|x\|)
+
+    (error :math:`O(h^2)` from the third derivative plus :math:`O(\epsilon/h)` from
+    rounding; :math:`\epsilon^{1/3}` balances the two, Nocedal & Wright, section 8.1).
+    :math:`\epsilon` is the machine epsilon of ``x``'s dtype.  Each product costs two
+    gradient evaluations.
+
+    Parameters
+    ----------
+    grad : callable or problem
+        ``grad(x) -> gradient`` (same shape as ``x``), or a problem with ``hessian``.
+    x : array_like
+        The point, a float32/float64 vector.
+    eps : float, optional
+        Absolute step ``h`` (default above).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lrcore.curvature import hvp_operator, top_eigenvalue
+    >>> grad = lambda w: np.array([2.0 * w[0], 6.0 * w[1] ** 2])   # f = w0^2 + 2 w1^3
+    >>> H = hvp_operator(grad, np.array([1.0, 1.0]))
+    >>> np.round(H @ np.array([1.0, 0.0]), 6), np.round(H @ np.array([0.0, 1.0]), 6)
+    (array([2., 0.]), array([ 0., 12.]))
+    """
+    if hasattr(grad, "hessian") and callable(getattr(grad, "hessian")):
+        return grad.hessian(x)
+    if not callable(grad):
+        raise TypeError(f"grad must be callable (x -> gradient), got {type(grad).__name__}")
+    x0 = np.asarray(x)
+    if x0.dtype.kind not in "fiu":
+        raise TypeError(f"x must be a real array, got dtype {x0.dtype}")
+    if x0.dtype not in (np.float32, np.float64):
+        x0 = x0.astype(np.float64)
+    if x0.ndim != 1 or x0.size == 0:
+        raise ValueError(f"x must be a non-empty 1-D array, got shape {x0.shape}")
+    if not np.all(np.isfinite(x0)):
+        raise ValueError("x contains NaN or Inf")
+    x0 = x0.copy()
+    mach = float(np.finfo(x0.dtype).eps)
+    if eps is None:
+        h = mach ** (1.0 / 3.0) * max(1.0, float(np.linalg.norm(x0)))
+    else:
+        if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not (
+                math.isfinite(eps) and eps > 0):
+            raise ValueError(f"eps must be a finite number > 0, got {eps!r}")
+        h = float(eps)
+    n = x0.size
+
+    def matvec(v: np.ndarray) -> np.ndarray:
+        v = np.asarray(v, dtype=np.float64).reshape(-1)
+        nv = float(np.linalg.norm(v))
+        if nv == 0.0:
+            return np.zeros(n, dtype=x0.dtype)
+        u = (v / nv).astype(x0.dtype)
+        gp = np.asarray(grad(x0 + h * u), dtype=np.float64).reshape(-1)
+        gm = np.asarray(grad(x0 - h * u), dtype=np.float64).reshape(-1)
+        if gp.shape != (n,) or gm.shape != (n,):
+            raise ValueError(f"grad returned shape {gp.shape}; expected ({n},) like x")
+        return ((gp - gm) * (nv / (2.0 * h))).astype(x0.dtype)
+
+    return LinearOperator((n, n), matvec=matvec, rmatvec=matvec, dtype=x0.dtype)

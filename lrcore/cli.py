@@ -116,6 +116,7 @@ def analyze_table(table: Table, *, model: str = "least-squares", l2: float = 0.0
                       "condition_number": (L / mu) if mu > 0 else math.inf,
                       "measured_by": getattr(curv, "method", "lanczos"),
                       "n_matvec": int(curv.n_matvec), "residual": float(curv.residual),
+                      "relative_residual": float(curv.residual) / max(abs(L), 1e-300),
                       "converged": bool(curv.converged),
                       "what": ("lambda_max(X'X/n) + l2 (exact Hessian)" if model != "logistic"
                                else "lambda_max(X'X)/(4n) + l2 (global bound on the Hessian)")},
@@ -155,8 +156,9 @@ def format_report(rep: dict) -> str:
              f"{', standardized' if p['standardized'] else ''}, l2 = {_fmt(p['l2'])}, "
              f"target {p['target']!r}",
              f"  curvature   L = {_fmt(c['L'])}  [{c['what']}]",
-             f"              measured by {c['measured_by']}: {c['n_matvec']} mat-vecs, relative "
-             f"residual {c['residual']:.1e}, certified L <= {_fmt(c['L_upper'])}",
+             f"              measured by {c['measured_by']}: {c['n_matvec']} mat-vecs, "
+             f"||Av - Lv|| / L = {c['relative_residual']:.1e}, certified L <= "
+             f"{_fmt(c['L_upper'])}",
              f"              mu = {_fmt(c['mu'])}, condition number {_fmt(c['condition_number'])}",
              f"  rates       method {r['method']}"
              f"{'' if r['method'] == 'gd' else ' (momentum ' + _fmt(r['momentum']) + ')'}: "

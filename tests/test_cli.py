@@ -3,6 +3,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 import pytest
@@ -12,9 +13,11 @@ from lrcore.datasets import load_breast_cancer, load_diabetes
 from lrcore.problems import LeastSquares, Logistic
 
 
-def run(*args, cwd=None):
+def run(*args):
+    # from a neutral directory: `python -m` puts the working directory first on sys.path,
+    # and a source checkout there would shadow the installed package
     return subprocess.run([sys.executable, "-m", "lrcore", *args], capture_output=True,
-                          text=True, cwd=cwd, timeout=300)
+                          text=True, cwd=tempfile.gettempdir(), timeout=300)
 
 
 def write_csv(path, X, y, names, target="target"):

@@ -7,7 +7,8 @@ For every optimizer (sgd, momentum, adam), dtype and size it prints the median t
 one step for lrcore (which also scans the gradient for NaN/Inf before writing), numpy
 written idiomatically, numpy with preallocated ``out=`` buffers, and torch.optim with
 ``foreach=False``, ``foreach=True`` and ``fused=True`` (where PyTorch supports it on CPU),
-each peer's time divided by lrcore's (> 1 means lrcore is faster), and lrcore's effective
+each peer's time divided by lrcore's (> 1 means lrcore is faster; "lrcore unchecked" is
+``nonfinite="unchecked"``, without the scan), and lrcore's effective
 bandwidth against the machine's bound measured here with a one-pass C kernel that moves
 the same number of bytes (``lrcore._core._stream_4r3w``: reads 4 arrays, writes 3; scaled
 to the bytes each optimizer must move).
@@ -55,12 +56,12 @@ def _rough(fn) -> float:
     return time.perf_counter() - t0
 
 
-def make_lrcore(opt, x, g, st):
+def make_lrcore(opt, x, g, st, policy="raise"):
     if opt == "sgd":
-        return lambda: optim.sgd_step(x, g, 1e-6)
+        return lambda: optim.sgd_step(x, g, 1e-6, nonfinite=policy)
     if opt == "momentum":
-        return lambda: optim.momentum_step(x, g, st[0], 1e-6, 0.9)
-    return lambda: optim.adam_step(x, g, st[0], st[1], 10, 1e-6)
+        return lambda: optim.momentum_step(x, g, st[0], 1e-6, 0.9, nonfinite=policy)
+    return lambda: optim.adam_step(x, g, st[0], st[1], 10, 1e-6, nonfinite=policy)
 
 
 def make_numpy(opt, x, g, st):
@@ -170,7 +171,7 @@ def main(argv=None):
           f" (torch threads={torch.get_num_threads() if torch else '-'})")
     print(f"python {sys.version.split()[0]}; env: " +
           ", ".join(f"{k}={'unset' if v is None else v}" for k, v in env.items()))
-    peers = ["numpy", "numpy out="]
+    peers = ["lrcore unchecked", "numpy", "numpy out="]
     if torch is not None:
         peers += ["torch foreach=False", "torch foreach=True", "torch fused=True"]
     head = f"{'opt':9}{'dtype':8}{'n':>9} {'lrcore':>10} " + " ".join(f"{p:>22}" for p in peers)
@@ -178,9 +179,6 @@ def main(argv=None):
     print(head)
     print("-" * len(head))
     for dtype in (np.float32, np.float64):
-        bounds = {}
-        for n in (int(s) for s in args.sizes):
-            bounds[n] = bandwidth_bound(dtype, n, reps)
         for opt in ("sgd", "momentum", "adam"):
             for n in (int(s) for s in args.sizes):
                 rng = np.random.default_rng(0)
@@ -188,7 +186,10 @@ def main(argv=None):
                 x, g = mk(), mk()
                 st = [np.zeros(n, dtype), np.abs(mk())]
                 t_lr = timeit(make_lrcore(opt, x, g, st), n, reps)
-                times = [timeit(make_numpy(opt, x, g, st), n, reps),
+                # the bound is measured right after, so both see the same machine state
+                bound = bandwidth_bound(dtype, n, reps) / 1e9
+                times = [timeit(make_lrcore(opt, x, g, st, "unchecked"), n, reps),
+                         timeit(make_numpy(opt, x, g, st), n, reps),
                          timeit(make_numpy_out(opt, x, g, st), n, reps)]
                 if torch is not None:
                     for mode in ("foreach=False", "foreach=True", "fused=True"):
@@ -197,12 +198,11 @@ def main(argv=None):
                 r, w = TRAFFIC[opt]
                 moved = (r + w) * n * np.dtype(dtype).itemsize
                 gbs = moved / t_lr / 1e9
-                bound = bounds[n] / 1e9
                 cells = " ".join(
                     f"{fmt_t(t):>12} ({t / t_lr:5.2f}x)" if t is not None else f"{'n/a':>22}"
                     for t in times)
                 print(f"{opt:9}{np.dtype(dtype).name:8}{n:>9} {fmt_t(t_lr):>10} {cells} "
-                      f"{gbs:7.1f} {bound:7.1f} {100 * gbs / bound:6.0f}%")
+                      f"{gbs:7.1f} {bound:7.1f} {100 * gbs / bound:6.0f}%", flush=True)
     print("ratios are peer time / lrcore time (higher = lrcore faster); "
           "%bound = lrcore GB/s over the one-pass 4r/3w kernel's GB/s at the same n")
 

@@ -237,6 +237,7 @@ cdef int _check_disjoint(list arrays, list names) except -1:
 cdef enum:
     _POLICY_RAISE = 0
     _POLICY_SKIP = 1
+    _POLICY_UNCHECKED = 2
 
 
 cdef inline int _policy(object p) except -1:
@@ -244,7 +245,9 @@ cdef inline int _policy(object p) except -1:
         return _POLICY_RAISE
     if p is "skip" or p == "skip":
         return _POLICY_SKIP
-    raise ValueError(f"nonfinite must be 'raise' or 'skip', got {p!r}")
+    if p is "unchecked" or p == "unchecked":
+        return _POLICY_UNCHECKED
+    raise ValueError(f"nonfinite must be 'raise', 'skip' or 'unchecked', got {p!r}")
 
 
 # ----------------------------------------------------------------------------------------

@@ -7,7 +7,8 @@ OpenMP above :func:`lrcore.openmp_threshold` elements.  Their arithmetic follows
 shape, treated as flat), writeable where updated, of one dtype and shape within a call, and
 must not share memory.  A gradient holding NaN or Inf is found *before* anything is
 written: ``nonfinite="raise"`` (default) raises :class:`lrcore.NonFiniteError`,
-``nonfinite="skip"`` returns False; either way nothing is modified.
+``nonfinite="skip"`` returns False; either way nothing is modified.  ``nonfinite="unchecked"``
+skips the scan for callers that guarantee finite gradients (faster on large arrays).
 
 The classes :class:`SGD`, :class:`Adam`, :class:`AdamW`, :class:`RMSprop` and
 :class:`Adagrad` own the buffers and the step count, and take the learning rate as a float
@@ -73,10 +74,10 @@ class Optimizer:
     lr : float or callable
         A fixed learning rate, or ``t -> lr`` evaluated at ``t`` = :attr:`t` (the number of
         steps taken so far) before every step.
-    nonfinite : {"raise", "skip"}
+    nonfinite : {"raise", "skip", "unchecked"}
         Policy for gradients holding NaN or Inf (checked before anything is written, across
         all arrays): raise :class:`lrcore.NonFiniteError`, or skip the step (the step count
-        does not advance; :attr:`n_skipped` counts them).
+        does not advance; :attr:`n_skipped` counts them); "unchecked" trusts the caller.
     """
 
     _buffers: tuple[str, ...] = ()
@@ -93,8 +94,9 @@ class Optimizer:
                 if np.shares_memory(self._params[i], self._params[j]):
                     raise ValueError(f"{names[i]} and {names[j]} share memory")
         self._single = single
-        if nonfinite not in ("raise", "skip"):
-            raise ValueError(f"nonfinite must be 'raise' or 'skip', got {nonfinite!r}")
+        if nonfinite not in ("raise", "skip", "unchecked"):
+            raise ValueError(f"nonfinite must be 'raise', 'skip' or 'unchecked', got "
+                             f"{nonfinite!r}")
         self.nonfinite = nonfinite
         if not callable(lr):
             lr = self._check_lr(lr, "lr")
@@ -164,7 +166,7 @@ class Optimizer:
         glist = self._grads(grads)
         lr = self.current_lr()
         policy = self.nonfinite
-        if len(glist) > 1:
+        if len(glist) > 1 and policy != "unchecked":
             # all-or-nothing across arrays: look at every gradient before updating any
             for i, g in enumerate(glist):
                 if not all_finite(g):

@@ -38,11 +38,13 @@ def close(actual, expected, dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n", SIZES)
 @pytest.mark.parametrize("wd,maximize", [(0.0, False), (0.1, False), (0.05, True)])
-def test_sgd_matches_reference(n, dtype, wd, maximize):
+@pytest.mark.parametrize("policy", ["raise", "unchecked"])
+def test_sgd_matches_reference(n, dtype, wd, maximize, policy):
     rng = np.random.default_rng(n)
     x, g = rand(rng, n, dtype), rand(rng, n, dtype)
     exp = ref.sgd(x, g, 0.3, wd, maximize)
-    assert optim.sgd_step(x, g, 0.3, weight_decay=wd, maximize=maximize) is True
+    assert optim.sgd_step(x, g, 0.3, weight_decay=wd, maximize=maximize,
+                          nonfinite=policy) is True
     close(x, exp, dtype)
 
 
@@ -236,6 +238,9 @@ def test_nonfinite_gradient_raises_and_modifies_nothing(dtype, n, pos, bad):
         assert call(arrs, nonfinite="skip") is False, name
         for a, b in zip(arrs, before):
             assert_array_equal(a, b, err_msg=name)
+        # "unchecked" trusts the caller: the NaN/Inf reaches x (documented, opt-in)
+        assert call(arrs, nonfinite="unchecked") is True
+        assert not np.all(np.isfinite(arrs[0])), name
 
 
 # ---------------------------------------------------------------------------------------

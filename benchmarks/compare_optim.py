@@ -162,8 +162,11 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer repeats")
     ap.add_argument("--sizes", type=float, nargs="*", default=SIZES)
+    ap.add_argument("--opts", nargs="*", default=["sgd", "momentum", "adam"],
+                    choices=["sgd", "momentum", "adam"])
+    ap.add_argument("--repeats", type=int, default=None, help="samples per median")
     args = ap.parse_args(argv)
-    reps = 5 if args.quick else 15
+    reps = args.repeats or (5 if args.quick else 15)
     env = {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
                                           "OMP_NUM_THREADS")}
     print(f"lrcore {lrcore.__version__} threads={lrcore.get_num_threads()} "
@@ -175,11 +178,11 @@ def main(argv=None):
     if torch is not None:
         peers += ["torch foreach=False", "torch foreach=True", "torch fused=True"]
     head = f"{'opt':9}{'dtype':8}{'n':>9} {'lrcore':>10} " + " ".join(f"{p:>22}" for p in peers)
-    head += f" {'GB/s':>7} {'bound':>7} {'%bound':>7}"
+    head += f" {'GB/s':>7} {'bound':>7} {'%bound':>7} {'unchk%':>7}"
     print(head)
     print("-" * len(head))
     for dtype in (np.float32, np.float64):
-        for opt in ("sgd", "momentum", "adam"):
+        for opt in args.opts:
             for n in (int(s) for s in args.sizes):
                 rng = np.random.default_rng(0)
                 mk = lambda: rng.uniform(-1, 1, n).astype(dtype)  # noqa: E731
@@ -202,9 +205,11 @@ def main(argv=None):
                     f"{fmt_t(t):>12} ({t / t_lr:5.2f}x)" if t is not None else f"{'n/a':>22}"
                     for t in times)
                 print(f"{opt:9}{np.dtype(dtype).name:8}{n:>9} {fmt_t(t_lr):>10} {cells} "
-                      f"{gbs:7.1f} {bound:7.1f} {100 * gbs / bound:6.0f}%", flush=True)
+                      f"{gbs:7.1f} {bound:7.1f} {100 * gbs / bound:6.0f}% "
+                      f"{100 * moved / times[0] / 1e9 / bound:6.0f}%", flush=True)
     print("ratios are peer time / lrcore time (higher = lrcore faster); "
-          "%bound = lrcore GB/s over the one-pass 4r/3w kernel's GB/s at the same n")
+          "%bound = lrcore GB/s over the one-pass 4r/3w kernel's GB/s at the same n; "
+          "unchk% the same for nonfinite='unchecked'")
 
 
 if __name__ == "__main__":

@@ -243,16 +243,22 @@ def _as_objective(objective: Any) -> Any:
     return objective
 
 
-def _check_rate(v: Any, name: str) -> float:
+def _real_number(v: Any, name: str, *, positive: bool = True) -> float:
+    """A finite real scalar, > 0 (``positive``) or >= 0; errors name the argument."""
     if isinstance(v, (bool, str, bytes)) or v is None:
         raise TypeError(f"{name} must be a real number, got {type(v).__name__}")
     try:
         f = float(v)
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be a real number, got {type(v).__name__}") from None
-    if not (math.isfinite(f) and f > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {f!r}")
+    if not (math.isfinite(f) and (f > 0 if positive else f >= 0)):
+        raise ValueError(f"{name} must be a finite number {'>' if positive else '>='} 0, "
+                         f"got {f!r}")
     return f
+
+
+def _check_rate(v: Any, name: str) -> float:
+    return _real_number(v, name, positive=True)
 
 
 def _check_rates(lrs: Iterable, name: str = "lrs") -> list[float]:
@@ -615,26 +621,34 @@ def _rate_grid(start: float, end: float, num: int, mode: str) -> np.ndarray:
     raise ValueError(f"mode must be 'exp' or 'linear', got {mode!r}")
 
 
+class _DivergenceMonitor:
+    """Feeds losses one at a time; says when the smoothed loss has diverged."""
+
+    def __init__(self, smooth: float, diverge: float) -> None:
+        self.beta, self.smooth, self.diverge = 1.0 - smooth, smooth, diverge
+        self.avg, self.best, self.first, self.i = 0.0, math.inf, None, 0
+
+    def update(self, loss: float) -> bool:
+        self.avg = self.beta * self.avg + self.smooth * loss
+        self.i += 1
+        s = self.avg / (1.0 - self.beta ** self.i) if math.isfinite(loss) else math.nan
+        if self.first is None:
+            self.first = s
+        if math.isfinite(s) and s < self.best:
+            self.best = s
+        return _diverged(s, self.best, self.first, self.diverge)
+
+
 def _range_test_user(obj: Any, lrs: np.ndarray, smooth: float, diverge: float):
     state = obj.snapshot()
     losses: list[float] = []
     stopped = None
-    sm: list[float] = []
     try:
-        avg, beta = 0.0, 1.0 - smooth
-        best = math.inf
-        first = None
+        mon = _DivergenceMonitor(smooth, diverge)
         for i, lr in enumerate(lrs):
             loss = float(obj.step(float(lr)))
             losses.append(loss)
-            avg = beta * avg + smooth * loss
-            s = avg / (1.0 - beta ** (i + 1)) if math.isfinite(loss) else math.nan
-            sm.append(s)
-            if first is None:
-                first = s
-            if math.isfinite(s) and s < best:
-                best = s
-            if _diverged(s, best, first, diverge):
+            if mon.update(loss):
                 stopped = i
                 break
     finally:

@@ -122,15 +122,9 @@ def _rate_array(lr: Any, schedule: Any, steps: int) -> np.ndarray:
 
 
 def _scalar_rate(lr: Any, name: str) -> float:
-    if isinstance(lr, (bool, str, bytes)) or lr is None:
-        raise TypeError(f"{name} must be a real number, got {type(lr).__name__}")
-    try:
-        v = float(lr)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a real number, got {type(lr).__name__}") from None
-    if not (math.isfinite(v) and v >= 0):
-        raise ValueError(f"{name} must be a finite number >= 0, got {v!r}")
-    return v
+    from lrcore.search import _real_number
+
+    return _real_number(lr, name, positive=False)
 
 
 def _descend_python(problem: Problem, x: np.ndarray, rates: np.ndarray, steps: int,
@@ -538,7 +532,7 @@ _OPTIMIZERS = {"sgd": ("gd", 0.0), "gd": ("gd", 0.0), "momentum": ("heavy_ball",
 def _range_test_problem(problem: Problem, lrs: np.ndarray, *, x0, smooth, diverge, optimizer):
     """The LR range test on a problem: one C run with the rates as a schedule."""
     from lrcore.rates import safe_lr
-    from lrcore.search import _diverged
+    from lrcore.search import _DivergenceMonitor
 
     if optimizer not in _OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {tuple(_OPTIMIZERS)}, got {optimizer!r}")
@@ -550,14 +544,9 @@ def _range_test_problem(problem: Problem, lrs: np.ndarray, *, x0, smooth, diverg
     losses[: len(after)] = after
     if tr.status == "diverged" and len(after) < len(lrs):
         losses[len(after)] = np.inf           # the step that blew up
-    beta, avg, best, first, stopped = 1.0 - smooth, 0.0, math.inf, None, None
+    mon, stopped = _DivergenceMonitor(smooth, diverge), None
     for i, v in enumerate(losses):
-        avg = beta * avg + smooth * v
-        s = avg / (1.0 - beta ** (i + 1)) if math.isfinite(v) else math.nan
-        first = s if first is None else first
-        if math.isfinite(s):
-            best = min(best, s)
-        if _diverged(s, best, first, diverge):
+        if mon.update(v):
             stopped = i
             break
     n = len(losses) if stopped is None else stopped + 1

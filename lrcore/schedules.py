@@ -364,12 +364,9 @@ class Schedule(_ScheduleBase):
         """Plot the first ``n`` rates on a matplotlib ``ax`` (a new figure if None) and
         return the axes.  Needs matplotlib: ``pip install 'lrcore[plot]'``."""
         n = _int(n, "n", 1, 2**40)
-        try:
-            import matplotlib.pyplot as plt
-        except ImportError as e:  # pragma: no cover - depends on the environment
-            raise ImportError("Schedule.plot needs matplotlib: pip install 'lrcore[plot]'") from e
-        if ax is None:
-            _, ax = plt.subplots()
+        from lrcore._plotting import axes
+
+        ax = axes(ax, what="Schedule.plot")
         kwargs.setdefault("label", self._name)
         ax.plot(np.arange(n), self.values(n), **kwargs)
         ax.set_xlabel("step t (optimizer steps taken)")

@@ -557,12 +557,9 @@ class RangeTest:
 
     def plot(self, ax=None):
         """Loss against learning rate (log axis), suggestions marked; returns the axes."""
-        try:
-            import matplotlib.pyplot as plt
-        except ImportError as exc:
-            raise ImportError("plotting needs matplotlib: pip install 'lrcore[plot]'") from exc
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6, 4))
+        from lrcore._plotting import axes
+
+        ax = axes(ax, what="RangeTest.plot")
         ax.plot(self.lrs, self.losses, color="0.75", lw=1, label="loss")
         ax.plot(self.lrs, self.smoothed, color="C0", lw=2, label="smoothed")
         ax.set_xscale("log")

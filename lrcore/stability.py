@@ -479,12 +479,9 @@ class Sweep:
 
     def plot(self, ax=None):
         """The loss curves on a log scale, one per rate; returns the axes."""
-        try:
-            import matplotlib.pyplot as plt
-        except ImportError as exc:
-            raise ImportError("plotting needs matplotlib: pip install 'lrcore[plot]'") from exc
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6, 4))
+        from lrcore._plotting import axes
+
+        ax = axes(ax, what="Sweep.plot")
         for lr, ls, st in zip(self.lrs, self.losses, self.statuses):
             ax.plot(np.arange(len(ls)), ls, label=f"lr={lr:.3g} ({st})")
         ax.set_yscale("symlog" if any(np.nanmin(ls) <= 0 for ls in self.losses if len(ls))

@@ -22,7 +22,7 @@ import numpy as np
 
 import lrcore
 from lrcore.problems import Logistic, Quadratic
-from lrcore.search import grid_search, range_test
+from lrcore.search import ProblemObjective, grid_search, range_test
 from lrcore.stability import descend
 
 
@@ -93,7 +93,7 @@ def main():
     rows.append(("range test, 100 steps, logistic 10000x50", t_c, t_np))
 
     grid = list(np.geomspace(1e-3, 10.0, 20))
-    obj = p.as_objective(steps=200)
+    obj = ProblemObjective(p, steps=200)
     t_c, res = med(lambda: grid_search(obj, grid, progress=False), 3)
     t_np, ref = med(lambda: np_grid(X, y, grid, 200), 3)
     assert np.allclose([r["score"] for r in res.records], ref, rtol=1e-9), "grids disagree"

@@ -102,8 +102,8 @@ def analyze_table(table: Table, *, model: str = "least-squares", l2: float = 0.0
         L_sol = problem.local_smoothness(sol.x)
         extra["L_at_solution"] = L_sol
         extra["max_stable_at_solution"] = 2.0 / L_sol if method == "gd" else None
-    opt = {"gd": "sgd", "heavy_ball": "momentum", "nesterov": "nesterov", "adam": "adam"}[method]
-    rt = range_test(problem, start=1e-4 * mx, end=20.0 * mx, num=120, optimizer=opt)
+    rt = range_test(problem, start=1e-4 * mx, end=20.0 * mx, num=120, method=method,
+                    momentum=momentum)
     total = 1000
     warm = 50
     sched = S.warmup_cosine(rec, warmup_steps=warm, total_steps=total, floor=rec / 100)

@@ -15,7 +15,6 @@ Data are copied once, as float64, when a problem is made, so a problem is immuta
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -23,39 +22,12 @@ import numpy as np
 from scipy.sparse.linalg import LinearOperator
 
 from lrcore._core import _CProblem
+from lrcore._validation import finite_data, nonneg, point
+from lrcore.curvature import EigResult, hvp_operator, top_eigenvalue
 
 __all__ = ["Problem", "Quadratic", "LeastSquares", "Logistic", "FunctionProblem"]
 
 _KIND_QUADRATIC, _KIND_LS, _KIND_LOGISTIC = 0, 1, 2
-
-
-def _as_data(a: Any, name: str, ndim: int) -> np.ndarray:
-    """A private float64 C-contiguous copy of real, finite data with ``ndim`` dimensions."""
-    if hasattr(a, "toarray") and hasattr(a, "nnz"):
-        raise TypeError(f"{name} must be a dense array (scipy.sparse is not supported by the "
-                        f"built-in problems; pass {name}.toarray())")
-    arr = np.asarray(a)
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
-    if arr.ndim != ndim:
-        raise ValueError(f"{name} must be {ndim}-D, got shape {arr.shape}")
-    arr = np.array(arr, dtype=np.float64, order="C", copy=True)
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        idx = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(f"{name} has a non-finite value at index {idx if ndim > 1 else idx[0]}")
-    arr.setflags(write=False)
-    return arr
-
-
-def _check_l2(l2: Any) -> float:
-    try:
-        v = float(l2)
-    except (TypeError, ValueError):
-        raise TypeError(f"l2 must be a real number, got {type(l2).__name__}") from None
-    if not (math.isfinite(v) and v >= 0):
-        raise ValueError(f"l2 must be a finite number >= 0, got {v!r}")
-    return v
 
 
 class Problem:
@@ -67,18 +39,22 @@ class Problem:
     """
 
     dim: int
+    #: True when :meth:`smoothness` is a global constant of the problem (the built-in
+    #: problems), False when it is only measured at a point (:meth:`from_functions`).
+    global_smoothness: bool = False
+    #: True when the Hessian is the same everywhere (quadratics, least squares).
+    constant_hessian: bool = False
+
+    @property
+    def c_problem(self) -> Any:
+        """The C objective that evaluates this problem without Python (the built-in
+        problems; used by the C loops of :mod:`lrcore.stability` and :mod:`lrcore.search`),
+        or None for problems made from Python functions."""
+        return None
 
     # -- evaluation ---------------------------------------------------------------------
     def _x(self, x: Any, name: str = "x") -> np.ndarray:
-        arr = np.asarray(x)
-        if arr.dtype.kind not in "biuf":
-            raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
-        if arr.shape != (self.dim,):
-            raise ValueError(f"{name} must have shape ({self.dim},), got {arr.shape}")
-        arr = np.ascontiguousarray(arr, dtype=np.float64)
-        if not np.all(np.isfinite(arr)):
-            raise ValueError(f"{name} has non-finite entries")
-        return arr
+        return point(x, self.dim, name)
 
     def value(self, x: np.ndarray) -> float:
         """f(x)."""
@@ -110,14 +86,13 @@ class Problem:
         return np.zeros(self.dim)
 
     # -- curvature ----------------------------------------------------------------------
-    def curvature(self, x: np.ndarray | None = None, *, which: str = "LA", **eig_kwargs):
+    def curvature(self, x: np.ndarray | None = None, *, which: str = "LA",
+                  **eig_kwargs: Any) -> EigResult:
         """An :class:`lrcore.curvature.EigResult` of the Hessian at ``x``.
 
         With ``x=None`` the global quantity the problem defines (see :meth:`smoothness`);
         results for ``x=None`` are cached (the problem is immutable).
         """
-        from lrcore.curvature import top_eigenvalue
-
         key = (which, tuple(sorted(eig_kwargs.items())))
         if x is None:
             cache = self.__dict__.setdefault("_curv_cache", {})
@@ -144,20 +119,6 @@ class Problem:
         """
         return float(self.curvature(which="SA").value)
 
-    # -- integration with stability and search ------------------------------------------
-    def as_objective(self, *, steps: int = 100, method: str = "gd", momentum: float = 0.0,
-                     x0: np.ndarray | None = None) -> "ProblemObjective":
-        """A search objective: ``obj(lr, budget=None, seed=None)`` is the loss after
-        ``budget`` (default ``steps``) steps of ``method`` at rate ``lr`` from ``x0``
-        (NaN when the run diverges)."""
-        return ProblemObjective(self, steps=steps, method=method, momentum=momentum, x0=x0)
-
-    def _range_test(self, lrs, *, x0, smooth, diverge, optimizer, seed):
-        from lrcore.stability import _range_test_problem
-
-        return _range_test_problem(self, lrs, x0=x0, smooth=smooth, diverge=diverge,
-                                   optimizer=optimizer)
-
     @staticmethod
     def from_functions(value_and_grad: Callable[[np.ndarray], tuple[float, np.ndarray]], *,
                        hvp: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
@@ -181,6 +142,11 @@ class _Builtin(Problem):
     """A problem evaluated by the C kernels."""
 
     _c: _CProblem
+    global_smoothness = True
+
+    @property
+    def c_problem(self) -> _CProblem:
+        return self._c
 
     def value(self, x):
         return float(self._c.value(self._x(x)))
@@ -224,7 +190,7 @@ class Quadratic(_Builtin):
     """
 
     def __init__(self, A: Any, b: Any = None) -> None:
-        A = _as_data(A, "A", 2)
+        A = finite_data(A, "A", 2)
         if A.shape[0] != A.shape[1]:
             raise ValueError(f"A must be square, got shape {A.shape}")
         scale = float(np.max(np.abs(A))) if A.size else 0.0
@@ -232,10 +198,12 @@ class Quadratic(_Builtin):
             raise ValueError("A must be symmetric (max |A - A.T| exceeds 1e-10 max |A|)")
         self.A = A
         self.dim = A.shape[0]
-        self.b = None if b is None else _as_data(b, "b", 1)
+        self.b = None if b is None else finite_data(b, "b", 1)
         if self.b is not None and self.b.shape != (self.dim,):
             raise ValueError(f"b must have shape ({self.dim},), got {self.b.shape}")
         self._c = _CProblem(_KIND_QUADRATIC, A=A, b=self.b)
+
+    constant_hessian = True
 
     def _global_operator(self):
         return self.A
@@ -273,17 +241,18 @@ class LeastSquares(_Builtin):
     """
 
     def __init__(self, X: Any, y: Any, *, l2: float = 0.0) -> None:
-        self.X = _as_data(X, "X", 2)
-        self.y = _as_data(y, "y", 1)
+        self.X = finite_data(X, "X", 2)
+        self.y = finite_data(y, "y", 1)
         if self.X.shape[0] < 1:
             raise ValueError("X has no rows")
         if self.y.shape[0] != self.X.shape[0]:
             raise ValueError(f"y has {self.y.shape[0]} values but X has {self.X.shape[0]} rows")
-        self.l2 = _check_l2(l2)
+        self.l2 = nonneg(l2, "l2")
         self.n_samples, self.dim = self.X.shape
         self._c = _CProblem(self._kind, X=self.X, y=self.y, l2=self.l2)
 
     _kind = _KIND_LS
+    constant_hessian = True
 
     _DENSE_GRAM_MAX_DIM = 512
 
@@ -336,6 +305,7 @@ class Logistic(LeastSquares):
     """
 
     _kind = _KIND_LOGISTIC
+    constant_hessian = False
 
     def __init__(self, X: Any, y: Any, *, l2: float = 0.0) -> None:
         y_arr = np.asarray(y)
@@ -392,8 +362,6 @@ class FunctionProblem(Problem):
         if self._hvp is not None:
             out = np.asarray(self._hvp(x.copy(), v.copy()), dtype=np.float64)
         else:
-            from lrcore.curvature import hvp_operator
-
             out = hvp_operator(lambda z: self.value_and_grad(z)[1], x) @ v
         if out.shape != (self.dim,):
             raise ValueError(f"hvp returned shape {out.shape}, expected ({self.dim},)")
@@ -402,38 +370,8 @@ class FunctionProblem(Problem):
     def hessian(self, x=None):
         x = self.default_x0() if x is None else self._x(x)
         if self._hvp is None:
-            from lrcore.curvature import hvp_operator
-
             return hvp_operator(lambda z: self.value_and_grad(z)[1], x)
         return super().hessian(x)
 
     def __repr__(self):
         return f"FunctionProblem(dim={self.dim}, exact_hvp={self._hvp is not None})"
-
-
-class ProblemObjective:
-    """A problem as a search objective (see :meth:`Problem.as_objective`); picklable when
-    the problem is (every built-in problem is)."""
-
-    def __init__(self, problem: Problem, *, steps: int, method: str, momentum: float,
-                 x0: np.ndarray | None) -> None:
-        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-            raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
-        self.problem = problem
-        self.steps = int(steps)
-        self.method = method
-        self.momentum = float(momentum)
-        self.x0 = None if x0 is None else problem._x(x0, "x0")
-
-    def __call__(self, lr: float, budget: int | None = None, seed: int | None = None) -> float:
-        from lrcore.stability import descend
-
-        steps = self.steps if budget is None else int(budget)
-        x0 = self.problem.default_x0() if self.x0 is None else self.x0
-        tr = descend(self.problem, x0, lr, steps=steps, method=self.method,
-                     momentum=self.momentum)
-        return math.nan if tr.status == "diverged" else float(tr.losses[-1])
-
-    def __repr__(self):
-        return (f"ProblemObjective({self.problem!r}, steps={self.steps}, "
-                f"method={self.method!r}, momentum={self.momentum})")

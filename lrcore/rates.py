@@ -26,33 +26,16 @@ from typing import Any
 import numpy as np
 from scipy.sparse.linalg import LinearOperator, aslinearoperator
 
-__all__ = ["SafeRate", "safe_lr", "max_stable_lr", "optimal_lr", "METHODS"]
+from lrcore._core import NonFiniteError
+from lrcore._validation import METHODS, not_nan, optimizer_method
+from lrcore.curvature import top_eigenvalue
+from lrcore.problems import Problem
 
-METHODS = ("gd", "heavy_ball", "nesterov", "adam")
-
-
-def _check_method(method: str, momentum: float) -> float:
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    try:
-        b = float(momentum)
-    except (TypeError, ValueError):
-        raise TypeError(f"momentum must be a real number, got {type(momentum).__name__}") from None
-    if not (0.0 <= b < 1.0):
-        raise ValueError(f"momentum must be in [0, 1), got {b!r}")
-    if method == "gd" and b != 0.0:
-        raise ValueError("method='gd' takes no momentum (use 'heavy_ball' or 'nesterov')")
-    return b
+__all__ = ["SafeRate", "safe_lr", "max_stable_lr", "optimal_lr", "polyak_momentum", "METHODS"]
 
 
-def _check_curv(v: Any, name: str) -> float:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a real number, got {type(v).__name__}") from None
-    if math.isnan(f):
-        raise ValueError(f"{name} must not be NaN")
-    return f
+def _check_method(method: Any, momentum: Any) -> float:
+    return optimizer_method(method, momentum, momentum_required=False)[1]
 
 
 def max_stable_lr(L: float, *, method: str = "gd", momentum: float = 0.0) -> float:
@@ -71,7 +54,7 @@ def max_stable_lr(L: float, *, method: str = "gd", momentum: float = 0.0) -> flo
     0.339286
     """
     b = _check_method(method, momentum)
-    L = _check_curv(L, "L")
+    L = not_nan(L, "L")
     if L <= 0.0:
         return math.inf
     if method == "gd":
@@ -101,7 +84,7 @@ def optimal_lr(L: float, mu: float = 0.0, *, method: str = "gd", momentum: float
     (0.25, 0.4)
     """
     b = _check_method(method, momentum)
-    L, mu = _check_curv(L, "L"), _check_curv(mu, "mu")
+    L, mu = not_nan(L, "L"), not_nan(mu, "mu")
     if L <= 0.0:
         return math.inf
     mu = max(mu, 0.0)
@@ -116,7 +99,7 @@ def optimal_lr(L: float, mu: float = 0.0, *, method: str = "gd", momentum: float
 
 def polyak_momentum(L: float, mu: float) -> float:
     """Polyak's optimal heavy-ball momentum :math:`((\\sqrt L-\\sqrt\\mu)/(\\sqrt L+\\sqrt\\mu))^2`."""
-    L, mu = _check_curv(L, "L"), _check_curv(mu, "mu")
+    L, mu = not_nan(L, "L"), not_nan(mu, "mu")
     if not (L > 0 and mu > 0):
         raise ValueError("Polyak's momentum needs L > 0 and mu > 0")
     r = (math.sqrt(L) - math.sqrt(mu)) / (math.sqrt(L) + math.sqrt(mu))
@@ -213,15 +196,12 @@ def safe_lr(target: Any, *, method: str = "gd", momentum: float = 0.0, x: Any = 
     >>> round(r.L, 6), round(r.mu, 6), r.max_stable <= 0.3
     (10.0, 1.0, True)
     """
-    from lrcore.curvature import top_eigenvalue
-    from lrcore.problems import Problem
-
     b = _check_method(method, momentum)
     notes = []
     if isinstance(target, (int, float, np.integer, np.floating)) and not isinstance(target, bool):
-        L = _check_curv(target, "target")
+        L = not_nan(target, "target")
         L_up = L
-        m = 0.0 if mu is None else _check_curv(mu, "mu")
+        m = 0.0 if mu is None else not_nan(mu, "mu")
         if method == "adam":
             notes.append("target is lambda_max(P^-1 H)")
     else:
@@ -247,16 +227,18 @@ def safe_lr(target: Any, *, method: str = "gd", momentum: float = 0.0, x: Any = 
             res = top_eigenvalue(op, **eig_kwargs)
         L, L_up = float(res.value), float(res.upper_bound)
         if mu is not None:
-            m = _check_curv(mu, "mu")
+            m = not_nan(mu, "mu")
         else:
             try:
                 if op is None:
                     m = float(target.strong_convexity())
                 else:
                     m = float(top_eigenvalue(op, which="SA", **eig_kwargs).value)
-            except Exception:  # the smallest eigenvalue is a refinement, not required
+            except NonFiniteError:
+                # the operator returned NaN/Inf on the way to the smallest eigenvalue (a
+                # refinement, not required for the bound): say so, use mu = 0
                 m = 0.0
-                notes.append("mu not measured")
+                notes.append("mu not measured (the operator returned NaN or Inf)")
         if not res.converged:
             notes.append("eigen-solver did not converge; L is a lower estimate")
     if L <= 0.0:

@@ -18,16 +18,33 @@ import os
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from lrcore._core import NonFiniteError
+from lrcore._validation import (
+    choice,
+    integer,
+    legacy_optimizer,
+    optimizer_method,
+    point,
+    positive,
+    rate_sequence,
+    unit_interval,
+)
+from lrcore.problems import Problem
+from lrcore.rates import SafeRate, safe_lr
+from lrcore.stability import descend
+
 __all__ = [
     "SearchResult",
     "RangeTest",
+    "ProblemObjective",
     "grid_search",
     "random_search",
     "successive_halving",
@@ -227,60 +244,13 @@ def _best(records: Sequence[dict]) -> tuple[float, float]:
 # validation
 # ----------------------------------------------------------------------------------------
 
-def _check_objective(objective: Any) -> Callable:
-    objective = _as_objective(objective)
+def _check_objective(objective: Any) -> Callable[..., Any]:
+    if isinstance(objective, Problem):
+        return ProblemObjective(objective)
     if not callable(objective):
         raise TypeError(f"objective must be callable as objective(lr, budget=None, seed=None), "
                         f"got {type(objective).__name__}")
     return objective
-
-
-def _as_objective(objective: Any) -> Any:
-    """Built-in problems become objectives (final loss after a budget of steps)."""
-    to_obj = getattr(objective, "as_objective", None)
-    if callable(to_obj) and not callable(objective):
-        return to_obj()
-    return objective
-
-
-def _real_number(v: Any, name: str, *, positive: bool = True) -> float:
-    """A finite real scalar, > 0 (``positive``) or >= 0; errors name the argument."""
-    if isinstance(v, (bool, str, bytes)) or v is None:
-        raise TypeError(f"{name} must be a real number, got {type(v).__name__}")
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a real number, got {type(v).__name__}") from None
-    if not (math.isfinite(f) and (f > 0 if positive else f >= 0)):
-        raise ValueError(f"{name} must be a finite number {'>' if positive else '>='} 0, "
-                         f"got {f!r}")
-    return f
-
-
-def _check_rate(v: Any, name: str) -> float:
-    return _real_number(v, name, positive=True)
-
-
-def _check_rates(lrs: Iterable, name: str = "lrs") -> list[float]:
-    if isinstance(lrs, (str, bytes)):
-        raise TypeError(f"{name} must be a sequence of learning rates")
-    try:
-        seq = list(np.asarray(lrs, dtype=object).ravel()) if isinstance(lrs, np.ndarray) \
-            else list(lrs)
-    except TypeError:
-        raise TypeError(f"{name} must be a sequence of learning rates, got "
-                        f"{type(lrs).__name__}") from None
-    if not seq:
-        raise ValueError(f"{name} is empty")
-    return [_check_rate(v, f"{name}[{i}]") for i, v in enumerate(seq)]
-
-
-def _check_int(v: Any, name: str, lo: int) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {type(v).__name__}")
-    if v < lo:
-        raise ValueError(f"{name} must be >= {lo}, got {v}")
-    return int(v)
 
 
 def _trial_seeds(seed: int | None, n: int) -> list[int]:
@@ -326,13 +296,13 @@ def grid_search(objective: Callable, lrs: Iterable[float], *, executor: Executor
     0.1
     """
     obj = _check_objective(objective)
-    rates = _check_rates(lrs)
+    rates = rate_sequence(lrs)
     if budget is not None:
-        budget = _check_int(budget, "budget", 1)
+        budget = integer(budget, "budget", 1)
     if seeds is None:
         trials = [_Trial(obj, lr, budget, None) for lr in rates]
     else:
-        seed_list = [_check_int(s, f"seeds[{i}]", 0) for i, s in enumerate(seeds)]
+        seed_list = [integer(s, f"seeds[{i}]", 0) for i, s in enumerate(seeds)]
         if not seed_list:
             raise ValueError("seeds is empty (pass None for unseeded trials)")
         trials = [_Trial(obj, lr, budget, s) for lr in rates for s in seed_list]
@@ -373,14 +343,14 @@ def random_search(objective: Callable, low: float, high: float, n: int, *, log: 
     True
     """
     obj = _check_objective(objective)
-    lo, hi = _check_rate(low, "low"), _check_rate(high, "high")
+    lo, hi = positive(low, "low"), positive(high, "high")
     if not lo < hi:
         raise ValueError(f"low must be < high, got low={lo!r}, high={hi!r}")
-    n = _check_int(n, "n", 1)
+    n = integer(n, "n", 1)
     if budget is not None:
-        budget = _check_int(budget, "budget", 1)
+        budget = integer(budget, "budget", 1)
     if seed is not None:
-        seed = _check_int(seed, "seed", 0)
+        seed = integer(seed, "seed", 0)
     rng = np.random.default_rng(seed)
     if log:
         rates = np.exp(rng.uniform(math.log(lo), math.log(hi), n))
@@ -432,11 +402,11 @@ def successive_halving(objective: Callable, lrs: Iterable[float], *, budget: int
     (0.1, [3, 9])
     """
     obj = _check_objective(objective)
-    rates = _check_rates(lrs)
-    budget = _check_int(budget, "budget", 1)
-    eta = _check_int(eta, "eta", 2)
+    rates = rate_sequence(lrs)
+    budget = integer(budget, "budget", 1)
+    eta = integer(eta, "eta", 2)
     if seed is not None:
-        seed = _check_int(seed, "seed", 0)
+        seed = integer(seed, "seed", 0)
     n = len(rates)
     s = 0
     while eta ** (s + 1) <= n:
@@ -478,37 +448,58 @@ class RangeTest:
         exponential moving average.  They end where the test stopped.
     stopped_at : int or None
         Index of the step at which divergence stopped the test (None: ran to the end).
-    safe_lr : float or None
-        The curvature-based rate (:func:`lrcore.rates.safe_lr`'s ``recommended``) when the
-        tested object is a problem that can give one.
+    recommended_lr : float or None
+        The curvature-based recommended rate (:func:`lrcore.rates.safe_lr`'s
+        ``recommended``) when the tested object is a problem that can give one.
+    max_stable_lr : float or None
+        The curvature-based largest stable rate (``safe_lr``'s ``max_stable``), likewise.
+    method : str
+        The optimizer the test ran (:data:`lrcore.rates.METHODS`).
+    momentum : float
+        Its momentum (Adam's ``beta1``).
     """
 
     lrs: np.ndarray
     losses: np.ndarray
     smoothed: np.ndarray
     stopped_at: int | None
-    safe_lr: float | None = None
+    recommended_lr: float | None = None
     max_stable_lr: float | None = None
-    _skip: int = field(default=0, repr=False)
+    method: str = "gd"
+    momentum: float = 0.0
+
+    @property
+    def safe_lr(self) -> float | None:
+        """Deprecated alias of :attr:`recommended_lr` (it never held the max stable rate)."""
+        warnings.warn("RangeTest.safe_lr is deprecated: it is the recommended rate, now "
+                      "RangeTest.recommended_lr (the max stable rate is max_stable_lr)",
+                      DeprecationWarning, stacklevel=2)
+        return self.recommended_lr
+
+    @property
+    def skip(self) -> int:
+        """Leading points the ``"steepest"`` suggestion ignores: the first tenth of the
+        test, where the moving average has not yet forgotten its start."""
+        return max(0, len(self.losses) // 10)
 
     def suggestion(self, method: str = "steepest") -> float:
         """A suggested learning rate.
 
         ``"steepest"``: where the smoothed loss falls fastest per unit of ``log(lr)``
-        (Smith 2017, "Cyclical learning rates", section 3.3);
-        ``"valley"``: two thirds of the way down the longest run of decreasing smoothed loss
-        (fastai's ``valley``); ``"minimum"``: the rate at the lowest smoothed loss, divided
-        by 10 (the usual rule of thumb); ``"curvature"``: the measured safe rate, when the
-        tested object is a problem (see :attr:`safe_lr`).
+        (Smith 2017, "Cyclical learning rates", section 3.3), ignoring the first
+        :attr:`skip` points; ``"valley"``: two thirds of the way down the longest run of
+        decreasing smoothed loss (fastai's ``valley``); ``"minimum"``: the rate at the
+        lowest smoothed loss, divided by 10 (the usual rule of thumb); ``"curvature"``: the
+        measured recommended rate, when the tested object is a problem (see
+        :attr:`recommended_lr`).
         """
-        if method not in _SUGGESTIONS:
-            raise ValueError(f"method must be one of {_SUGGESTIONS}, got {method!r}")
+        method = choice(method, "method", _SUGGESTIONS)
         lrs, sm = self.lrs, self.smoothed
         if method == "curvature":
-            if self.safe_lr is None:
+            if self.recommended_lr is None:
                 raise ValueError("no curvature suggestion: the tested object is not a problem "
                                  "that can measure its curvature")
-            return float(self.safe_lr)
+            return float(self.recommended_lr)
         finite = np.isfinite(sm)
         k = len(sm) if finite.all() else int(np.argmin(finite))   # first non-finite point
         lrs, sm = lrs[:k], sm[:k]
@@ -519,7 +510,7 @@ class RangeTest:
         if method == "minimum":
             return float(lrs[int(np.argmin(sm))] / 10.0)
         if method == "steepest":
-            lo = min(self._skip, max(0, end - 3))
+            lo = min(self.skip, max(0, end - 3))
             seg = sm[lo:end]
             if len(seg) < 2:
                 return float(lrs[lo])
@@ -555,7 +546,7 @@ class RangeTest:
             return 0.0
         return float(math.log10(max(vals) / min(vals)))
 
-    def plot(self, ax=None):
+    def plot(self, ax: Any = None) -> Any:
         """Loss against learning rate (log axis), suggestions marked; returns the axes."""
         from lrcore._plotting import axes
 
@@ -568,7 +559,7 @@ class RangeTest:
             ax.axvline(v, color=colors[m], ls="--", lw=1, label=f"{m}: {v:.3g}")
         if self.max_stable_lr is not None:
             ax.axvline(self.max_stable_lr, color="k", lw=1.5,
-                       label=f"max stable (2/L for gd) {self.max_stable_lr:.3g}")
+                       label=f"max stable ({self.method}) {self.max_stable_lr:.3g}")
         fin = self.smoothed[np.isfinite(self.smoothed)]
         if fin.size:
             lo, top = float(fin.min()), float(fin[0])
@@ -586,76 +577,177 @@ class RangeTest:
                 f"stopped_at={self.stopped_at}, {sug}, spread={self.spread:.2f} decades)")
 
 
-def _smooth(losses: np.ndarray, smooth: float) -> np.ndarray:
-    """Bias-corrected EMA: a_i = (1-s) a_{i-1} + s l_i,  smoothed_i = a_i / (1 - (1-s)^(i+1))."""
-    beta = 1.0 - smooth
-    out = np.empty(len(losses))
-    avg = 0.0
-    for i, v in enumerate(losses):
-        avg = beta * avg + smooth * v
-        out[i] = avg / (1.0 - beta ** (i + 1))
-    return out
+class _SmoothedLoss:
+    """The range test's bias-corrected exponential moving average and divergence test.
 
-
-def _diverged(sm_i: float, best: float, first: float, diverge: float) -> bool:
-    """Divergence test that works for losses of any sign.
-
-    The margin is relative to the loss scale -- the larger of |best| and the improvement
-    made so far (first - best) -- instead of the plain ratio ``loss > diverge * best`` of
-    the usual implementations, which is meaningless for negative losses.
+    ``a_i = (1-s) a_{i-1} + s l_i``, ``value = a_i / (1 - (1-s)^(i+1))``; :meth:`update`
+    feeds one loss and says whether the test should stop (see :func:`range_test`).
     """
-    if not math.isfinite(sm_i):
-        return True
-    scale = max(abs(best), first - best, 1e-12 * max(1.0, abs(first)))
-    return sm_i - best > (diverge - 1.0) * scale
-
-
-def _rate_grid(start: float, end: float, num: int, mode: str) -> np.ndarray:
-    if mode == "exp":
-        return np.geomspace(start, end, num)
-    if mode == "linear":
-        return np.linspace(start, end, num)
-    raise ValueError(f"mode must be 'exp' or 'linear', got {mode!r}")
-
-
-class _DivergenceMonitor:
-    """Feeds losses one at a time; says when the smoothed loss has diverged."""
 
     def __init__(self, smooth: float, diverge: float) -> None:
         self.beta, self.smooth, self.diverge = 1.0 - smooth, smooth, diverge
-        self.avg, self.best, self.first, self.i = 0.0, math.inf, None, 0
+        self.avg, self.best, self.first, self.i = 0.0, math.inf, math.nan, 0
+        self.value = math.nan
 
     def update(self, loss: float) -> bool:
         self.avg = self.beta * self.avg + self.smooth * loss
         self.i += 1
-        s = self.avg / (1.0 - self.beta ** self.i) if math.isfinite(loss) else math.nan
-        if self.first is None:
-            self.first = s
-        if math.isfinite(s) and s < self.best:
-            self.best = s
-        return _diverged(s, self.best, self.first, self.diverge)
+        self.value = self.avg / (1.0 - self.beta ** self.i)
+        if not math.isfinite(loss):
+            return True
+        if self.i == 1:
+            self.first = self.value
+        if math.isfinite(self.value) and self.value < self.best:
+            self.best = self.value
+        return self._diverged(self.value)
+
+    def _diverged(self, v: float) -> bool:
+        """Divergence test that works for losses of any sign.
+
+        The margin is relative to the loss scale -- the larger of |best| and the
+        improvement made so far (first - best) -- instead of the plain ratio
+        ``loss > diverge * best`` of the usual implementations, which is meaningless for
+        negative losses.
+        """
+        if not math.isfinite(v):
+            return True
+        best, first = self.best, self.first
+        scale = max(abs(best), first - best, 1e-12 * max(1.0, abs(first)))
+        return v - best > (self.diverge - 1.0) * scale
 
 
-def _range_test_user(obj: Any, lrs: np.ndarray, smooth: float, diverge: float):
+def _smooth(losses: np.ndarray, smooth: float) -> np.ndarray:
+    """The moving average of :class:`_SmoothedLoss` over a whole array."""
+    acc = _SmoothedLoss(smooth, math.inf)
+    out = np.empty(len(losses))
+    for i, v in enumerate(losses):
+        acc.update(float(v))
+        out[i] = acc.value
+    return out
+
+
+def _rate_grid(start: float, end: float, num: int, mode: str) -> np.ndarray:
+    mode = choice(mode, "mode", ("exp", "linear"))
+    if mode == "exp":
+        return np.geomspace(start, end, num)
+    return np.linspace(start, end, num)
+
+
+def _first_divergence(losses: np.ndarray, smooth: float, diverge: float) -> int | None:
+    acc = _SmoothedLoss(smooth, diverge)
+    for i, v in enumerate(losses):
+        if acc.update(float(v)):
+            return i
+    return None
+
+
+def _user_loss(value: Any, i: int, lr: float) -> float:
+    if isinstance(value, (bool, np.bool_)) or value is None or \
+            (isinstance(value, np.ndarray) and value.size != 1):
+        raise TypeError(f"fn.step({lr!r}) (point {i}) must return the loss as a number, got "
+                        f"{'an array of shape ' + str(value.shape) if isinstance(value, np.ndarray) else type(value).__name__}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"fn.step({lr!r}) (point {i}) must return the loss as a number, got "
+                        f"{type(value).__name__}") from None
+
+
+def _range_test_user(obj: Any, lrs: np.ndarray, smooth: float,
+                     diverge: float) -> tuple[np.ndarray, int | None]:
     state = obj.snapshot()
     losses: list[float] = []
     stopped = None
     try:
-        mon = _DivergenceMonitor(smooth, diverge)
+        acc = _SmoothedLoss(smooth, diverge)
         for i, lr in enumerate(lrs):
-            loss = float(obj.step(float(lr)))
+            loss = _user_loss(obj.step(float(lr)), i, float(lr))
             losses.append(loss)
-            if mon.update(loss):
+            if acc.update(loss):
                 stopped = i
                 break
     finally:
         obj.restore(state)
-    return np.asarray(losses), stopped
+    return np.asarray(losses, dtype=np.float64), stopped
 
 
-def range_test(fn: Any, *, x0: np.ndarray | None = None, start: float = 1e-7, end: float = 10.0,
+def _range_test_problem(problem: Problem, lrs: np.ndarray, *, x0: Any, smooth: float,
+                        diverge: float, method: str, b: float,
+                        seed: Any) -> tuple[np.ndarray, int | None, SafeRate | None]:
+    """The LR range test on a problem: one C run with the rates as a schedule."""
+    x0 = problem.default_x0() if x0 is None else point(x0, problem.dim, "x0")
+    tr = descend(problem, x0, lrs, steps=len(lrs), method=method, momentum=b)
+    losses = np.full(len(lrs), np.nan)
+    after = tr.losses[1:]                      # the loss after the step taken at lrs[k]
+    losses[: len(after)] = after
+    if tr.status == "diverged" and len(after) < len(lrs):
+        losses[len(after)] = np.inf           # the step that blew up
+    stopped = _first_divergence(losses, smooth, diverge)
+    n = len(losses) if stopped is None else stopped + 1
+    sr = None
+    if method != "adam":
+        # the global constant where the problem has one, else the Hessian where the test
+        # starts; an operator returning NaN/Inf (documented) leaves the rates unmeasured
+        try:
+            sr = safe_lr(problem, method=method, momentum=b, seed=seed,
+                         x=None if problem.global_smoothness else x0)
+        except NonFiniteError:
+            sr = None
+    return losses[:n], stopped, sr
+
+
+class ProblemObjective:
+    """A problem as a search objective: ``obj(lr, budget=None, seed=None)`` is the loss after
+    ``budget`` (default ``steps``) steps of ``method`` at rate ``lr`` from ``x0`` (default:
+    the problem's :meth:`~lrcore.problems.Problem.default_x0`), NaN when the run diverges.
+    Picklable when the problem is (every built-in problem is), so it runs on any executor.
+
+    Parameters
+    ----------
+    problem : lrcore.problems.Problem
+    steps : int
+        Steps per trial when the search passes no ``budget``.
+    method, momentum
+        As in :func:`lrcore.stability.descend`.
+    x0 : array_like, optional
+        The start of every trial.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lrcore.problems import Quadratic
+    >>> from lrcore.search import ProblemObjective, grid_search
+    >>> obj = ProblemObjective(Quadratic(np.diag([1.0, 10.0])), steps=50)
+    >>> grid_search(obj, [0.01, 0.1, 0.3]).best_lr
+    0.1
+    """
+
+    def __init__(self, problem: Problem, *, steps: int = 100, method: str = "gd",
+                 momentum: float | None = None, x0: Any = None) -> None:
+        if not isinstance(problem, Problem):
+            raise TypeError(f"problem must be an lrcore.problems.Problem, got "
+                            f"{type(problem).__name__}")
+        self.problem = problem
+        self.steps = integer(steps, "steps", 1)
+        self.method, self.momentum = optimizer_method(method, momentum)
+        self.x0 = None if x0 is None else point(x0, problem.dim, "x0")
+
+    def __call__(self, lr: float, budget: int | None = None, seed: int | None = None) -> float:
+        steps = self.steps if budget is None else integer(budget, "budget", 1)
+        x0 = self.problem.default_x0() if self.x0 is None else self.x0
+        tr = descend(self.problem, x0, lr, steps=steps, method=self.method,
+                     momentum=self.momentum)
+        return math.nan if tr.status == "diverged" else float(tr.losses[-1])
+
+    def __repr__(self) -> str:
+        return (f"ProblemObjective({self.problem!r}, steps={self.steps}, "
+                f"method={self.method!r}, momentum={self.momentum})")
+
+
+def range_test(fn: Any, *, x0: Any = None, start: float = 1e-7, end: float = 10.0,
                num: int = 100, mode: str = "exp", smooth: float = 0.05, diverge: float = 5.0,
-               optimizer: str = "sgd", seed: int | None = None) -> RangeTest:
+               method: str | None = None, momentum: float | None = None,
+               seed: Any = None, optimizer: str | None = None) -> RangeTest:
     """The learning-rate range test (Smith 2017; popularised by fastai's ``lr_find``).
 
     Takes one optimizer step at each rate of an increasing sequence from ``start`` to
@@ -669,11 +761,15 @@ def range_test(fn: Any, *, x0: np.ndarray | None = None, start: float = 1e-7, en
 
     Parameters
     ----------
-    fn : object
-        The user's object with ``step(lr) -> loss`` (one optimizer step at rate ``lr``,
-        returning the loss), ``snapshot()`` (returns its state) and ``restore(state)``.
-        Its state is restored exactly after the test, even when the test stops early or
+    fn : Problem or object
+        A :mod:`lrcore.problems` problem (the whole test is one C run of ``method`` from
+        ``x0``, and the result carries the curvature-based rates), or the user's object
+        with ``step(lr) -> loss`` (one optimizer step at rate ``lr``, returning the loss
+        as a number), ``snapshot()`` (returns its state) and ``restore(state)``.  Its
+        state is restored exactly after the test, even when the test stops early or
         ``step`` raises (the exception then propagates).
+    x0 : array_like, optional
+        Problems only: the starting point (default: the problem's ``default_x0()``).
     start, end : float
         Range of rates, ``0 < start < end``.
     num : int
@@ -684,6 +780,16 @@ def range_test(fn: Any, *, x0: np.ndarray | None = None, start: float = 1e-7, en
         Weight of the newest loss in the moving average, in (0, 1].
     diverge : float
         Divergence factor ``d > 1`` (see above).
+    method : {"gd", "heavy_ball", "nesterov", "adam"}, optional
+        Problems only: the optimizer, as in :func:`lrcore.stability.descend` (default
+        ``"gd"``).
+    momentum : float, optional
+        Problems only: its momentum (Adam's ``beta1``; default 0.9 for Adam, else 0).
+    seed : int or numpy.random.Generator, optional
+        Problems only: seeds the random start of the curvature measurement.
+    optimizer : str, optional
+        Deprecated spelling of ``method`` (``"sgd"``, ``"momentum"`` = heavy ball with
+        momentum 0.9, ...).
 
     Returns
     -------
@@ -707,28 +813,37 @@ def range_test(fn: Any, *, x0: np.ndarray | None = None, start: float = 1e-7, en
     >>> rt.suggestion("steepest") < 0.5
     True
     """
-    lo, hi = _check_rate(start, "start"), _check_rate(end, "end")
+    lo, hi = positive(start, "start"), positive(end, "end")
     if not lo < hi:
         raise ValueError(f"start must be < end, got start={lo!r}, end={hi!r}")
-    num = _check_int(num, "num", 2)
-    if not (isinstance(smooth, (int, float)) and 0.0 < smooth <= 1.0):
-        raise ValueError(f"smooth must be in (0, 1], got {smooth!r}")
-    if not (isinstance(diverge, (int, float)) and math.isfinite(diverge) and diverge > 1.0):
+    num = integer(num, "num", 2)
+    smooth = unit_interval(smooth, "smooth", lo_open=True, hi_open=False)
+    diverge = positive(diverge, "diverge")
+    if not diverge > 1.0:
         raise ValueError(f"diverge must be a finite number > 1, got {diverge!r}")
     lrs = _rate_grid(lo, hi, num, mode)
-    runner = getattr(fn, "_range_test", None)
-    if runner is not None:
-        losses, stopped, safe, max_stable = runner(lrs, x0=x0, smooth=smooth, diverge=diverge,
-                                                   optimizer=optimizer, seed=seed)
+    method, momentum = legacy_optimizer(optimizer, method, momentum, "range_test")
+    if isinstance(fn, Problem):
+        m, b = optimizer_method("gd" if method is None else method, momentum)
+        losses, stopped, sr = _range_test_problem(fn, lrs, x0=x0, smooth=smooth,
+                                                  diverge=diverge, method=m, b=b, seed=seed)
+        rec = None if sr is None else sr.recommended
+        mx = None if sr is None else sr.max_stable
     else:
         for attr in ("step", "snapshot", "restore"):
             if not callable(getattr(fn, attr, None)):
                 raise TypeError(
-                    "fn must be a built-in problem or an object with step(lr) -> loss, "
+                    "fn must be an lrcore problem or an object with step(lr) -> loss, "
                     f"snapshot() and restore(state); {type(fn).__name__} has no {attr}()")
+        for name, v in (("x0", x0), ("method", method), ("momentum", momentum),
+                        ("seed", seed)):
+            if v is not None:
+                raise ValueError(f"{name} applies to problems only; an object with step(lr) "
+                                 "runs its own optimizer")
+        m, b = "gd", 0.0
         losses, stopped = _range_test_user(fn, lrs, smooth, diverge)
-        safe = max_stable = None
+        rec = mx = None
     n = len(losses)
     return RangeTest(lrs=lrs[:n], losses=losses, smoothed=_smooth(losses, smooth),
-                     stopped_at=stopped, safe_lr=safe, max_stable_lr=max_stable,
-                     _skip=max(0, n // 10))
+                     stopped_at=stopped, recommended_lr=rec, max_stable_lr=mx, method=m,
+                     momentum=b)

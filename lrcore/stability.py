@@ -17,13 +17,13 @@ from typing import Any
 import numpy as np
 
 from lrcore import optim
-from lrcore.problems import FunctionProblem, LeastSquares, Logistic, Problem, Quadratic, _Builtin
+from lrcore._validation import integer, nonneg, optimizer_method, point, unit_interval
+from lrcore.problems import Problem
 from lrcore.rates import max_stable_lr
 
 __all__ = ["Trajectory", "StabilityReport", "Boundary", "Sweep", "descend", "check_stability",
            "stability_boundary", "sweep"]
 
-_METHODS = ("gd", "heavy_ball", "nesterov", "adam")
 _BLOWUP = 1e10   # a run has diverged once f(x) - f(x0) exceeds this times max(|f(x0)|, 1)
 
 
@@ -61,30 +61,11 @@ class Trajectory:
                 f"final_loss={self.final_loss:.6g}, final_grad_norm={self.final_grad_norm:.3g})")
 
 
-def _check_method(method: str, momentum: float | None) -> tuple[str, float]:
-    if method not in _METHODS:
-        raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
-    if momentum is None:
-        momentum = 0.9 if method == "adam" else 0.0
-    try:
-        b = float(momentum)
-    except (TypeError, ValueError):
-        raise TypeError(f"momentum must be a real number, got {type(momentum).__name__}") from None
-    if not 0.0 <= b < 1.0:
-        raise ValueError(f"momentum must be in [0, 1), got {b!r}")
-    if method == "gd" and b != 0.0:
-        raise ValueError("method='gd' takes no momentum (use 'heavy_ball' or 'nesterov')")
-    if method in ("heavy_ball", "nesterov") and b == 0.0:
-        raise ValueError(f"method={method!r} needs momentum > 0")
-    return method, b
-
-
-def _check_steps(steps: Any, name: str = "steps") -> int:
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {type(steps).__name__}")
-    if steps < 0:
-        raise ValueError(f"{name} must be >= 0, got {steps}")
-    return int(steps)
+def _check_problem(problem: Any) -> Problem:
+    if not isinstance(problem, Problem):
+        raise TypeError(f"problem must be an lrcore.problems.Problem, got "
+                        f"{type(problem).__name__}")
+    return problem
 
 
 def _rate_array(lr: Any, schedule: Any, steps: int) -> np.ndarray:
@@ -102,7 +83,7 @@ def _rate_array(lr: Any, schedule: Any, steps: int) -> np.ndarray:
     if schedule is not None:
         if not callable(schedule):
             raise TypeError("schedule must be a schedule or a callable t -> factor")
-        base = _scalar_rate(lr, "lr")
+        base = nonneg(lr, "lr")
         rates = base * from_callable(schedule, "schedule")
     elif isinstance(lr, (np.ndarray, list, tuple)):
         rates = np.asarray(lr, dtype=np.float64).ravel()
@@ -112,19 +93,13 @@ def _rate_array(lr: Any, schedule: Any, steps: int) -> np.ndarray:
     elif callable(lr):
         rates = from_callable(lr, "lr")
     else:
-        rates = np.full(steps, _scalar_rate(lr, "lr"))
+        rates = np.full(steps, nonneg(lr, "lr"))
     bad = ~(np.isfinite(rates) & (rates >= 0))
     if bad.any():
         k = int(np.argmax(bad))
         raise ValueError(f"the learning rate at step {k} is {rates[k]!r}; rates must be "
                          "finite and >= 0")
     return rates
-
-
-def _scalar_rate(lr: Any, name: str) -> float:
-    from lrcore.search import _real_number
-
-    return _real_number(lr, name, positive=False)
 
 
 def _descend_python(problem: Problem, x: np.ndarray, rates: np.ndarray, steps: int,
@@ -162,9 +137,7 @@ def _descend_python(problem: Problem, x: np.ndarray, rates: np.ndarray, steps: i
         else:
             optim.adam_step(x, g, buf, v, k + 1, lr, beta1=b, beta2=beta2, eps=eps)
         run = k + 1
-        try:
-            problem._x(x)
-        except ValueError:
+        if not np.all(np.isfinite(x)):
             status = "diverged"
             break
     return x, losses, gnorms, run, fk, gk, status
@@ -220,18 +193,15 @@ def descend(problem: Problem, x0: Any, lr: Any, *, steps: int, method: str = "gd
     >>> descend(q, np.ones(2), 0.21, steps=2000).status
     'diverged'
     """
-    if not isinstance(problem, Problem):
-        raise TypeError(f"problem must be an lrcore.problems.Problem, got {type(problem).__name__}")
-    method, b = _check_method(method, momentum)
-    steps = _check_steps(steps)
-    record_every = _check_steps(record_every, "record_every")
-    if record_every < 1:
-        raise ValueError("record_every must be >= 1")
-    x = problem._x(x0, "x0").copy()
+    _check_problem(problem)
+    method, b = optimizer_method(method, momentum)
+    steps = integer(steps, "steps", 0)
+    record_every = integer(record_every, "record_every", 1)
+    x = point(x0, problem.dim, "x0").copy()
     rates = _rate_array(lr, schedule, steps)
-    tol_v = 0.0 if tol is None else _scalar_rate(tol, "tol")
-    if isinstance(problem, _Builtin):
-        x, losses, gnorms, run, fl, fg, status = problem._c.descend(
+    tol_v = 0.0 if tol is None else nonneg(tol, "tol")
+    if problem.c_problem is not None:
+        x, losses, gnorms, run, fl, fg, status = problem.c_problem.descend(
             x, rates, steps, method, b, float(beta2), float(eps), tol_v, _BLOWUP, record_every)
     else:
         x, losses, gnorms, run, fl, fg, status = _descend_python(
@@ -293,22 +263,20 @@ def _spectral_radius(lr: float, lams: np.ndarray, method: str, b: float) -> floa
     return float(np.max(np.where(disc >= 0, real, cplx)))
 
 
-def _theory(problem: Problem, lr: float, method: str, b: float):
-    """(predicted rate or None, theoretical max stable rate or None)."""
-    try:
-        L = problem.smoothness() if not isinstance(problem, FunctionProblem) else None
-    except Exception:
-        L = None
-    if L is None:
+def _theory(problem: Problem, lr: float, method: str,
+            b: float) -> tuple[float | None, float | None]:
+    """(predicted rate or None, theoretical max stable rate or None).
+
+    Only problems with a global smoothness constant have a theory here; the predicted rate
+    needs a constant Hessian (its spectrum lies in [mu, L]).
+    """
+    if not problem.global_smoothness:
         return None, None
+    L = problem.smoothness()
     mx = max_stable_lr(L, method=method, momentum=b) if method != "adam" else None
     pred = None
-    if isinstance(problem, (Quadratic, LeastSquares)) and not isinstance(problem, Logistic) \
-            and method != "adam":
-        try:
-            mu = problem.strong_convexity()
-        except Exception:
-            mu = 0.0
+    if problem.constant_hessian and method != "adam":
+        mu = problem.strong_convexity()
         lams = np.linspace(min(mu, L), L, 513)
         pred = _spectral_radius(lr, lams, method, b)
     return pred, mx
@@ -369,9 +337,10 @@ def check_stability(problem: Problem, lr: float, *, x0: Any = None, method: str 
     >>> round(r.observed_rate, 6), round(r.predicted_rate, 6), round(r.lr_over_max, 6)
     (0.9, 0.9, 0.5)
     """
-    method, b = _check_method(method, momentum)
-    lr = _scalar_rate(lr, "lr")
-    steps = _check_steps(steps)
+    method, b = optimizer_method(method, momentum)
+    lr = nonneg(lr, "lr")
+    _check_problem(problem)
+    steps = integer(steps, "steps", 0)
     if steps < 10:
         raise ValueError(f"steps must be >= 10 to measure a rate, got {steps}")
     x0 = problem.default_x0() if x0 is None else x0
@@ -425,11 +394,13 @@ def stability_boundary(problem: Problem, *, x0: Any = None, method: str = "gd",
     >>> round(bd.empirical, 3), bd.theoretical
     (0.2, 0.2)
     """
-    method, b = _check_method(method, momentum)
-    if not (isinstance(rtol, (int, float)) and 0 < rtol < 1):
-        raise ValueError(f"rtol must be in (0, 1), got {rtol!r}")
-    steps = max(2000, int(math.ceil(20.0 / rtol))) if steps is None else _check_steps(steps)
-    x0 = problem.default_x0() if x0 is None else problem._x(x0, "x0")
+    method, b = optimizer_method(method, momentum)
+    _check_problem(problem)
+    rtol = unit_interval(rtol, "rtol", lo_open=True)
+    max_runs = integer(max_runs, "max_runs", 1)
+    steps = max(2000, int(math.ceil(20.0 / rtol))) if steps is None else \
+        integer(steps, "steps", 1)
+    x0 = problem.default_x0() if x0 is None else point(x0, problem.dim, "x0")
     _, theo = _theory(problem, 1.0, method, b)
     thr = rtol / 4.0
     runs = 0
@@ -509,7 +480,7 @@ def sweep(problem: Problem, lrs: Sequence[float], *, steps: int, x0: Any = None,
     >>> sw.statuses
     ['completed', 'completed', 'diverged']
     """
-    rates = [_scalar_rate(v, f"lrs[{i}]") for i, v in enumerate(lrs)]
+    rates = [nonneg(v, f"lrs[{i}]") for i, v in enumerate(lrs)]
     if not rates:
         raise ValueError("lrs is empty")
     x0 = problem.default_x0() if x0 is None else x0
@@ -519,39 +490,3 @@ def sweep(problem: Problem, lrs: Sequence[float], *, steps: int, x0: Any = None,
         curves.append(tr.losses)
         stats.append(tr.status)
     return Sweep(np.asarray(rates), curves, stats, int(steps))
-
-
-_OPTIMIZERS = {"sgd": ("gd", 0.0), "gd": ("gd", 0.0), "momentum": ("heavy_ball", 0.9),
-               "heavy_ball": ("heavy_ball", 0.9), "nesterov": ("nesterov", 0.9),
-               "adam": ("adam", 0.9)}
-
-
-def _range_test_problem(problem: Problem, lrs: np.ndarray, *, x0, smooth, diverge, optimizer):
-    """The LR range test on a problem: one C run with the rates as a schedule."""
-    from lrcore.rates import safe_lr
-    from lrcore.search import _DivergenceMonitor
-
-    if optimizer not in _OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {tuple(_OPTIMIZERS)}, got {optimizer!r}")
-    method, b = _OPTIMIZERS[optimizer]
-    x0 = problem.default_x0() if x0 is None else x0
-    tr = descend(problem, x0, lrs, steps=len(lrs), method=method, momentum=b)
-    losses = np.full(len(lrs), np.nan)
-    after = tr.losses[1:]                      # the loss after the step taken at lrs[k]
-    losses[: len(after)] = after
-    if tr.status == "diverged" and len(after) < len(lrs):
-        losses[len(after)] = np.inf           # the step that blew up
-    mon, stopped = _DivergenceMonitor(smooth, diverge), None
-    for i, v in enumerate(losses):
-        if mon.update(v):
-            stopped = i
-            break
-    n = len(losses) if stopped is None else stopped + 1
-    safe = mx = None
-    if method != "adam":
-        try:
-            sr = safe_lr(problem, method=method, momentum=b)
-            safe, mx = sr.recommended, sr.max_stable
-        except Exception:  # e.g. a function problem whose curvature cannot be measured
-            safe = mx = None
-    return losses[:n], stopped, safe, mx

@@ -13,7 +13,7 @@ from lrcore import schedules
 from lrcore.datasets import load_breast_cancer, load_diabetes
 from lrcore.problems import LeastSquares, Logistic, Problem, Quadratic
 from lrcore.rates import max_stable_lr, optimal_lr, safe_lr
-from lrcore.search import grid_search, range_test
+from lrcore.search import ProblemObjective, grid_search, range_test
 from lrcore.stability import check_stability, descend, stability_boundary, sweep
 
 
@@ -166,7 +166,7 @@ def test_sweep_and_objective(diabetes):
 
 
 def test_problem_objective_in_a_process_pool(cancer):
-    obj = cancer.as_objective(steps=50)
+    obj = ProblemObjective(cancer, steps=50)
     lrs = [0.1, 1.0, 10.0]
     serial = grid_search(obj, lrs)
     with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as ex:

@@ -1,0 +1,274 @@
+"""Argument checks for every public function of lrcore, and the one table of optimizer methods.
+
+Every check returns the value converted to the plain Python type the caller uses, or
+raises ``TypeError`` (wrong kind of object) or ``ValueError`` (right kind, bad value) with
+a message that starts with the argument's name and says what was expected.  Nothing here
+touches the caller's data: array checks copy or return views they own.
+
+Python ints too large for C (``2**70``) and floats that overflow (``10**400``) are a
+``ValueError`` naming the argument, never a bare ``OverflowError`` from a conversion.
+
+The methods table
+-----------------
+``METHODS`` lists the optimizers of :func:`lrcore.stability.descend`,
+:func:`lrcore.rates.safe_lr`, :func:`lrcore.search.range_test` and the command line, with
+their integer codes in the C core (``LRC_METHOD_*`` in ``lrcore.h``); the codes are
+checked against the compiled module when this module is imported, like the status codes.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from lrcore import _core
+
+__all__ = [
+    "INT64_MAX",
+    "METHODS",
+    "METHOD_CODES",
+    "MOMENTUM_METHODS",
+    "real",
+    "finite",
+    "nonneg",
+    "positive",
+    "unit_interval",
+    "not_nan",
+    "point",
+    "integer",
+    "choice",
+    "flag",
+    "sequence",
+    "rate_sequence",
+    "finite_data",
+    "optimizer_method",
+]
+
+INT64_MAX = 2**63 - 1
+
+#: Optimizer methods, in the order of their C codes (``LRC_METHOD_*``).
+METHODS: tuple[str, ...] = ("gd", "heavy_ball", "nesterov", "adam")
+METHOD_CODES: Mapping[str, int] = {m: i for i, m in enumerate(METHODS)}
+#: Methods whose ``momentum`` must be > 0 (with 0 they are plain gradient descent).
+MOMENTUM_METHODS: tuple[str, ...] = ("heavy_ball", "nesterov")
+#: Deprecated spellings of ``range_test(optimizer=...)``: (method, momentum).
+LEGACY_OPTIMIZERS: Mapping[str, tuple[str, float]] = {
+    "sgd": ("gd", 0.0), "gd": ("gd", 0.0), "momentum": ("heavy_ball", 0.9),
+    "heavy_ball": ("heavy_ball", 0.9), "nesterov": ("nesterov", 0.9), "adam": ("adam", 0.9)}
+
+
+def _check_c_codes() -> None:
+    c = getattr(_core, "METHOD_CODES", None)
+    if c is not None and dict(c) != dict(METHOD_CODES):
+        raise ImportError(f"lrcore._core and lrcore._validation disagree on the optimizer "
+                          f"method codes: {dict(c)} vs {dict(METHOD_CODES)}")
+
+
+_check_c_codes()
+
+
+# ----------------------------------------------------------------------------------------
+# scalars
+# ----------------------------------------------------------------------------------------
+
+def _is_bool(v: Any) -> bool:
+    return isinstance(v, (bool, np.bool_))
+
+
+def real(v: Any, name: str) -> float:
+    """``v`` as a float: a real scalar (not bool, str, None or an array of more than zero
+    dimensions); may be NaN or infinite."""
+    if _is_bool(v) or isinstance(v, (str, bytes, complex)) or v is None or \
+            (isinstance(v, np.ndarray) and v.ndim > 0) or \
+            not (isinstance(v, numbers.Real) or hasattr(v, "__float__")):
+        raise TypeError(f"{name} must be a real number, got {type(v).__name__}")
+    try:
+        return float(v)
+    except OverflowError:
+        raise ValueError(f"{name} must be a finite number, got an integer of "
+                         f"{int(v).bit_length()} bits (too large for a float)") from None
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real number, got {type(v).__name__}") from None
+
+
+def finite(v: Any, name: str) -> float:
+    """A finite real number."""
+    f = real(v, name)
+    if not math.isfinite(f):
+        raise ValueError(f"{name} must be finite, got {f!r}")
+    return f
+
+
+def nonneg(v: Any, name: str) -> float:
+    """A finite real number >= 0 (``-0.0`` becomes ``0.0``)."""
+    f = real(v, name)
+    if not (math.isfinite(f) and f >= 0.0):
+        raise ValueError(f"{name} must be a finite number >= 0, got {f!r}")
+    return f + 0.0
+
+
+def positive(v: Any, name: str) -> float:
+    """A finite real number > 0."""
+    f = real(v, name)
+    if not (math.isfinite(f) and f > 0.0):
+        raise ValueError(f"{name} must be a finite number > 0, got {f!r}")
+    return f
+
+
+def unit_interval(v: Any, name: str, *, lo_open: bool = False, hi_open: bool = True) -> float:
+    """A real number in [0, 1) (the ends open or closed as asked)."""
+    f = real(v, name)
+    ok = (0.0 < f if lo_open else 0.0 <= f) and (f < 1.0 if hi_open else f <= 1.0)
+    if not ok:
+        raise ValueError(f"{name} must be in {'(' if lo_open else '['}0, 1"
+                         f"{')' if hi_open else ']'}, got {f!r}")
+    return f + 0.0
+
+
+def not_nan(v: Any, name: str) -> float:
+    """A real number that is not NaN (infinities allowed)."""
+    f = real(v, name)
+    if math.isnan(f):
+        raise ValueError(f"{name} must not be NaN")
+    return f
+
+
+def integer(v: Any, name: str, lo: int | None = None, hi: int | None = INT64_MAX, *,
+            what: str = "an integer") -> int:
+    """An exact integer (bool and float refused) in ``[lo, hi]`` (default: fits int64)."""
+    if _is_bool(v) or not isinstance(v, (int, np.integer)):
+        raise TypeError(f"{name} must be {what}, got {type(v).__name__}")
+    i = int(v)
+    below, above = lo is not None and i < lo, hi is not None and i > hi
+    if below or above:
+        if hi is None or (hi == INT64_MAX and below):
+            msg = f">= {lo}"
+        elif hi == INT64_MAX:
+            msg = "at most 2**63 - 1 (it is passed to C as a 64-bit integer)"
+        elif lo is None:
+            msg = f"<= {hi}"
+        else:
+            msg = f"in [{lo}, {hi}]"
+        raise ValueError(f"{name} must be {msg}, got {i}")
+    return i
+
+
+def choice(v: Any, name: str, options: Sequence[str]) -> str:
+    """One of ``options`` (strings)."""
+    if not isinstance(v, str) or v not in options:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, options))}; got {v!r}")
+    return v
+
+
+def flag(v: Any, name: str) -> bool:
+    """``True`` or ``False`` (numpy booleans accepted, ints refused)."""
+    if not _is_bool(v):
+        raise TypeError(f"{name} must be True or False, got {type(v).__name__}")
+    return bool(v)
+
+
+def sequence(v: Any, name: str) -> list[Any]:
+    """A list from a sequence or 1-D array (strings and mappings refused)."""
+    if isinstance(v, (str, bytes, Mapping)) or not isinstance(v, (Sequence, np.ndarray)):
+        raise TypeError(f"{name} must be a sequence, got {type(v).__name__}")
+    return list(v.tolist() if isinstance(v, np.ndarray) else v)
+
+
+def rate_sequence(v: Any, name: str = "lrs") -> list[float]:
+    """A non-empty sequence of learning rates, each finite and > 0."""
+    if isinstance(v, (str, bytes)):
+        raise TypeError(f"{name} must be a sequence of learning rates")
+    try:
+        seq = list(np.asarray(v, dtype=object).ravel()) if isinstance(v, np.ndarray) \
+            else list(v)
+    except TypeError:
+        raise TypeError(f"{name} must be a sequence of learning rates, got "
+                        f"{type(v).__name__}") from None
+    if not seq:
+        raise ValueError(f"{name} is empty")
+    return [positive(x, f"{name}[{i}]") for i, x in enumerate(seq)]
+
+
+# ----------------------------------------------------------------------------------------
+# arrays
+# ----------------------------------------------------------------------------------------
+
+def finite_data(a: Any, name: str, ndim: int) -> np.ndarray:
+    """A private, read-only float64 C-contiguous copy of real, finite data of ``ndim`` dims."""
+    if hasattr(a, "toarray") and hasattr(a, "nnz"):
+        raise TypeError(f"{name} must be a dense array (scipy.sparse is not supported by the "
+                        f"built-in problems; pass {name}.toarray())")
+    arr = np.asarray(a)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    if arr.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {arr.shape}")
+    arr = np.array(arr, dtype=np.float64, order="C", copy=True)
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"{name} has a non-finite value at index {idx if ndim > 1 else idx[0]}")
+    arr.setflags(write=False)
+    return arr
+
+
+def point(x: Any, dim: int, name: str = "x") -> np.ndarray:
+    """A float64 C-contiguous vector of shape ``(dim,)`` with finite entries (may be a view
+    of ``x`` when no conversion is needed: callers that modify it copy first)."""
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    if arr.shape != (dim,):
+        raise ValueError(f"{name} must have shape ({dim},), got {arr.shape}")
+    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} has non-finite entries")
+    return arr
+
+
+# ----------------------------------------------------------------------------------------
+# optimizer methods
+# ----------------------------------------------------------------------------------------
+
+def optimizer_method(method: Any, momentum: Any = None, *,
+                     momentum_required: bool = True) -> tuple[str, float]:
+    """Validate an optimizer ``method`` of :data:`METHODS` and its ``momentum``.
+
+    ``momentum=None`` means the method's default: 0.9 for Adam (its ``beta1``), 0 for the
+    others.  ``momentum`` must be in [0, 1); ``"gd"`` takes none; with
+    ``momentum_required`` the momentum methods need ``momentum > 0`` (with 0 they are
+    gradient descent, which is almost certainly not what was meant).
+    """
+    if not isinstance(method, str) or method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if momentum is None:
+        momentum = 0.9 if method == "adam" else 0.0
+    b = unit_interval(momentum, "momentum")
+    if method == "gd" and b != 0.0:
+        raise ValueError("method='gd' takes no momentum (use 'heavy_ball' or 'nesterov')")
+    if momentum_required and method in MOMENTUM_METHODS and b == 0.0:
+        raise ValueError(f"method={method!r} needs momentum > 0")
+    return method, b
+
+
+def legacy_optimizer(optimizer: Any, method: Any, momentum: Any,
+                     where: str) -> tuple[Any, Any]:
+    """Translate the deprecated ``optimizer=`` spelling of ``where`` into (method, momentum),
+    with a DeprecationWarning; ``optimizer=None`` returns (method, momentum) unchanged."""
+    if optimizer is None:
+        return method, momentum
+    if optimizer not in LEGACY_OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {tuple(LEGACY_OPTIMIZERS)}, got "
+                         f"{optimizer!r} (deprecated: use method= and momentum=)")
+    m, b = LEGACY_OPTIMIZERS[optimizer]
+    warnings.warn(f"{where}(optimizer={optimizer!r}) is deprecated; use method={m!r}"
+                  + (f", momentum={b}" if b else "") + " (the vocabulary of safe_lr and descend)",
+                  DeprecationWarning, stacklevel=3)
+    if method is not None and method != m:
+        raise ValueError(f"pass method= or the deprecated optimizer=, not both "
+                         f"(method={method!r}, optimizer={optimizer!r})")
+    return m, (b if momentum is None else momentum)

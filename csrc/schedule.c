@@ -349,7 +349,10 @@ static LRC_HOT void k_sqrt_decay(node_p nd, const int64_t *restrict t, double *r
     const double Td = (double)T;
     for (ptrdiff_t i = 0; i < n; i++) {
         const int64_t r = t[i] < T ? t[i] : T;
-        out[i] = b + amp * (1.0 - sqrt(u52_to_d((uint64_t)r) / Td));
+        /* two-sided, exact at both ends (a at r = 0, b at r = T), like k_linear:
+         * b + amp (1 - s) alone rounds to a +- 1 ulp at r = 0 */
+        const double s = sqrt(u52_to_d((uint64_t)r) / Td);
+        out[i] = s <= 0.5 ? a - amp * s : b + amp * (1.0 - s);
     }
 }
 

@@ -10,7 +10,7 @@ bound of :mod:`lrcore.rates`, and :func:`sweep` runs several rates side by side.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 

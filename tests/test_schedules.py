@@ -539,11 +539,23 @@ def test_validation(make, exc, match):
 
 def test_depth_limit_and_c_validator():
     s = S.constant(0.1)
-    for _ in range(S._C["MAX_DEPTH"]):
+    for _ in range(S.MAX_DEPTH):
         s = s * 1.0
     assert s(3) == 0.1
-    with pytest.raises(ValueError, match="invalid schedule program"):
-        (s * 1.0)(3)
+    # one level more is refused when the schedule is made, with a sentence (not a dump of
+    # the C program at the first call)
+    with pytest.raises(ValueError, match=f"nests {S.MAX_DEPTH + 1} composites deep"):
+        s * 1.0
+    d = s.to_dict()
+    for _ in range(3):
+        d = {"name": "scale", "schedule": d, "factor": 1.0}
+    with pytest.raises(ValueError, match="composites deep|levels deep"):
+        S.from_dict(d)
+    deep: dict = {"name": "constant", "value": 0.1}
+    for _ in range(10_000):                      # no RecursionError, a clear limit
+        deep = {"name": "scale", "schedule": deep, "factor": 1.0}
+    with pytest.raises(ValueError, match=f"at most {S.MAX_DEPTH} levels deep"):
+        S.from_dict(deep)
     C = lrcore._core._SCHED_C
     ok = (C["cosine"], 0, (-1, -1), (10, 0, 0, 0), (0.1, 0.0, 1.0, 0, 0, 0))
     assert lrcore._core._sched_eval_program([ok], [], [], np.array([0]))[0] == 0.1
@@ -961,3 +973,13 @@ def test_property_warmup_ramp_monotone_to_peak(peak, W, start):
     assert v[0] == (peak / (W + 1) if start is None else start) or start is None
     assert v[W] == peak and (start is None or v[0] == start)
     assert start is not None or v[0] > 0
+
+
+def test_sqrt_decay_exact_at_both_ends():
+    # hypothesis found wsd(..., decay="1-sqrt") starting its decay at peak + 1 ulp (the
+    # schedule then rose by one ulp between two steps): b + (a - b)(1 - 0) != a in floats
+    s = S.wsd(5.478964187386215, 0, 1, 1, decay="1-sqrt", floor=1.1985234159907345)
+    assert s(0) == s(1) == 5.478964187386215 and s(2) == 1.1985234159907345
+    for peak, floor, n in [(0.1, 0.0, 7), (3.0, 1e-3, 1000), (1e-300, 0.0, 3)]:
+        v = S.wsd(peak, 0, 0, n, decay="1-sqrt", floor=floor).values(n + 2)
+        assert v[0] == peak and v[n] == floor and np.all(np.diff(v) <= 0)

@@ -38,31 +38,30 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from typing import Optional
 
-from lrcore.schedules import (
-    ReduceOnPlateau,
-    Schedule,
-    _increasing,
-    _int,
-    _length,
-    _rate,
-    _real,
+from lrcore.schedules._closed_form import (
     constant,
     cosine,
     cosine_restarts,
     cyclic,
     exponential,
     inverse_sqrt,
-    join,
     linear,
     onecycle,
     piecewise_constant,
     polynomial,
     step,
-    warmup,
     warmup_cosine,
     wsd,
+)
+from lrcore.schedules._compose import join, warmup
+from lrcore.schedules._plateau import ReduceOnPlateau
+from lrcore.schedules._schedule import (
+    Schedule,
+    finite,
+    length,
+    nonneg_rate,
+    steps_int,
 )
 
 __all__ = [
@@ -89,9 +88,9 @@ def StepLR(lr: float, step_size: int, gamma: float = 0.1) -> Schedule:
 def MultiStepLR(lr: float, milestones: Sequence[int], gamma: float = 0.1) -> Schedule:
     """``MultiStepLR``.  Like PyTorch, milestones may be unsorted or repeated (a milestone
     listed k times multiplies by ``gamma**k``); they must be >= 1."""
-    ms = [_int(m, f"milestones[{i}]", 1) for i, m in enumerate(milestones)]
-    g = _rate(gamma, "gamma")
-    base = _rate(lr, "lr")
+    ms = [steps_int(m, f"milestones[{i}]", 1) for i, m in enumerate(milestones)]
+    g = nonneg_rate(gamma, "gamma")
+    base = nonneg_rate(lr, "lr")
     counts = sorted(Counter(ms).items())
     vals = [base]
     k = 0
@@ -103,22 +102,22 @@ def MultiStepLR(lr: float, milestones: Sequence[int], gamma: float = 0.1) -> Sch
 
 def ConstantLR(lr: float, factor: float = 1.0 / 3, total_iters: int = 5) -> Schedule:
     """``ConstantLR``: ``lr * factor`` for ``t < total_iters``, then ``lr``."""
-    f = _rate(factor, "factor")
+    f = nonneg_rate(factor, "factor")
     if f > 1.0:
         raise ValueError(f"factor must be in [0, 1], got {f!r}")
-    base = _rate(lr, "lr")
-    return piecewise_constant([_length(total_iters, "total_iters")], [base * f, base])
+    base = nonneg_rate(lr, "lr")
+    return piecewise_constant([length(total_iters, "total_iters")], [base * f, base])
 
 
 def LinearLR(lr: float, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
              total_iters: int = 5) -> Schedule:
     """``LinearLR``: ``linear(lr * start_factor, lr * end_factor, total_iters)``."""
-    sf, ef = _rate(start_factor, "start_factor"), _rate(end_factor, "end_factor")
+    sf, ef = nonneg_rate(start_factor, "start_factor"), nonneg_rate(end_factor, "end_factor")
     if not 0.0 < sf <= 1.0:
         raise ValueError(f"start_factor must be in (0, 1], got {sf!r}")
     if ef > 1.0:
         raise ValueError(f"end_factor must be in [0, 1], got {ef!r}")
-    base = _rate(lr, "lr")
+    base = nonneg_rate(lr, "lr")
     return linear(base * sf, base * ef, total_iters)
 
 
@@ -151,7 +150,7 @@ def CosineAnnealingWarmRestarts(lr: float, T_0: int, T_mult: int = 1,
 
 
 def CyclicLR(base_lr: float, max_lr: float, step_size_up: int = 2000,
-             step_size_down: Optional[int] = None, mode: str = "triangular",
+             step_size_down: int | None = None, mode: str = "triangular",
              gamma: float = 1.0) -> Schedule:
     """``CyclicLR``: the learning rate (PyTorch overwrites the optimizer's lr with
     ``base_lr``).  Custom ``scale_fn`` callables are not supported, and the momentum that
@@ -159,8 +158,8 @@ def CyclicLR(base_lr: float, max_lr: float, step_size_up: int = 2000,
     return cyclic(base_lr, max_lr, step_size_up, step_size_down, mode=mode, gamma=gamma)
 
 
-def OneCycleLR(max_lr: float, total_steps: Optional[int] = None, epochs: Optional[int] = None,
-               steps_per_epoch: Optional[int] = None, pct_start: float = 0.3,
+def OneCycleLR(max_lr: float, total_steps: int | None = None, epochs: int | None = None,
+               steps_per_epoch: int | None = None, pct_start: float = 0.3,
                anneal_strategy: str = "cos", div_factor: float = 25.0,
                final_div_factor: float = 1e4, three_phase: bool = False) -> Schedule:
     """``OneCycleLR``: ``onecycle(..., torch_phase_ends=True)``.
@@ -176,7 +175,7 @@ def OneCycleLR(max_lr: float, total_steps: Optional[int] = None, epochs: Optiona
     if total_steps is None:
         if epochs is None or steps_per_epoch is None:
             raise ValueError("give total_steps, or both epochs and steps_per_epoch")
-        total_steps = _length(epochs, "epochs") * _length(steps_per_epoch, "steps_per_epoch")
+        total_steps = length(epochs, "epochs") * length(steps_per_epoch, "steps_per_epoch")
     return onecycle(max_lr, total_steps, pct_start=pct_start, anneal=anneal_strategy,
                     div_factor=div_factor, final_div_factor=final_div_factor,
                     three_phase=three_phase, torch_phase_ends=True)
@@ -202,13 +201,13 @@ def ReduceLROnPlateau(lr: float, mode: str = "min", factor: float = 0.1, patienc
 # ---- HF transformers (transformers.optimization) ----------------------------------------------
 
 def _hf_warmup(s: Schedule, num_warmup_steps: int) -> Schedule:
-    w = _int(num_warmup_steps, "num_warmup_steps", 0)
+    w = steps_int(num_warmup_steps, "num_warmup_steps", 0)
     return warmup(s, w, start=0.0) if w else s
 
 
 def _hf_decay_len(num_warmup_steps: int, num_training_steps: int) -> int:
-    w = _int(num_warmup_steps, "num_warmup_steps", 0)
-    T = _length(num_training_steps, "num_training_steps")
+    w = steps_int(num_warmup_steps, "num_warmup_steps", 0)
+    T = length(num_training_steps, "num_training_steps")
     if T <= w:
         raise ValueError(f"num_training_steps ({T}) must exceed num_warmup_steps ({w})")
     return T - w
@@ -231,7 +230,7 @@ def hf_cosine_with_warmup(lr: float, num_warmup_steps: int, num_training_steps: 
     """``get_cosine_schedule_with_warmup`` (``num_cycles=0.5``, its default and the only
     value supported): warmup from 0, then :math:`\\cos` decay to 0 at
     ``num_training_steps``; like HF the rate rises again afterwards (``periodic=True``)."""
-    if _real(num_cycles, "num_cycles") != 0.5:
+    if finite(num_cycles, "num_cycles") != 0.5:
         raise ValueError("num_cycles must be 0.5 (a half cosine over the decay); for other "
                          "shapes compose cosine/cosine_restarts explicitly")
     D = _hf_decay_len(num_warmup_steps, num_training_steps)
@@ -242,44 +241,44 @@ def hf_polynomial_decay_with_warmup(lr: float, num_warmup_steps: int, num_traini
                                     lr_end: float = 1e-7, power: float = 1.0) -> Schedule:
     """``get_polynomial_decay_schedule_with_warmup``: warmup from 0, then
     ``(lr - lr_end)(1 - p)**power + lr_end``, ``lr_end`` afterwards."""
-    base, end = _rate(lr, "lr"), _rate(lr_end, "lr_end")
+    base, end = nonneg_rate(lr, "lr"), nonneg_rate(lr_end, "lr_end")
     if not end < base:
         raise ValueError(f"lr_end ({end}) must be smaller than lr ({base})")
     D = _hf_decay_len(num_warmup_steps, num_training_steps)
     return _hf_warmup(polynomial(base, D, end=end, power=power), num_warmup_steps)
 
 
-def hf_inverse_sqrt(lr: float, num_warmup_steps: int, timescale: Optional[int] = None) -> Schedule:
+def hf_inverse_sqrt(lr: float, num_warmup_steps: int, timescale: int | None = None) -> Schedule:
     """``get_inverse_sqrt_schedule``: warmup from 0, then ``lr / sqrt((t - W + tau)/tau)``
     with ``tau = timescale or (W or 10000)``."""
-    w = _int(num_warmup_steps, "num_warmup_steps", 0)
+    w = steps_int(num_warmup_steps, "num_warmup_steps", 0)
     tau = timescale if timescale is not None else (w or 10_000)
     return _hf_warmup(inverse_sqrt(lr, tau), w)
 
 
 def hf_wsd(lr: float, num_warmup_steps: int, num_decay_steps: int,
-           num_training_steps: Optional[int] = None, num_stable_steps: Optional[int] = None,
+           num_training_steps: int | None = None, num_stable_steps: int | None = None,
            decay_type: str = "cosine", min_lr_ratio: float = 0.0) -> Schedule:
     """``get_wsd_schedule`` (linear warmup): warmup from ``lr * min_lr_ratio``, stable at
     ``lr``, decay ("linear", "cosine" or "1-sqrt") to ``lr * min_lr_ratio``, held after.
     ``num_stable_steps`` defaults to ``num_training_steps - warmup - decay``."""
-    w = _int(num_warmup_steps, "num_warmup_steps", 0)
-    d = _length(num_decay_steps, "num_decay_steps")
+    w = steps_int(num_warmup_steps, "num_warmup_steps", 0)
+    d = length(num_decay_steps, "num_decay_steps")
     if num_stable_steps is None:
         if num_training_steps is None:
             raise ValueError("give num_stable_steps or num_training_steps")
-        num_stable_steps = _int(num_training_steps, "num_training_steps", w + d) - w - d
-    r = _rate(min_lr_ratio, "min_lr_ratio")
+        num_stable_steps = steps_int(num_training_steps, "num_training_steps", w + d) - w - d
+    r = nonneg_rate(min_lr_ratio, "min_lr_ratio")
     if r > 1.0:
         raise ValueError(f"min_lr_ratio must be in [0, 1], got {r!r}")
-    base = _rate(lr, "lr")
+    base = nonneg_rate(lr, "lr")
     return wsd(base, w, num_stable_steps, d, decay=decay_type, start=base * r, floor=base * r)
 
 
 # ---- optax -----------------------------------------------------------------------------------
 
 def _begin(s: Schedule, init: float, transition_begin: int) -> Schedule:
-    b = _int(transition_begin, "transition_begin", 0)
+    b = steps_int(transition_begin, "transition_begin", 0)
     return join([constant(init), s], [b]) if b else s
 
 
@@ -299,10 +298,10 @@ def optax_polynomial(init_value: float, end_value: float, power: float, transiti
 
 def optax_exponential_decay(init_value: float, transition_steps: int, decay_rate: float,
                             transition_begin: int = 0, staircase: bool = False,
-                            end_value: Optional[float] = None) -> Schedule:
+                            end_value: float | None = None) -> Schedule:
     """``optax.exponential_decay``: ``init * rate**(t/steps)``; ``end_value`` is a floor when
     ``decay_rate < 1`` and a ceiling when ``decay_rate > 1``."""
-    r = _rate(decay_rate, "decay_rate")
+    r = nonneg_rate(decay_rate, "decay_rate")
     lo = end_value if (end_value is not None and r < 1.0) else None
     hi = end_value if (end_value is not None and r > 1.0) else None
     s = exponential(init_value, r, every=transition_steps, staircase=staircase, floor=lo,

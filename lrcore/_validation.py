@@ -39,6 +39,7 @@ __all__ = [
     "unit_interval",
     "not_nan",
     "point",
+    "updatable_array",
     "integer",
     "choice",
     "flag",
@@ -214,6 +215,22 @@ def finite_data(a: Any, name: str, ndim: int) -> np.ndarray:
         raise ValueError(f"{name} has a non-finite value at index {idx if ndim > 1 else idx[0]}")
     arr.setflags(write=False)
     return arr
+
+
+def updatable_array(p: Any, name: str) -> np.ndarray:
+    """A float32/float64 ndarray that can be updated in place: C-contiguous, aligned, in
+    native byte order and writeable (a copy would silently lose the update)."""
+    if not isinstance(p, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(p).__name__}")
+    if p.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{name} must have dtype float32 or float64, got {p.dtype}")
+    if not p.flags.c_contiguous:
+        raise ValueError(f"{name} must be C-contiguous (it is updated in place)")
+    if not p.flags.aligned or not p.dtype.isnative:
+        raise ValueError(f"{name} must be aligned and in native byte order")
+    if not p.flags.writeable:
+        raise ValueError(f"{name} is read-only; it is updated in place and must be writeable")
+    return p
 
 
 def point(x: Any, dim: int, name: str = "x") -> np.ndarray:

@@ -17,12 +17,12 @@ or as any callable ``t -> lr`` (``t`` = optimizer steps already taken, 0-based),
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import Any, Union
 
 import numpy as np
 
+from lrcore._validation import choice, nonneg, unit_interval, updatable_array
 from lrcore._core import (
     NonFiniteError,
     adagrad_step,
@@ -52,16 +52,12 @@ LearningRate = Union[float, Callable[[int], float]]
 Arrays = Union[np.ndarray, Sequence[np.ndarray]]
 
 
-def _check_param(p: Any, name: str) -> np.ndarray:
-    if not isinstance(p, np.ndarray):
-        raise TypeError(f"{name} must be a numpy.ndarray, got {type(p).__name__}")
-    if p.dtype not in (np.float32, np.float64):
-        raise TypeError(f"{name} must have dtype float32 or float64, got {p.dtype}")
-    if not p.flags.c_contiguous:
-        raise ValueError(f"{name} must be C-contiguous (it is updated in place)")
-    if not p.flags.writeable:
-        raise ValueError(f"{name} is read-only; it is updated in place and must be writeable")
-    return p
+def _adaptive_eps(value: Any) -> float:
+    f = nonneg(value, "eps")
+    if f == 0.0:
+        raise ValueError("eps must be > 0 (eps = 0 gives 0/0 = NaN wherever the gradient "
+                         "history is zero)")
+    return f
 
 
 class Optimizer:
@@ -88,18 +84,15 @@ class Optimizer:
         if not plist:
             raise ValueError("params is empty")
         names = ["params"] if single else [f"params[{i}]" for i in range(len(plist))]
-        self._params = [_check_param(p, nm) for p, nm in zip(plist, names)]
+        self._params = [updatable_array(p, nm) for p, nm in zip(plist, names)]
         for i in range(len(self._params)):
             for j in range(i):
                 if np.shares_memory(self._params[i], self._params[j]):
                     raise ValueError(f"{names[i]} and {names[j]} share memory")
         self._single = single
-        if nonfinite not in ("raise", "skip", "unchecked"):
-            raise ValueError(f"nonfinite must be 'raise', 'skip' or 'unchecked', got "
-                             f"{nonfinite!r}")
-        self.nonfinite = nonfinite
+        self.nonfinite = choice(nonfinite, "nonfinite", ("raise", "skip", "unchecked"))
         if not callable(lr):
-            lr = self._check_lr(lr, "lr")
+            lr = nonneg(lr, "lr")
         self.lr = lr
         #: number of steps applied so far (skipped steps are not counted)
         self.t = 0
@@ -108,24 +101,6 @@ class Optimizer:
         self.state: list[dict[str, np.ndarray]] = [self._init_state(p) for p in self._params]
 
     # -- helpers ------------------------------------------------------------------------
-    @staticmethod
-    def _check_eps(value: Any) -> float:
-        f = Optimizer._check_lr(value, "eps")
-        if f == 0.0:
-            raise ValueError("eps must be > 0 (eps = 0 gives 0/0 = NaN wherever the gradient "
-                             "history is zero)")
-        return f
-
-    @staticmethod
-    def _check_lr(value: Any, what: str) -> float:
-        try:
-            f = float(value)
-        except (TypeError, ValueError):
-            raise TypeError(f"{what} must be a real number, got {type(value).__name__}") from None
-        if not (math.isfinite(f) and f >= 0.0):
-            raise ValueError(f"{what} must be a finite number >= 0, got {f!r}")
-        return f
-
     def _init_state(self, p: np.ndarray) -> dict[str, np.ndarray]:
         return {name: np.zeros_like(p) for name in self._buffers}
 
@@ -154,7 +129,7 @@ class Optimizer:
     def current_lr(self) -> float:
         """The learning rate the next step will use."""
         if callable(self.lr):
-            return self._check_lr(self.lr(self.t), f"lr({self.t})")
+            return nonneg(self.lr(self.t), f"lr({self.t})")
         return self.lr
 
     def step(self, grads: Arrays) -> bool:
@@ -247,9 +222,9 @@ class SGD(Optimizer):
     def __init__(self, params: Arrays, lr: LearningRate = 1e-3, momentum: float = 0.0,
                  dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False,
                  *, maximize: bool = False, nonfinite: str = "raise") -> None:
-        self.momentum = self._check_lr(momentum, "momentum")
-        self.dampening = self._check_lr(dampening, "dampening")
-        self.weight_decay = self._check_lr(weight_decay, "weight_decay")
+        self.momentum = nonneg(momentum, "momentum")
+        self.dampening = nonneg(dampening, "dampening")
+        self.weight_decay = nonneg(weight_decay, "weight_decay")
         if nesterov and (self.momentum <= 0 or self.dampening != 0):
             raise ValueError("nesterov=True requires momentum > 0 and dampening == 0")
         self.nesterov = bool(nesterov)
@@ -289,13 +264,9 @@ class Adam(Optimizer):
                  weight_decay: float = 0.0, amsgrad: bool = False, *, maximize: bool = False,
                  nonfinite: str = "raise") -> None:
         b1, b2 = betas
-        for name, b in (("betas[0]", b1), ("betas[1]", b2)):
-            bf = self._check_lr(b, name)
-            if not bf < 1.0:
-                raise ValueError(f"{name} must be in [0, 1), got {bf!r}")
-        self.betas = (float(b1), float(b2))
-        self.eps = self._check_eps(eps)
-        self.weight_decay = self._check_lr(weight_decay, "weight_decay")
+        self.betas = (unit_interval(b1, "betas[0]"), unit_interval(b2, "betas[1]"))
+        self.eps = _adaptive_eps(eps)
+        self.weight_decay = nonneg(weight_decay, "weight_decay")
         self.amsgrad = bool(amsgrad)
         self.maximize = bool(maximize)
         self._buffers = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if amsgrad else ())
@@ -330,12 +301,10 @@ class RMSprop(Optimizer):
                  eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0,
                  centered: bool = False, *, maximize: bool = False,
                  nonfinite: str = "raise") -> None:
-        self.alpha = self._check_lr(alpha, "alpha")
-        if not self.alpha < 1.0:
-            raise ValueError(f"alpha must be in [0, 1), got {self.alpha!r}")
-        self.eps = self._check_eps(eps)
-        self.weight_decay = self._check_lr(weight_decay, "weight_decay")
-        self.momentum = self._check_lr(momentum, "momentum")
+        self.alpha = unit_interval(alpha, "alpha")
+        self.eps = _adaptive_eps(eps)
+        self.weight_decay = nonneg(weight_decay, "weight_decay")
+        self.momentum = nonneg(momentum, "momentum")
         self.centered = bool(centered)
         self.maximize = bool(maximize)
         bufs = ["square_avg"]
@@ -363,11 +332,11 @@ class Adagrad(Optimizer):
                  weight_decay: float = 0.0, initial_accumulator_value: float = 0.0,
                  eps: float = 1e-10, *, maximize: bool = False,
                  nonfinite: str = "raise") -> None:
-        self.lr_decay = self._check_lr(lr_decay, "lr_decay")
-        self.weight_decay = self._check_lr(weight_decay, "weight_decay")
-        self.initial_accumulator_value = self._check_lr(initial_accumulator_value,
+        self.lr_decay = nonneg(lr_decay, "lr_decay")
+        self.weight_decay = nonneg(weight_decay, "weight_decay")
+        self.initial_accumulator_value = nonneg(initial_accumulator_value,
                                                         "initial_accumulator_value")
-        self.eps = self._check_eps(eps)
+        self.eps = _adaptive_eps(eps)
         self.maximize = bool(maximize)
         super().__init__(params, lr, nonfinite=nonfinite)
 

@@ -37,6 +37,7 @@ from scipy.special import betaincinv
 
 from lrcore import _core
 from lrcore._core import ConvergenceWarning
+from lrcore._validation import choice, integer, positive
 
 __all__ = [
     "EigResult",
@@ -52,6 +53,8 @@ BOUND_FAILURE_PROBABILITY = 1e-3
 V0_MIX = 0.1
 #: Default Krylov basis size of the Lanczos method.
 DEFAULT_NCV = 32
+#: Largest Krylov basis the C solver takes (LRC_EIG_MAX_NCV).
+LRC_EIG_MAX_NCV = 512
 #: Default limit on mat-vecs.
 DEFAULT_MAXITER = 20000
 #: A symmetry defect above this (relative to ||A||) triggers a warning.
@@ -254,12 +257,8 @@ def _as_operator(A: Any, n: Optional[int], name: str = "A") -> _Op:
     if callable(A):
         if n is None:
             raise TypeError(f"{name} is a callable: pass its size as n=")
-        nn = n if isinstance(n, numbers.Integral) and not isinstance(n, bool) else None
-        if nn is None:
-            raise TypeError(f"n must be an integer, got {type(n).__name__}")
-        if nn < 1:
-            raise ValueError(f"n must be >= 1, got {nn}")
-        return _Op("callable", int(nn), matvec=A, dtype=np.dtype(np.float64), name=name)
+        nn = integer(n, "n", 1)
+        return _Op("callable", nn, matvec=A, dtype=np.dtype(np.float64), name=name)
     raise TypeError(
         f"{name} must be a numpy array, a scipy.sparse matrix/array, a LinearOperator or a "
         f"callable v -> A v (with n=), got {type(A).__name__}")
@@ -465,26 +464,12 @@ def _bounds(res: dict, op: _Op, which: str, random_start: bool, psd: bool,
 
 def _solve(op: _Op, which: str, method: str, tol: float, maxiter: Optional[int],
            v0: Any, seed: Any, ncv: Optional[int], min_matvec: int = 0) -> dict:
-    if which not in ("LA", "LM", "SA"):
-        raise ValueError(f"which must be 'LA', 'LM' or 'SA', got {which!r}")
-    if method not in ("lanczos", "power"):
-        raise ValueError(f"method must be 'lanczos' or 'power', got {method!r}")
-    if isinstance(tol, bool) or not isinstance(tol, numbers.Real):
-        raise TypeError(f"tol must be a real number, got {type(tol).__name__}")
-    if not (math.isfinite(tol) and tol > 0):
-        raise ValueError(f"tol must be a finite number > 0, got {tol!r}")
-    mx = DEFAULT_MAXITER if maxiter is None else maxiter
-    if isinstance(mx, bool) or not isinstance(mx, numbers.Integral):
-        raise TypeError(f"maxiter must be an integer, got {type(mx).__name__}")
-    if mx < 1:
-        raise ValueError(f"maxiter must be >= 1, got {mx}")
-    k = DEFAULT_NCV if ncv is None else ncv
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral):
-        raise TypeError(f"ncv must be an integer, got {type(k).__name__}")
-    if not 2 <= k <= 512:
-        raise ValueError(f"ncv must be in [2, 512], got {k}")
-    k = int(k)
-    common = dict(which=which, method=method, ncv=k, tol=float(tol), maxiter=int(mx),
+    which = choice(which, "which", ("LA", "LM", "SA"))
+    method = choice(method, "method", ("lanczos", "power"))
+    tol = positive(tol, "tol")
+    mx = integer(DEFAULT_MAXITER if maxiter is None else maxiter, "maxiter", 1)
+    k = integer(DEFAULT_NCV if ncv is None else ncv, "ncv", 2, LRC_EIG_MAX_NCV)
+    common = dict(which=which, method=method, ncv=k, tol=tol, maxiter=mx,
                   v0=v0, v0_mix=V0_MIX, seed=_seed64(seed), minmv=int(min_matvec))
     if op.kind == "dense":
         return _core._eig_dense(op.A, **common)
@@ -675,10 +660,7 @@ def hvp_operator(grad: Any, x: Any, *, eps: Optional[float] = None) -> LinearOpe
     if eps is None:
         h = mach ** (1.0 / 3.0) * max(1.0, float(np.linalg.norm(x0)))
     else:
-        if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not (
-                math.isfinite(eps) and eps > 0):
-            raise ValueError(f"eps must be a finite number > 0, got {eps!r}")
-        h = float(eps)
+        h = positive(eps, "eps")
     n = x0.size
 
     def matvec(v: np.ndarray) -> np.ndarray:

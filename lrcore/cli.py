@@ -20,11 +20,11 @@ from typing import Any
 import numpy as np
 
 from lrcore._tabular import DataError, Table, load_table, standardize
+from lrcore._validation import METHODS, nonneg, optimizer_method
 
 __all__ = ["main", "analyze_table"]
 
 _MODELS = ("least-squares", "logistic")
-_METHODS = ("gd", "heavy_ball", "nesterov", "adam")
 _FRACTIONS = (0.5, 0.9, 1.0, 1.05)
 
 
@@ -380,7 +380,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command", required=True)
 
     def common(p):
-        p.add_argument("--method", choices=_METHODS, default="gd",
+        p.add_argument("--method", choices=METHODS, default="gd",
                        help="optimizer to analyse (default gd)")
         p.add_argument("--momentum", type=float, default=None,
                        help="momentum / Adam beta1 (default 0.9 for the momentum methods)")
@@ -416,14 +416,11 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_schedule(args, extra)
         if extra:
             ap.error(f"unrecognized arguments: {' '.join(extra)}")
-        if getattr(args, "momentum", None) is not None and not 0 <= args.momentum < 1:
-            raise UsageError(f"--momentum must be in [0, 1), got {args.momentum}")
-        if getattr(args, "l2", 0.0) < 0 or not math.isfinite(getattr(args, "l2", 0.0)):
-            raise UsageError(f"--l2 must be a finite number >= 0, got {args.l2}")
-        if args.method in ("heavy_ball", "nesterov") and args.momentum == 0:
-            raise UsageError(f"--method {args.method} needs --momentum > 0")
-        if args.method == "gd" and args.momentum not in (None, 0.0):
-            raise UsageError("--method gd takes no momentum (use heavy_ball or nesterov)")
+        try:
+            optimizer_method(args.method, args.momentum)
+            nonneg(getattr(args, "l2", 0.0), "l2")
+        except ValueError as exc:      # the library's sentence, as a command-line option
+            raise UsageError(f"--{exc}") from None
         return cmd_demo(args) if args.command == "demo" else cmd_analyze(args)
     except (DataError, UsageError) as exc:
         print(f"lrcore: error: {exc}", file=sys.stderr)

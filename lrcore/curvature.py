@@ -28,7 +28,7 @@ import numbers
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Optional, Union
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -60,7 +60,7 @@ DEFAULT_MAXITER = 20000
 #: A symmetry defect above this (relative to ||A||) triggers a warning.
 ASYMMETRY_WARN = 1e-3
 
-Operator = Union[np.ndarray, sp.spmatrix, "sp.sparray", LinearOperator, Callable[[np.ndarray], Any]]
+Operator = np.ndarray | sp.spmatrix | sp.sparray | LinearOperator | Callable[[np.ndarray], Any]
 
 
 @dataclass(frozen=True, repr=False)
@@ -177,12 +177,12 @@ class _Op:
     matvec: Any = None
     dtype: Any = np.float64
     op_eps: float = float(np.finfo(np.float64).eps)
-    stats: Optional[tuple] = None  # (trace, fro2, gersh_hi, gersh_lo)
+    stats: tuple | None = None  # (trace, fro2, gersh_hi, gersh_lo)
     name: str = "A"
     extra: dict = field(default_factory=dict)
 
 
-def _as_operator(A: Any, n: Optional[int], name: str = "A") -> _Op:
+def _as_operator(A: Any, n: int | None, name: str = "A") -> _Op:
     if isinstance(A, (list, tuple)):
         A = np.asarray(A)
     if isinstance(A, np.ndarray) or (hasattr(A, "__array__") and not callable(A)
@@ -332,7 +332,7 @@ def _tri_eigvals(d: np.ndarray, e: np.ndarray) -> np.ndarray:
 
 
 def _bounds(res: dict, op: _Op, which: str, random_start: bool, psd: bool,
-            trace: Optional[float]) -> tuple[float, float, str, float]:
+            trace: float | None) -> tuple[float, float, str, float]:
     """(lower_bound, upper_bound, kind, failure_probability) for the wanted quantity."""
     n = op.n
     delta = BOUND_FAILURE_PROBABILITY
@@ -462,8 +462,8 @@ def _bounds(res: dict, op: _Op, which: str, random_start: bool, psd: bool,
 # public API
 # ---------------------------------------------------------------------------------------
 
-def _solve(op: _Op, which: str, method: str, tol: float, maxiter: Optional[int],
-           v0: Any, seed: Any, ncv: Optional[int], min_matvec: int = 0) -> dict:
+def _solve(op: _Op, which: str, method: str, tol: float, maxiter: int | None,
+           v0: Any, seed: Any, ncv: int | None, min_matvec: int = 0) -> dict:
     which = choice(which, "which", ("LA", "LM", "SA"))
     method = choice(method, "method", ("lanczos", "power"))
     tol = positive(tol, "tol")
@@ -480,9 +480,9 @@ def _solve(op: _Op, which: str, method: str, tol: float, maxiter: Optional[int],
 
 
 def _top_eigenvalue(A: Any, *, which: str = "LA", method: str = "lanczos", tol: float = 1e-6,
-                    maxiter: Optional[int] = None, v0: Any = None, seed: Any = None,
-                    n: Optional[int] = None, ncv: Optional[int] = None, psd: bool = False,
-                    trace: Optional[float] = None, warn: bool = True,
+                    maxiter: int | None = None, v0: Any = None, seed: Any = None,
+                    n: int | None = None, ncv: int | None = None, psd: bool = False,
+                    trace: float | None = None, warn: bool = True,
                     certify: bool = False) -> EigResult:
     """top_eigenvalue with knowledge the public API does not take: ``psd`` (A is
     positive semi-definite), ``trace`` (its trace) and ``certify`` (run at least a full
@@ -515,9 +515,9 @@ def _top_eigenvalue(A: Any, *, which: str = "LA", method: str = "lanczos", tol: 
 
 
 def top_eigenvalue(A: Operator, *, which: str = "LA", method: str = "lanczos",
-                   tol: float = 1e-6, maxiter: Optional[int] = None, v0: Any = None,
-                   seed: Any = None, n: Optional[int] = None,
-                   ncv: Optional[int] = None) -> EigResult:
+                   tol: float = 1e-6, maxiter: int | None = None, v0: Any = None,
+                   seed: Any = None, n: int | None = None,
+                   ncv: int | None = None) -> EigResult:
     r"""The largest (or smallest, or largest-magnitude) eigenvalue of a symmetric operator.
 
     Parameters
@@ -607,7 +607,7 @@ def top_eigenvalue(A: Operator, *, which: str = "LA", method: str = "lanczos",
                            seed=seed, n=n, ncv=ncv)
 
 
-def hvp_operator(grad: Any, x: Any, *, eps: Optional[float] = None) -> LinearOperator:
+def hvp_operator(grad: Any, x: Any, *, eps: float | None = None) -> LinearOperator:
     r"""The Hessian at ``x`` as a LinearOperator, from Hessian-vector products.
 
     If ``grad`` is an :mod:`lrcore.problems` problem (anything with ``hessian(x)``), its

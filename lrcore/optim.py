@@ -18,7 +18,7 @@ or as any callable ``t -> lr`` (``t`` = optimizer steps already taken, 0-based),
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
@@ -48,8 +48,8 @@ __all__ = [
     "Adagrad",
 ]
 
-LearningRate = Union[float, Callable[[int], float]]
-Arrays = Union[np.ndarray, Sequence[np.ndarray]]
+LearningRate = float | Callable[[int], float]
+Arrays = np.ndarray | Sequence[np.ndarray]
 
 
 def _adaptive_eps(value: Any) -> float:

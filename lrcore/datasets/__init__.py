@@ -21,7 +21,7 @@ from __future__ import annotations
 import gzip
 from collections.abc import Sequence
 from importlib import resources
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
@@ -30,14 +30,14 @@ __all__ = ["load_diabetes", "load_breast_cancer", "standardize_columns"]
 Dataset = tuple[np.ndarray, np.ndarray, tuple[str, ...]]
 
 
-def _column_label(j: int, feature_names: Optional[Sequence[str]]) -> str:
+def _column_label(j: int, feature_names: Sequence[str | None]) -> str:
     if feature_names is None:
         return f"column {j}"
     return f"column {j} ({feature_names[j]!r})"
 
 
 def standardize_columns(
-    X: Any, feature_names: Optional[Sequence[str]] = None
+    X: Any, feature_names: Sequence[str | None] = None
 ) -> np.ndarray:
     r"""Center each column to mean 0 and scale it to unit standard deviation.
 

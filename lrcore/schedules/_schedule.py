@@ -42,7 +42,7 @@ MAX_STEPS: int = int(C_TABLE["MAX_LEN"])
 #: Deepest nesting of composite schedules the C evaluator takes (and :func:`from_dict` reads).
 MAX_DEPTH: int = int(C_TABLE["MAX_DEPTH"])
 
-Real = Union[int, float]
+Real = int | float
 ScheduleLike = Union["Schedule", Real]
 
 

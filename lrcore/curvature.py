@@ -122,7 +122,7 @@ class EigResult:
           the power method, the same Chebyshev-polynomial argument (or the monomial
           :math:`t^{k-1}` for power iteration) is evaluated with the exact Beta
           distribution of the start vector's component along the top eigenvector
-          (derivation in ``docs/readme_curvature.md``).
+          (derivation in ``docs/curvature.md``).
 
     bound : str
         Which kind set the far bound: ``"deterministic"``, ``"probabilistic"`` or
@@ -287,7 +287,7 @@ def _kw_eps(n: int, k: int, delta: float) -> float:
 
 def _poly_eps(n: int, k: float, delta: float, zeta: float, chebyshev: bool) -> float:
     """Relative-error level certified with probability >= 1 - delta by the polynomial
-    argument (see docs/readme_curvature.md, "upper bounds"):
+    argument (derivation in docs/curvature.md, "Probabilistic far bounds"):
 
     for a PSD B and start v with q = c_1^2/||v||^2 (c_1: component on the top eigenvector),
     the Krylov space holds p(B) v for p = Chebyshev T_{k-1} on [0, (1-e1) mu_1] (or the

@@ -245,6 +245,39 @@ class SGD(Optimizer):
 class Adam(Optimizer):
     """Adam (Kingma & Ba 2015), as ``torch.optim.Adam``; see :func:`lrcore.optim.adam_step`.
 
+    Per step, with :math:`g` the gradient (plus :math:`\lambda x` unless decoupled):
+    :math:`m \leftarrow \beta_1 m + (1-\beta_1) g`, :math:`v \leftarrow \beta_2 v +
+    (1-\beta_2) g^2`, :math:`x \leftarrow x - \eta\,\hat m/(\sqrt{\hat v} + \epsilon)`
+    with the bias corrections :math:`\hat m = m/(1-\beta_1^t)`, :math:`\hat v =
+    v/(1-\beta_2^t)`.
+
+    Parameters
+    ----------
+    params : numpy.ndarray or sequence of numpy.ndarray
+        Updated in place by :meth:`step`.
+    lr : float or callable
+        The rate, or ``t -> lr`` (e.g. an :mod:`lrcore.schedules` schedule).
+    betas : tuple of float
+        :math:`(\beta_1, \beta_2)`, each in [0, 1).
+    eps : float
+        :math:`\epsilon > 0` in the denominator.
+    weight_decay : float
+        :math:`\lambda \ge 0`, added to the gradient (L2; AdamW decouples it).
+    amsgrad : bool
+        Use the running maximum of :math:`\hat v` (Reddi et al. 2018).
+    maximize : bool
+        Ascend instead of descending.
+    nonfinite : {"raise", "skip", "unchecked"}
+        See :class:`Optimizer`.
+
+    Attributes
+    ----------
+    state : list of dict
+        Per array: ``"exp_avg"`` (:math:`m`), ``"exp_avg_sq"`` (:math:`v`) and with
+        AMSGrad ``"max_exp_avg_sq"``.
+    t : int
+        Steps applied.
+
     Examples
     --------
     >>> import numpy as np
@@ -295,7 +328,51 @@ class AdamW(Adam):
 
 
 class RMSprop(Optimizer):
-    """RMSprop, as ``torch.optim.RMSprop``; see :func:`lrcore.optim.rmsprop_step`."""
+    """RMSprop (Hinton 2012, lecture 6e), as ``torch.optim.RMSprop``; see
+    :func:`lrcore.optim.rmsprop_step`.
+
+    :math:`s \leftarrow \alpha s + (1-\alpha) g^2`, :math:`x \leftarrow x - \eta\,
+    g/(\sqrt{s} + \epsilon)` (centered: :math:`s - \bar g^2` under the root, with
+    :math:`\bar g` the moving average of :math:`g`; with momentum the step goes through a
+    buffer :math:`b \leftarrow \mu b + g/(\sqrt{s}+\epsilon)`).
+
+    Parameters
+    ----------
+    params : numpy.ndarray or sequence of numpy.ndarray
+        Updated in place by :meth:`step`.
+    lr : float or callable
+        The rate, or ``t -> lr``.
+    alpha : float
+        Smoothing constant :math:`\alpha` in [0, 1).
+    eps : float
+        :math:`\epsilon > 0`.
+    weight_decay : float
+        L2 penalty added to the gradient, >= 0.
+    momentum : float
+        :math:`\mu \ge 0`.
+    centered : bool
+        Normalise by the estimated variance instead of the second moment.
+    maximize : bool
+        Ascend instead of descending.
+    nonfinite : {"raise", "skip", "unchecked"}
+        See :class:`Optimizer`.
+
+    Attributes
+    ----------
+    state : list of dict
+        Per array: ``"square_avg"``, and ``"grad_avg"`` (centered) and
+        ``"momentum_buffer"`` (momentum > 0) when used.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lrcore.optim import RMSprop
+    >>> x = np.array([1.0, -1.0])
+    >>> opt = RMSprop(x, lr=0.01)
+    >>> _ = opt.step(2 * x)
+    >>> np.round(x, 4)           # first step: g / sqrt(0.01 g^2) = 10 sign(g), times lr
+    array([ 0.9, -0.9])
+    """
 
     def __init__(self, params: Arrays, lr: LearningRate = 1e-2, alpha: float = 0.99,
                  eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0,
@@ -324,7 +401,46 @@ class RMSprop(Optimizer):
 
 
 class Adagrad(Optimizer):
-    """Adagrad, as ``torch.optim.Adagrad``; see :func:`lrcore.optim.adagrad_step`."""
+    """Adagrad (Duchi, Hazan & Singer 2011), as ``torch.optim.Adagrad``; see
+    :func:`lrcore.optim.adagrad_step`.
+
+    :math:`S \leftarrow S + g^2`, :math:`x \leftarrow x - \eta_t\, g/(\sqrt{S} +
+    \epsilon)` with :math:`\eta_t = \eta/(1 + (t-1)\,\mathrm{lr\_decay})`.
+
+    Parameters
+    ----------
+    params : numpy.ndarray or sequence of numpy.ndarray
+        Updated in place by :meth:`step`.
+    lr : float or callable
+        The rate, or ``t -> lr``.
+    lr_decay : float
+        >= 0, see the formula.
+    weight_decay : float
+        L2 penalty added to the gradient, >= 0.
+    initial_accumulator_value : float
+        Starting value of :math:`S`, >= 0.
+    eps : float
+        :math:`\epsilon > 0`.
+    maximize : bool
+        Ascend instead of descending.
+    nonfinite : {"raise", "skip", "unchecked"}
+        See :class:`Optimizer`.
+
+    Attributes
+    ----------
+    state : list of dict
+        Per array: ``"sum"`` (:math:`S`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lrcore.optim import Adagrad
+    >>> x = np.array([1.0, -2.0])
+    >>> opt = Adagrad(x, lr=0.5)
+    >>> _ = opt.step(2 * x)
+    >>> np.round(x, 4)           # first step: lr * sign(g)
+    array([ 0.5, -1.5])
+    """
 
     _buffers = ("sum",)
 

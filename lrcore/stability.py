@@ -355,11 +355,23 @@ def check_stability(problem: Problem, lr: float, *, x0: Any = None, method: str 
 
 @dataclass(frozen=True)
 class Boundary:
-    """The empirical stability boundary next to the theoretical one.
+    """The empirical stability boundary next to the theoretical one
+    (:func:`stability_boundary`).
 
-    ``empirical`` is the largest rate found stable (the stable end of the final bracket,
-    whose width is at most ``rtol``); ``theoretical`` is :func:`lrcore.rates.max_stable_lr`
-    of the problem's smoothness (None when unknown); ``n_runs`` counts the runs made.
+    Attributes
+    ----------
+    empirical : float
+        The largest rate found stable: the stable end of the final bracket, whose width is
+        at most ``rtol`` (relative).
+    theoretical : float or None
+        :func:`lrcore.rates.max_stable_lr` of the problem's smoothness (None when the
+        problem has no global smoothness constant, or for Adam).
+    n_runs : int
+        Runs made by the bracketing and the bisection.
+    method, momentum
+        The optimizer measured.
+    ratio : float or None
+        ``empirical / theoretical`` (property).
     """
 
     empirical: float
@@ -441,7 +453,20 @@ def stability_boundary(problem: Problem, *, x0: Any = None, method: str = "gd",
 
 @dataclass(frozen=True, eq=False)
 class Sweep:
-    """Loss curves of :func:`sweep`, one per rate (``losses[i]`` for ``lrs[i]``)."""
+    """Loss curves of :func:`sweep`, one per rate.
+
+    Attributes
+    ----------
+    lrs : numpy.ndarray
+        The rates run, in the order given.
+    losses : list of numpy.ndarray
+        ``losses[i]``: the loss at every step of the run at ``lrs[i]`` (shorter when it
+        diverged).
+    statuses : list of str
+        ``statuses[i]``: the :attr:`Trajectory.status` of that run.
+    steps : int
+        Steps per run.
+    """
 
     lrs: np.ndarray
     losses: list

@@ -31,7 +31,13 @@ from lrcore.optim import (
     sgd_step,
 )
 from lrcore.schedules import ReduceOnPlateau, Schedule
-from lrcore.search import grid_search, random_search, range_test, successive_halving
+from lrcore.search import (
+    ProblemObjective,
+    grid_search,
+    random_search,
+    range_test,
+    successive_halving,
+)
 
 __version__ = "0.1.0"
 
@@ -67,6 +73,7 @@ __all__ = [
     "search",
     "Schedule",
     "ReduceOnPlateau",
+    "ProblemObjective",
     "grid_search",
     "random_search",
     "range_test",

@@ -27,6 +27,7 @@ import math
 import numbers
 import warnings
 from collections.abc import Callable
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,13 +37,14 @@ from scipy.sparse.linalg import LinearOperator
 from scipy.special import betaincinv
 
 from lrcore import _core
-from lrcore._core import ConvergenceWarning
+from lrcore._core import ConvergenceWarning, NonFiniteError
 from lrcore._validation import choice, integer, positive
 
 __all__ = [
     "EigResult",
     "top_eigenvalue",
     "hvp_operator",
+    "SymmetricOperator",
     "BOUND_FAILURE_PROBABILITY",
     "V0_MIX",
 ]
@@ -155,6 +157,15 @@ class EigResult:
     which: str = "LA"
     method: str = "lanczos"
 
+    def scaled(self, c: float) -> EigResult:
+        """The result for the operator ``c * A`` (``c > 0``): value, residual and both
+        bounds times ``c``; the vector and everything else unchanged."""
+        if not (math.isfinite(c) and c > 0):
+            raise ValueError(f"c must be a finite number > 0, got {c!r}")
+        return dataclasses.replace(self, value=self.value * c, residual=self.residual * c,
+                                   upper_bound=self.upper_bound * c,
+                                   lower_bound=self.lower_bound * c)
+
     def __repr__(self) -> str:
         fp = "" if self.bound != "probabilistic" else f", failure_probability={self.failure_probability:g}"
         return (f"EigResult(value={self.value!r}, n_matvec={self.n_matvec}, "
@@ -162,6 +173,58 @@ class EigResult:
                 f"lower_bound={self.lower_bound!r}, upper_bound={self.upper_bound!r}, "
                 f"bound={self.bound!r}{fp}, which={self.which!r}, method={self.method!r}, "
                 f"vector=<array shape={self.vector.shape} dtype={self.vector.dtype}>)")
+
+
+class SymmetricOperator(LinearOperator):
+    r"""A symmetric :class:`~scipy.sparse.linalg.LinearOperator` that tells the eigen-solver
+    what it knows, for certified bounds (see :class:`EigResult`).
+
+    Parameters
+    ----------
+    n : int
+        The size.
+    matvec : callable
+        ``v -> A v`` for a vector of shape ``(n,)``.
+    dtype : numpy dtype
+        float32 or float64: the precision of the products (it sets the rounding allowance).
+    psd : bool
+        The operator is positive semi-definite (e.g. the Hessian of a convex problem).
+    trace : float, optional
+        Its trace.  With ``psd=True`` this gives a deterministic upper bound on
+        :math:`\lambda_{\max}` after any number of products (:math:`c = \operatorname{tr} A
+        - \operatorname{tr} T` in the block bound).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lrcore.curvature import SymmetricOperator, top_eigenvalue
+    >>> d = np.array([4.0, 1.0, 1.0, 0.5])
+    >>> op = SymmetricOperator(4, lambda v: d * v, psd=True, trace=float(d.sum()))
+    >>> r = top_eigenvalue(op, seed=0)
+    >>> r.bound, round(r.value, 12), r.upper_bound >= 4.0
+    ('deterministic', 4.0, True)
+    """
+
+    def __init__(self, n: int, matvec: Callable[[np.ndarray], Any], *,
+                 dtype: Any = np.float64, psd: bool = False,
+                 trace: float | None = None) -> None:
+        n = integer(n, "n", 1)
+        dt = np.dtype(dtype)
+        if dt not in (np.float32, np.float64):
+            raise TypeError(f"dtype must be float32 or float64, got {dt}")
+        super().__init__(dtype=dt, shape=(n, n))
+        self._mv = matvec
+        self.psd = bool(psd)
+        self.trace = None if trace is None else float(trace)
+
+    def _matvec(self, x: np.ndarray) -> Any:
+        return self._mv(np.ravel(x))
+
+    def _rmatvec(self, x: np.ndarray) -> Any:
+        return self._mv(np.ravel(x))
+
+    def _adjoint(self) -> SymmetricOperator:
+        return self
 
 
 # ---------------------------------------------------------------------------------------
@@ -180,6 +243,7 @@ class _Op:
     stats: tuple | None = None  # (trace, fro2, gersh_hi, gersh_lo)
     name: str = "A"
     extra: dict = field(default_factory=dict)
+    scale: float = 1.0             # the solver sees scale * A (an exact power of two)
 
 
 def _as_operator(A: Any, n: int | None, name: str = "A") -> _Op:
@@ -204,8 +268,9 @@ def _as_operator(A: Any, n: int | None, name: str = "A") -> _Op:
             arr = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("="))
         if n is not None and n != arr.shape[0]:
             raise ValueError(f"n={n} does not match {name}.shape={arr.shape}")
-        stats = _core._symstats(arr)          # raises NonFiniteError on NaN/Inf
-        return _Op("dense", arr.shape[0], A=arr, dtype=arr.dtype, stats=stats, name=name)
+        arr, stats, scale = _scaled_dense(arr, name)
+        return _Op("dense", arr.shape[0], A=arr, dtype=arr.dtype, stats=stats, name=name,
+                   scale=scale)
     if sp.issparse(A):
         if A.ndim != 2 or A.shape[0] != A.shape[1]:
             raise ValueError(f"{name} must be square, got shape {A.shape}")
@@ -213,30 +278,13 @@ def _as_operator(A: Any, n: int | None, name: str = "A") -> _Op:
             raise ValueError(f"{name} is empty (shape {A.shape})")
         if A.dtype.kind == "c":
             raise TypeError(f"{name} must be real; complex (Hermitian) operators are not supported")
-        M = A.tocsr()
-        if M.dtype not in (np.float32, np.float64):
-            M = M.astype(np.float64)
-        if not M.has_canonical_format:
-            M = M.copy()
-            M.sum_duplicates()
-        nn = M.shape[0]
+        nn = int(A.shape[0])
         if n is not None and n != nn:
             raise ValueError(f"n={n} does not match {name}.shape={A.shape}")
-        indptr, indices, data = M.indptr, M.indices, M.data
-        if indptr.dtype != indices.dtype or indptr.dtype not in (np.int32, np.int64):
-            indptr = indptr.astype(np.int64)
-            indices = indices.astype(np.int64)
-        indptr = np.ascontiguousarray(indptr)
-        indices = np.ascontiguousarray(indices)
-        data = np.ascontiguousarray(data)
-        if indptr.shape[0] != nn + 1 or indptr[0] != 0 or indptr[-1] != indices.shape[0] \
-                or (nn > 0 and np.any(indptr[1:] < indptr[:-1])):
-            raise ValueError(f"{name} is not a valid CSR matrix (indptr)")
-        if indices.size and (indices.min() < 0 or indices.max() >= nn):
-            raise ValueError(f"{name} has column indices outside [0, {nn})")
-        stats = _core._csrstats(indptr, indices, data, nn)  # raises NonFiniteError
+        indptr, indices, data = _own_csr(A, name)
+        data, stats, scale = _scaled_csr(indptr, indices, data, nn, name)
         return _Op("csr", nn, csr=(indptr, indices, data), dtype=data.dtype, stats=stats,
-                   name=name)
+                   name=name, scale=scale)
     if isinstance(A, LinearOperator):
         if len(A.shape) != 2 or A.shape[0] != A.shape[1]:
             raise ValueError(f"{name} must be square, got shape {A.shape}")
@@ -249,8 +297,8 @@ def _as_operator(A: Any, n: int | None, name: str = "A") -> _Op:
         if dt.kind == "c":
             raise TypeError(f"{name} must be real; complex (Hermitian) operators are not supported")
         dt = dt if dt in (np.float32, np.float64) else np.dtype(np.float64)
-        psd = bool(getattr(A, "_lrcore_psd", False))
-        trace = getattr(A, "_lrcore_trace", None)
+        psd = isinstance(A, SymmetricOperator) and A.psd
+        trace = A.trace if isinstance(A, SymmetricOperator) else None
         return _Op("callable", nn, matvec=A.matvec, dtype=dt,
                    op_eps=float(np.finfo(dt).eps), name=name,
                    extra={"psd": psd, "trace": trace})
@@ -262,6 +310,164 @@ def _as_operator(A: Any, n: int | None, name: str = "A") -> _Op:
     raise TypeError(
         f"{name} must be a numpy array, a scipy.sparse matrix/array, a LinearOperator or a "
         f"callable v -> A v (with n=), got {type(A).__name__}")
+
+
+# ---------------------------------------------------------------------------------------
+# sparse input: validated private copies of the index arrays
+# ---------------------------------------------------------------------------------------
+
+def _check_compressed(indptr: Any, indices: Any, nmajor: int, nminor: int,
+                      name: str) -> int:
+    """Validate compressed-sparse index arrays without trusting them; returns nnz.  Nothing
+    scipy-side (C++ routines that assume valid input) has run yet."""
+    indptr, indices = np.asarray(indptr), np.asarray(indices)
+    if indptr.ndim != 1 or indices.ndim != 1 or indptr.dtype.kind not in "iu" or \
+            indices.dtype.kind not in "iu":
+        raise ValueError(f"{name} is not a valid sparse matrix: indptr and indices must be "
+                         "1-D integer arrays")
+    if indptr.shape[0] != nmajor + 1:
+        raise ValueError(f"{name} is not a valid sparse matrix: indptr has "
+                         f"{indptr.shape[0]} entries, expected {nmajor + 1}")
+    if indptr[0] != 0 or np.any(indptr[1:] < indptr[:-1]):
+        raise ValueError(f"{name} is not a valid sparse matrix: indptr must start at 0 and "
+                         "never decrease")
+    nnz = int(indptr[-1])
+    if nnz > indices.shape[0]:
+        raise ValueError(f"{name} is not a valid sparse matrix: indptr[-1] = {nnz} but "
+                         f"indices has {indices.shape[0]} entries")
+    if nnz and (int(indices[:nnz].min()) < 0 or int(indices[:nnz].max()) >= nminor):
+        raise ValueError(f"{name} has column indices outside [0, {nminor})")
+    return nnz
+
+
+def _own_csr(A: Any, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(indptr, indices, data) of the CSR form of the symmetric sparse ``A``, validated
+    before anything else touches them, with index arrays the caller cannot change while
+    the GIL-free solver reads them (copies), no duplicate entries, float32/float64 data."""
+    n = int(A.shape[0])
+    fmt = getattr(A, "format", None)
+    if fmt in ("csr", "csc"):
+        # a symmetric matrix's CSC arrays are the CSR arrays of its transpose, itself
+        nnz = _check_compressed(A.indptr, A.indices, n, n, name)
+        if np.asarray(A.data).shape[0] < nnz:
+            raise ValueError(f"{name} is not a valid sparse matrix: data has fewer entries "
+                             "than indptr[-1]")
+        indptr, indices, data = A.indptr, A.indices[:nnz], A.data[:nnz]
+    else:
+        if fmt == "coo":
+            row, col = np.asarray(A.row if hasattr(A, "row") else A.coords[0]), \
+                np.asarray(A.col if hasattr(A, "col") else A.coords[1])
+            if row.shape != col.shape or (row.size and (row.min() < 0 or row.max() >= n or
+                                                        col.min() < 0 or col.max() >= n)):
+                raise ValueError(f"{name} has coordinates outside [0, {n})")
+        elif fmt == "bsr":
+            r, c = A.blocksize
+            if n % r or n % c:
+                raise ValueError(f"{name} is not a valid BSR matrix (blocksize {A.blocksize})")
+            _check_compressed(A.indptr, A.indices, n // r, n // c, name)
+        M = A.tocsr()
+        nnz = _check_compressed(M.indptr, M.indices, n, n, name)
+        indptr, indices, data = M.indptr, M.indices[:nnz], M.data[:nnz]
+    itype = np.int32 if (np.asarray(indptr).dtype == np.int32 and
+                         np.asarray(indices).dtype == np.int32) else np.int64
+    indptr = np.array(indptr, dtype=itype, copy=True)
+    indices = np.array(indices, dtype=itype, copy=True)
+    data = np.asarray(data)
+    if data.dtype not in (np.float32, np.float64):
+        data = data.astype(np.float64)
+    # duplicates (and unsorted rows) are resolved on private copies only, after validation
+    own = sp.csr_array((data, indices, indptr), shape=(n, n), copy=False)
+    if not own.has_canonical_format:
+        own = sp.csr_array((data.copy(), indices, indptr), shape=(n, n), copy=False)
+        own.sum_duplicates()
+        indptr, indices, data = own.indptr, own.indices, own.data
+    return (np.ascontiguousarray(indptr), np.ascontiguousarray(indices),
+            np.ascontiguousarray(data))
+
+
+# ---------------------------------------------------------------------------------------
+# scaling: the solver works on 2**k A with entries of order one, so no square overflows or
+# underflows whatever the scale of A (a power of two changes no rounding)
+# ---------------------------------------------------------------------------------------
+
+#: Matrices whose largest entry lies outside [2**-SAFE_EXPONENT, 2**SAFE_EXPONENT] are scaled.
+SAFE_EXPONENT = 200
+
+
+def _pow2_scale(amax: float) -> float:
+    """The power of two that brings ``amax`` (> 0, finite) into [0.5, 1)."""
+    return math.ldexp(1.0, -math.frexp(amax)[1])
+
+
+def _needs_scaling(stats: tuple[float, float, float, float]) -> bool:
+    g = max(abs(stats[2]), abs(stats[3]))
+    return not (math.isfinite(stats[1]) and math.isfinite(g)) or \
+        (g > 0 and not 2.0 ** -SAFE_EXPONENT <= g <= 2.0 ** SAFE_EXPONENT) or \
+        (stats[1] == 0.0 and g > 0)
+
+
+def _scaled_dense(arr: np.ndarray, name: str) -> tuple[np.ndarray, tuple, float]:
+    try:
+        stats = _core._symstats(arr)          # raises NonFiniteError on NaN/Inf
+        if not _needs_scaling(stats):
+            return arr, stats, 1.0
+    except NonFiniteError:
+        pass                                   # NaN/Inf entries, or sums that overflowed
+    low = arr.T if arr.flags.f_contiguous and not arr.flags.c_contiguous else arr
+    amax = float(np.max(np.abs(np.tril(low)))) if low.size else 0.0
+    if not math.isfinite(amax):
+        raise NonFiniteError(f"{name} contains NaN or Inf (in the lower triangle, which is "
+                             "the one read)")
+    if amax == 0.0:
+        return arr, _core._symstats(arr), 1.0
+    scale = _pow2_scale(amax)
+    scaled = np.ascontiguousarray(arr * arr.dtype.type(scale))
+    return scaled, _core._symstats(scaled), scale
+
+
+def _scaled_csr(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, n: int,
+                name: str) -> tuple[np.ndarray, tuple, float]:
+    try:
+        stats = _core._csrstats(indptr, indices, data, n)
+        if not _needs_scaling(stats):
+            return data, stats, 1.0
+    except NonFiniteError:
+        pass
+    amax = float(np.max(np.abs(data))) if data.size else 0.0
+    if not math.isfinite(amax):
+        raise NonFiniteError(f"{name} contains NaN or Inf")
+    if amax == 0.0:
+        return data, _core._csrstats(indptr, indices, data, n), 1.0
+    scale = _pow2_scale(amax)
+    scaled = data * data.dtype.type(scale)
+    return scaled, _core._csrstats(indptr, indices, scaled, n), scale
+
+
+class _ScaledMatvec:
+    """Wraps a Python mat-vec so the solver sees ``scale * A``: the scale (a power of two)
+    is fixed by the first product, from its largest entry."""
+
+    def __init__(self, f: Callable[[np.ndarray], Any]) -> None:
+        self.f = f
+        self.scale: float | None = None
+
+    def __call__(self, x: np.ndarray) -> Any:
+        y = self.f(x)
+        if self.scale is None:
+            self.scale = 1.0
+            yy = np.asarray(y)
+            if yy.dtype.kind in "fiu" and yy.size:
+                m = float(np.max(np.abs(yy)))
+                if math.isfinite(m) and m > 0 and not \
+                        2.0 ** -SAFE_EXPONENT <= m <= 2.0 ** SAFE_EXPONENT:
+                    self.scale = _pow2_scale(m)
+        if self.scale != 1.0:
+            yy = np.asarray(y)
+            if yy.dtype.kind in "fiu":
+                return yy * self.scale
+        return y
+
+
 
 
 def _seed64(seed: Any) -> int:
@@ -479,6 +685,16 @@ def _solve(op: _Op, which: str, method: str, tol: float, maxiter: int | None,
     return _core._eig_callable(op.matvec, op.n, op.dtype, name=op.name, **common)
 
 
+def _unscale(res: dict, s: float) -> dict:
+    """Results on ``s * A`` back to ``A`` (divisions by a power of two are exact)."""
+    if s == 1.0:
+        return res
+    out = dict(res)
+    for key in ("value", "residual", "anorm"):
+        out[key] = res[key] / s
+    return out
+
+
 def _top_eigenvalue(A: Any, *, which: str = "LA", method: str = "lanczos", tol: float = 1e-6,
                     maxiter: int | None = None, v0: Any = None, seed: Any = None,
                     n: int | None = None, ncv: int | None = None, psd: bool = False,
@@ -492,10 +708,19 @@ def _top_eigenvalue(A: Any, *, which: str = "LA", method: str = "lanczos", tol: 
         psd = psd or bool(op.extra.get("psd", False))
         if trace is None:
             trace = op.extra.get("trace")
+        scaler = _ScaledMatvec(op.matvec)
+        op.matvec = scaler
     k = DEFAULT_NCV if ncv is None else ncv
     min_mv = min(op.n, int(k)) if (certify and method == "lanczos") else 0
     res = _solve(op, which, method, tol, maxiter, v0, seed, ncv, min_mv)
-    lo, hi, kind, fp = _bounds(res, op, which, v0 is None, psd, trace)
+    if op.kind == "callable":
+        op.scale = scaler.scale or 1.0
+    s = op.scale
+    # bounds of s * A (the data the solver saw; stats are of the scaled data), then A's
+    lo, hi, kind, fp = _bounds(res, op, which, v0 is None, psd,
+                               None if trace is None else trace * s)
+    lo, hi = lo / s, hi / s
+    res = _unscale(res, s)
     if warn and not res["converged"]:
         warnings.warn(
             f"top_eigenvalue did not converge in {res['n_matvec']} mat-vecs (maxiter): "

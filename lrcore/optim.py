@@ -243,7 +243,7 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam (Kingma & Ba 2015), as ``torch.optim.Adam``; see :func:`lrcore.optim.adam_step`.
+    r"""Adam (Kingma & Ba 2015), as ``torch.optim.Adam``; see :func:`lrcore.optim.adam_step`.
 
     Per step, with :math:`g` the gradient (plus :math:`\lambda x` unless decoupled):
     :math:`m \leftarrow \beta_1 m + (1-\beta_1) g`, :math:`v \leftarrow \beta_2 v +
@@ -328,7 +328,7 @@ class AdamW(Adam):
 
 
 class RMSprop(Optimizer):
-    """RMSprop (Hinton 2012, lecture 6e), as ``torch.optim.RMSprop``; see
+    r"""RMSprop (Hinton 2012, lecture 6e), as ``torch.optim.RMSprop``; see
     :func:`lrcore.optim.rmsprop_step`.
 
     :math:`s \leftarrow \alpha s + (1-\alpha) g^2`, :math:`x \leftarrow x - \eta\,
@@ -401,7 +401,7 @@ class RMSprop(Optimizer):
 
 
 class Adagrad(Optimizer):
-    """Adagrad (Duchi, Hazan & Singer 2011), as ``torch.optim.Adagrad``; see
+    r"""Adagrad (Duchi, Hazan & Singer 2011), as ``torch.optim.Adagrad``; see
     :func:`lrcore.optim.adagrad_step`.
 
     :math:`S \leftarrow S + g^2`, :math:`x \leftarrow x - \eta_t\, g/(\sqrt{S} +

@@ -15,6 +15,7 @@ Data are copied once, as float64, when a problem is made, so a problem is immuta
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -23,7 +24,7 @@ from scipy.sparse.linalg import LinearOperator
 
 from lrcore._core import _CProblem
 from lrcore._validation import finite_data, nonneg, point
-from lrcore.curvature import EigResult, hvp_operator, top_eigenvalue
+from lrcore.curvature import EigResult, SymmetricOperator, hvp_operator, top_eigenvalue
 
 __all__ = ["Problem", "Quadratic", "LeastSquares", "Logistic", "FunctionProblem"]
 
@@ -78,8 +79,13 @@ class Problem:
         Never formed: every product is one :meth:`hvp`.
         """
         x = self.default_x0() if x is None else self._x(x)
-        return LinearOperator((self.dim, self.dim), matvec=lambda v: self.hvp(x, np.ravel(v)),
-                              rmatvec=lambda v: self.hvp(x, np.ravel(v)), dtype=np.float64)
+        psd, trace = self._hessian_facts(x)
+        return SymmetricOperator(self.dim, lambda v: self.hvp(x, v), psd=psd, trace=trace)
+
+    def _hessian_facts(self, x: np.ndarray) -> tuple[bool, float | None]:
+        """(positive semi-definite?, trace or None) of the Hessian at x, when known cheaply
+        (they give the eigen-solver a deterministic bound)."""
+        return False, None
 
     def default_x0(self) -> np.ndarray:
         """The starting point used when none is given: zeros."""
@@ -97,12 +103,15 @@ class Problem:
         if x is None:
             cache = self.__dict__.setdefault("_curv_cache", {})
             if key not in cache:
-                cache[key] = top_eigenvalue(self._global_operator(), which=which, **eig_kwargs)
+                cache[key] = self._global_curvature(which, **eig_kwargs)
             return cache[key]
         return top_eigenvalue(self.hessian(self._x(x)), which=which, **eig_kwargs)
 
-    def _global_operator(self):
+    def _global_operator(self) -> Any:
         return self.hessian(None)
+
+    def _global_curvature(self, which: str, **eig_kwargs: Any) -> EigResult:
+        return top_eigenvalue(self._global_operator(), which=which, **eig_kwargs)
 
     def smoothness(self) -> float:
         """The smoothness constant L (largest Hessian eigenvalue; see subclasses)."""
@@ -256,20 +265,45 @@ class LeastSquares(_Builtin):
 
     _DENSE_GRAM_MAX_DIM = 512
 
-    def _gram_operator(self, scale: float):
+    def _gram_operator(self, scale: float) -> Any:
+        """``scale X'X/n + l2 I`` times ``s**2`` and ``s``: the data are multiplied by a
+        power of two ``s`` when their entries are so small or large that X'X would
+        underflow or overflow (exact: it changes no rounding); divide results by s**2."""
         X, l2, n = self.X, self.l2, self.n_samples
+        amax = float(np.max(np.abs(X))) if X.size else 0.0
+        s = 1.0
+        if amax > 0 and not 2.0 ** -100 <= amax <= 2.0 ** 100:
+            s = math.ldexp(1.0, -math.frexp(amax)[1])
+            X = X * s
+        l2s = l2 * s * s
         if self.dim <= self._DENSE_GRAM_MAX_DIM:
             # small d: the d x d matrix costs one pass over X and gives the eigen-solver a
             # deterministic upper bound on lambda_max (see EigResult); the Hessian operator
             # of hessian(x) still never forms it
             G = scale * (X.T @ X) / n
-            G.flat[:: self.dim + 1] += l2
-            return G
-        f = lambda v: scale * (X.T @ (X @ np.ravel(v))) / n + l2 * np.ravel(v)  # noqa: E731
-        return LinearOperator((self.dim, self.dim), matvec=f, rmatvec=f, dtype=np.float64)
+            G.flat[:: self.dim + 1] += l2s
+            return G, s
+        trace = scale * float(np.einsum("ij,ij->", X, X)) / n + l2s * self.dim
+        f = lambda v: scale * (X.T @ (X @ v)) / n + l2s * v  # noqa: E731
+        return SymmetricOperator(self.dim, f, psd=True, trace=trace), s
 
-    def _global_operator(self):
-        return self._gram_operator(1.0)
+    _gram_scale = 1.0     # the global bound is lambda_max(scale X'X/n + l2 I)
+
+    def _global_curvature(self, which: str, **eig_kwargs: Any) -> EigResult:
+        op, s = self._gram_operator(self._gram_scale)
+        res = top_eigenvalue(op, which=which, **eig_kwargs)
+        return res if s == 1.0 else res.scaled(1.0 / (s * s))
+
+    def _hessian_facts(self, x: np.ndarray) -> tuple[bool, float | None]:
+        return True, self._row_sq.sum() / self.n_samples + self.l2 * self.dim
+
+    @property
+    def _row_sq(self) -> np.ndarray:
+        r = self.__dict__.get("_row_sq_cache")
+        if r is None:
+            r = np.einsum("ij,ij->i", self.X, self.X)
+            self.__dict__["_row_sq_cache"] = r
+        return r
 
     def curvature(self, x=None, *, which="LA", **eig_kwargs):
         return super().curvature(None, which=which, **eig_kwargs)   # constant Hessian
@@ -316,8 +350,13 @@ class Logistic(LeastSquares):
                 raise ValueError(f"y must hold labels 0 and 1, got {y_arr[i].item()!r} at index {i}")
         super().__init__(X, y, l2=l2)
 
-    def _global_operator(self):
-        return self._gram_operator(0.25)
+    _gram_scale = 0.25    # sigma' <= 1/4
+
+    def _hessian_facts(self, x: np.ndarray) -> tuple[bool, float | None]:
+        z = self.X @ x
+        sig = 0.5 * (1.0 + np.tanh(0.5 * z))            # sigma(z) without overflow
+        dgt = sig * (1.0 - sig)
+        return True, float(dgt @ self._row_sq) / self.n_samples + self.l2 * self.dim
 
     def curvature(self, x=None, *, which="LA", **eig_kwargs):
         return Problem.curvature(self, x, which=which, **eig_kwargs)

@@ -3,9 +3,8 @@ Hessian-vector product, written from the formulas of lrcore.problems' docstring 
 
     Quadratic(A, b)      f(x) = 1/2 x^T A x - b^T x                  H = A
     LeastSquares(X, y)   f(w) = 1/(2n) ||Xw - y||^2 + l2/2 ||w||^2     H = X^T X / n + l2 I
-    Logistic(X, y)       f(w) = 1/n sum log(1 + e^z) - y z + l2/2 ||w||^2, z = Xw
-                                                                      H = X^T D X / n + l2 I,
-                                                                      D = diag(s (1 - s)), s = sigmoid(z)
+    Logistic(X, y)       f(w) = 1/n sum log(1 + e^z) - y z + l2/2 ||w||^2,  z = Xw
+                         H = X^T D X / n + l2 I,  D = diag(s (1 - s)),  s = sigmoid(z)
 
 Only the problem's data (``A``, ``b``, ``X``, ``y``, ``l2``) are read; no C kernel runs.
 Also :func:`fd_grad`, central finite differences of any scalar function.

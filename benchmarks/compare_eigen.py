@@ -32,8 +32,6 @@ if "--threads" in sys.argv:
     for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
         os.environ[_var] = _nt
 import platform
-import statistics
-import time
 import warnings
 
 import numpy as np
@@ -45,41 +43,18 @@ from scipy.sparse.linalg import LinearOperator, eigsh
 import lrcore
 from lrcore import _core
 from lrcore.curvature import top_eigenvalue
+import timing
+
+# the test matrices are shared with the tests: tests/reference/matrices.py (numpy/scipy only)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+from reference.matrices import gap_spectrum, householder, sparse_symmetric  # noqa: E402
 
 TOL = 1e-6
 
 
 def median_time(fn, repeats):
-    out = None
-    ts = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts), out
-
-
-def dense_matrix(n, ratio, seed=0):
-    """Q diag(lam) Q^T with Q a product of four random Householder reflections (O(n^2)
-    to build; dense entries; the spectrum is what governs every solver here)."""
-    lam = np.concatenate([[1.0, ratio], np.linspace(ratio, 0.0, n - 1)[1:]])
-    a = np.diag(lam)
-    rng = np.random.default_rng(seed)
-    for _ in range(4):
-        u = rng.standard_normal(n)
-        u /= np.linalg.norm(u)
-        au = a @ u
-        a -= 2 * np.outer(u, au) + 2 * np.outer(au, u) - 4 * (u @ au) * np.outer(u, u)
-    return np.ascontiguousarray((a + a.T) / 2), 1.0
-
-
-def sparse_matrix(n=100_000, nnz_half=500_000, seed=0):
-    rng = np.random.default_rng(seed)
-    i, j = rng.integers(0, n, nnz_half), rng.integers(0, n, nnz_half)
-    S = sp.coo_matrix((rng.standard_normal(nnz_half), (i, j)), shape=(n, n))
-    S = (S + S.T).tocsr()
-    S.sum_duplicates()
-    return S
+    """(median seconds, last result); no warm-up call: the solvers' runs are long."""
+    return timing.median_time(fn, repeats, warmup=False)
 
 
 POWER_MAXITER = 5000   # power iteration stalls on the sparse case (|lambda_min| ~ lambda_max)
@@ -213,16 +188,16 @@ def main(argv=None):
 
     for n in (500, 2000, 4000):
         for ratio in (0.9, 0.99):
-            A, true = dense_matrix(n, ratio)
+            A, true = householder(gap_spectrum(n, ratio)), 1.0
             bench_case(f"dense n={n}, lambda2/lambda1={ratio}", A, true, repeats, slow,
                        do_eigh=not (args.quick and n == 4000))
-    S = sparse_matrix()
+    S = sparse_symmetric(100_000, 500_000)
     true = eigsh(S, k=1, which="LA", tol=1e-14, return_eigenvectors=False)[0]
     # the power iterations stall on this matrix (5000 mat-vecs, ~10 s each): one repeat
     bench_case(f"sparse CSR n={S.shape[0]}, nnz={S.nnz}", S, true, repeats, 1, False, True)
 
     n = 10_000
-    lam = np.concatenate([[1.0, 0.99], np.linspace(0.99, 0.0, n - 1)[1:]])
+    lam = gap_spectrum(n, 0.99)
     D = sp.diags(lam).tocsr()
     print(f"\nmat-vec counts, diagonal spectrum, gap 0.01 (lambda2 = 0.99), n = {n}:")
     v0 = np.random.default_rng(1).standard_normal(n)

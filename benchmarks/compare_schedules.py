@@ -29,6 +29,8 @@ import numpy as np
 import lrcore
 from lrcore import schedules as S
 
+import timing  # benchmarks/timing.py
+
 try:
     import torch
     from torch.optim import lr_scheduler as L
@@ -37,13 +39,9 @@ except ImportError:  # the torch column is then skipped
 
 
 def median_time(fn, repeat):
-    fn()  # warm up (compiles the program, faults in memory)
-    ts = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
+    """Median seconds of ``repeat`` calls after a warm-up call (compiles the program,
+    faults in memory)."""
+    return timing.median_time(fn, repeat)[0]
 
 
 def scalar_ns(s, repeat):

@@ -15,8 +15,6 @@ of equal work.
 from __future__ import annotations
 
 import os
-import statistics
-import time
 
 import numpy as np
 
@@ -25,15 +23,7 @@ from lrcore.problems import Logistic, Quadratic
 from lrcore.search import ProblemObjective, grid_search, range_test
 from lrcore.stability import descend
 
-
-def med(fn, repeats):
-    fn()
-    ts = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts), out
+from timing import median_time as med  # benchmarks/timing.py
 
 
 def np_logistic_vg(X, y, w):

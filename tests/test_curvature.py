@@ -1,7 +1,8 @@
 """Tests of lrcore.curvature (top_eigenvalue, hvp_operator) and the eigen C kernels.
 
 References: numpy.linalg.eigvalsh / eigh on explicit matrices, scipy.sparse.linalg.eigsh
-on sparse ones, closed forms for diagonal and rank-one matrices.
+on sparse ones, closed forms for diagonal and rank-one matrices; the kernels' numpy twins in
+reference/eigen.py, the test matrices (prescribed spectra) from reference/matrices.py.
 """
 import warnings
 
@@ -13,40 +14,14 @@ from scipy.sparse.linalg import LinearOperator, aslinearoperator, eigsh
 import lrcore
 from lrcore import _core
 from lrcore.curvature import EigResult, hvp_operator, top_eigenvalue
+from reference import eigen as ref_eigen
+from reference import problems as ref_problems
+from reference.matrices import gap_spectrum, spectrum_matrix
 
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
 RNG = np.random.default_rng(12345)
-
-
-def orthogonal(n, seed):
-    q, r = np.linalg.qr(np.random.default_rng(seed).standard_normal((n, n)))
-    return q * np.sign(np.diag(r))
-
-
-def spectrum_matrix(lam, seed=0, dtype=np.float64):
-    """Q diag(lam) Q^T; Q a random orthogonal matrix (QR) for small n, a product of four
-    random Householder reflections for large n (O(n^2), same spectrum, dense entries)."""
-    lam = np.asarray(lam, dtype=np.float64)
-    n = len(lam)
-    if n <= 200:
-        q = orthogonal(n, seed)
-        a = (q * lam) @ q.T
-    else:
-        a = np.diag(lam)
-        rng = np.random.default_rng(seed)
-        for _ in range(4):
-            u = rng.standard_normal(n)
-            u /= np.linalg.norm(u)
-            au = a @ u
-            a = a - 2 * np.outer(u, au) - 2 * np.outer(au, u) + 4 * (u @ au) * np.outer(u, u)
-    return ((a + a.T) / 2).astype(dtype)
-
-
-def gap_spectrum(n, ratio):
-    """lambda_1 = 1, lambda_2 = ratio, the rest spread uniformly in [0, ratio)."""
-    return np.concatenate([[1.0, ratio], np.linspace(ratio, 0.0, n - 1)[1:]])
 
 
 def true_residual(A, r):
@@ -70,14 +45,14 @@ def _threads():
 def test_symv_reads_lower_triangle_only(dtype, n, threads):
     lrcore.set_num_threads(threads)
     a = RNG.standard_normal((n, n)).astype(dtype)
-    sym = np.tril(a) + np.tril(a, -1).T
+    sym = ref_eigen.symmetric_from_lower(a)
     garbage = np.tril(a) + np.triu(np.full((n, n), np.nan, dtype=dtype), 1)
     x = RNG.standard_normal(n)
-    ref = sym.astype(np.float64) @ x
+    want = ref_eigen.symv_lower(a, x)
     tol = 1e-12 * (1 + np.abs(sym).sum())
-    np.testing.assert_allclose(_core._symv(garbage, x), ref, rtol=0, atol=tol)
+    np.testing.assert_allclose(_core._symv(garbage, x), want, rtol=0, atol=tol)
     # Fortran order: the lower triangle of the logical matrix is read as well
-    np.testing.assert_allclose(_core._symv(np.asfortranarray(garbage), x), ref, rtol=0, atol=tol)
+    np.testing.assert_allclose(_core._symv(np.asfortranarray(garbage), x), want, rtol=0, atol=tol)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -116,19 +91,21 @@ def test_csrmv_matches_scipy(random_csr, dtype, idx, threads):
     x = RNG.standard_normal(3000)
     y = _core._csrmv(A.indptr.astype(idx), A.indices.astype(idx), A.data, 3000, x)
     np.testing.assert_allclose(y, A.astype(np.float64) @ x, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(y, ref_eigen.csrmv(A.indptr, A.indices, A.data, 3000, x),
+                               rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_symstats_match_numpy(dtype):
     n = 157
     a = RNG.standard_normal((n, n)).astype(dtype)
-    sym = (np.tril(a) + np.tril(a, -1).T).astype(np.float64)
+    sym = ref_eigen.symmetric_from_lower(a).astype(np.float64)
     tr, fro2, hi, lo = _core._symstats(np.tril(a) + np.triu(np.full((n, n), 7, dtype=dtype), 1))
-    off = np.abs(sym).sum(axis=1) - np.abs(np.diag(sym))
-    assert tr == pytest.approx(np.trace(sym), rel=1e-12)
-    assert fro2 == pytest.approx(np.sum(sym * sym), rel=1e-12)
-    assert hi == pytest.approx(np.max(np.diag(sym) + off), rel=1e-12)
-    assert lo == pytest.approx(np.min(np.diag(sym) - off), rel=1e-12)
+    want_tr, want_fro2, want_hi, want_lo = ref_eigen.symstats(a)
+    assert tr == pytest.approx(want_tr, rel=1e-12)
+    assert fro2 == pytest.approx(want_fro2, rel=1e-12)
+    assert hi == pytest.approx(want_hi, rel=1e-12)
+    assert lo == pytest.approx(want_lo, rel=1e-12)
     S = sp.csr_matrix(sym)
     assert np.allclose(_core._csrstats(S.indptr, S.indices, S.data, n), (tr, fro2, hi, lo))
     bad = sym.copy()
@@ -579,7 +556,7 @@ def test_hvp_operator_uses_exact_problem_hessian():
     p = LeastSquares(X, RNG.standard_normal(20))
     H = hvp_operator(p, np.zeros(4))
     v = RNG.standard_normal(4)
-    np.testing.assert_allclose(H @ v, X.T @ (X @ v) / 20, rtol=1e-13)
+    np.testing.assert_allclose(H @ v, ref_problems.hvp(p, np.zeros(4), v), rtol=1e-13)
 
 
 def test_result_is_frozen_with_readable_repr():

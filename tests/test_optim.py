@@ -10,7 +10,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 import lrcore
 from lrcore import optim
-import ref_optim as ref
+from reference import optim as ref
 
 DTYPES = [np.float64, np.float32]
 THR = lrcore.openmp_threshold()

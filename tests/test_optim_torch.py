@@ -39,6 +39,13 @@ def run_pair(make_ours, make_theirs, dtype, n=257, seed=0, lr_seq=None):
     return ours, theirs
 
 
+def run_same(name, kw, dtype):
+    """run_pair on the class called ``name`` in lrcore.optim and in torch.optim (foreach=False),
+    both made with the keywords ``kw``."""
+    return run_pair(lambda x: getattr(optim, name)(x, **kw),
+                    lambda ps: getattr(torch.optim, name)(ps, foreach=False, **kw), dtype)
+
+
 SGD_CASES = [
     dict(lr=0.05),
     dict(lr=0.05, weight_decay=0.1),
@@ -52,8 +59,7 @@ SGD_CASES = [
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("kw", SGD_CASES)
 def test_sgd_parity(dtype, kw):
-    run_pair(lambda x: optim.SGD(x, **kw),
-             lambda ps: torch.optim.SGD(ps, foreach=False, **kw), dtype)
+    run_same("SGD", kw, dtype)
 
 
 ADAM_CASES = [
@@ -68,15 +74,13 @@ ADAM_CASES = [
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("kw", ADAM_CASES)
 def test_adam_parity(dtype, kw):
-    run_pair(lambda x: optim.Adam(x, **kw),
-             lambda ps: torch.optim.Adam(ps, foreach=False, **kw), dtype)
+    run_same("Adam", kw, dtype)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("kw", [dict(lr=1e-2), dict(lr=1e-2, weight_decay=0.3, amsgrad=True)])
 def test_adamw_parity(dtype, kw):
-    run_pair(lambda x: optim.AdamW(x, **kw),
-             lambda ps: torch.optim.AdamW(ps, foreach=False, **kw), dtype)
+    run_same("AdamW", kw, dtype)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -98,8 +102,7 @@ RMS_CASES = [
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("kw", RMS_CASES)
 def test_rmsprop_parity(dtype, kw):
-    run_pair(lambda x: optim.RMSprop(x, **kw),
-             lambda ps: torch.optim.RMSprop(ps, foreach=False, **kw), dtype)
+    run_same("RMSprop", kw, dtype)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -109,15 +112,12 @@ def test_rmsprop_parity(dtype, kw):
     dict(lr=1e-1, eps=1e-6, maximize=True),
 ])
 def test_adagrad_parity(dtype, kw):
-    run_pair(lambda x: optim.Adagrad(x, **kw),
-             lambda ps: torch.optim.Adagrad(ps, foreach=False, **kw), dtype)
+    run_same("Adagrad", kw, dtype)
 
 
 def test_state_buffers_match_torch():
     """Not only the parameters: the optimizer state agrees too (same buffers, same meaning)."""
-    ours, theirs = run_pair(lambda x: optim.Adam(x, lr=1e-2, amsgrad=True),
-                            lambda ps: torch.optim.Adam(ps, lr=1e-2, amsgrad=True, foreach=False),
-                            np.float64)
+    ours, theirs = run_same("Adam", dict(lr=1e-2, amsgrad=True), np.float64)
     st = next(iter(theirs.state.values()))
     for name in ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"):
         assert_allclose(ours.state[0][name], st[name].numpy(), rtol=1e-12, atol=1e-300)

@@ -9,42 +9,7 @@ from numpy.testing import assert_allclose
 
 from lrcore.datasets import load_breast_cancer, load_diabetes
 from lrcore.problems import LeastSquares, Logistic, Problem, Quadratic
-
-
-def softplus(z):
-    return np.logaddexp(0.0, z)
-
-
-def sigmoid(z):
-    return 0.5 * (1 + np.tanh(0.5 * z))
-
-
-def ref_value(p, w):
-    if isinstance(p, Logistic):
-        z = p.X @ w
-        return np.mean(softplus(z) - p.y * z) + 0.5 * p.l2 * w @ w
-    if isinstance(p, LeastSquares):
-        r = p.X @ w - p.y
-        return 0.5 * r @ r / len(p.y) + 0.5 * p.l2 * w @ w
-    return 0.5 * w @ p.A @ w - (0 if p.b is None else p.b @ w)
-
-
-def ref_hessian(p, w):
-    if isinstance(p, Logistic):
-        s = sigmoid(p.X @ w)
-        return (p.X.T * (s * (1 - s))) @ p.X / len(p.y) + p.l2 * np.eye(p.dim)
-    if isinstance(p, LeastSquares):
-        return p.X.T @ p.X / len(p.y) + p.l2 * np.eye(p.dim)
-    return p.A
-
-
-def fd_grad(f, w, h=1e-6):
-    g = np.empty_like(w)
-    for i in range(len(w)):
-        e = np.zeros_like(w)
-        e[i] = h
-        g[i] = (f(w + e) - f(w - e)) / (2 * h)
-    return g
+from reference import problems as ref
 
 
 def make_problems():
@@ -72,13 +37,15 @@ def test_value_grad_hvp(name, p):
     for _ in range(3):
         w = rng.normal(size=p.dim) * 0.5
         f, g = p.value_and_grad(w)
-        assert f == pytest.approx(ref_value(p, w), rel=1e-12, abs=1e-12)
+        assert f == pytest.approx(ref.value(p, w), rel=1e-12, abs=1e-12)
         assert p.value(w) == pytest.approx(f, rel=1e-14)
-        assert_allclose(g, fd_grad(lambda z: ref_value(p, z), w), rtol=1e-6, atol=1e-7)
+        assert_allclose(g, ref.fd_grad(lambda z: ref.value(p, z), w), rtol=1e-6, atol=1e-7)
         assert_allclose(p.grad(w), g, rtol=0, atol=0)
+        assert_allclose(g, ref.grad(p, w), rtol=1e-10, atol=1e-12)
         v = rng.normal(size=p.dim)
-        H = ref_hessian(p, w)
+        H = ref.hessian(p, w)
         assert_allclose(p.hvp(w, v), H @ v, rtol=1e-10, atol=1e-12)
+        assert_allclose(p.hvp(w, v), ref.hvp(p, w, v), rtol=1e-10, atol=1e-12)
         # the HVP is the directional derivative of the gradient
         h = 1e-5
         fd = (p.grad(w + h * v) - p.grad(w - h * v)) / (2 * h)
@@ -93,11 +60,11 @@ def test_smoothness_and_strong_convexity(name, p):
         assert p.smoothness() == pytest.approx(ev[-1] + p.l2, rel=1e-6)
         assert p.strong_convexity() == p.l2
         w = np.random.default_rng(2).normal(size=p.dim) * 0.1
-        local = np.linalg.eigvalsh(ref_hessian(p, w))[-1]
+        local = np.linalg.eigvalsh(ref.hessian(p, w))[-1]
         assert p.local_smoothness(w) == pytest.approx(local, rel=1e-6)
         assert p.local_smoothness(w) <= p.smoothness() * (1 + 1e-9)
     else:
-        ev = np.linalg.eigvalsh(ref_hessian(p, np.zeros(p.dim)))
+        ev = np.linalg.eigvalsh(ref.hessian(p, np.zeros(p.dim)))
         assert p.smoothness() == pytest.approx(ev[-1], rel=1e-6)
         assert p.strong_convexity() == pytest.approx(ev[0], rel=1e-5, abs=1e-9)
         c = p.curvature()
@@ -110,7 +77,7 @@ def test_logistic_is_stable_for_extreme_margins():
     for w in (800.0, -800.0, 1e6):
         f, g = p.value_and_grad(np.array([w]))
         assert np.isfinite(f) and np.all(np.isfinite(g))
-        assert f == pytest.approx(ref_value(p, np.array([w])), rel=1e-12)
+        assert f == pytest.approx(ref.value(p, np.array([w])), rel=1e-12)
 
 
 def test_from_functions_matches_builtin():

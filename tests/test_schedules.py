@@ -1,10 +1,10 @@
 """Tests of lrcore.schedules: closed forms, scalar/vector bit equality, serialization,
 composition, validation, ReduceOnPlateau, HF/optax compat, and properties (hypothesis).
 
-References are independent of the implementation: closed forms written out here with
-``math``/``mpmath`` (exact trigonometry for the cosine family), and HF transformers'/optax's
-formulas transcribed from their sources.  PyTorch differential tests live in
-test_schedules_torch.py.
+References are independent of the implementation: closed forms written out with
+``math``/``mpmath`` (exact trigonometry for the cosine family) -- one-liners inline here,
+the longer ones and HF transformers'/optax's formulas transcribed from their sources in
+``reference/schedules.py``.  PyTorch differential tests live in test_schedules_torch.py.
 """
 from __future__ import annotations
 
@@ -22,22 +22,14 @@ from hypothesis import strategies as st
 import lrcore
 from lrcore import schedules as S
 from lrcore.schedules import compat
+from reference import schedules as ref
 
-try:
-    import mpmath
-    mpmath.mp.dps = 40
-except ImportError:  # pragma: no cover
-    mpmath = None
+mpmath = ref.mpmath   # 40 digits; None when mpmath is not installed
 
 #: exact (40-digit) trigonometric references; mpmath ships with sympy (a torch dependency)
 needs_mpmath = pytest.mark.skipif(mpmath is None, reason="exact trigonometric references "
                                   "need mpmath (pip install mpmath)")
 BIG = [2**31, 2**52, 2**52 + 1, 2**62, 2**63 - 1]
-
-
-def cos_half(x):
-    """(1 + cos(pi x)) / 2, exactly (mpmath), for a real x."""
-    return (1 + mpmath.cospi(mpmath.mpf(x))) / 2
 
 
 def close(a, b, ulps=8):
@@ -48,9 +40,9 @@ def close(a, b, ulps=8):
     return abs(a - b) <= ulps * math.ulp(abs(b))
 
 
-def assert_ref(s, ref, ts, ulps=8):
+def assert_ref(s, closed, ts, ulps=8):
     for t in ts:
-        got, want = s(t), float(ref(t))
+        got, want = s(t), float(closed(t))
         assert close(got, want, ulps), f"{s!r} at t={t}: {got!r} != {want!r}"
 
 
@@ -171,8 +163,8 @@ def test_inverse_time_and_sqrt():
 
 def test_polynomial_and_linear():
     s = S.polynomial(0.1, 40, end=0.01, power=2.0)
-    ref = lambda t: (0.1 - 0.01) * (1 - min(t, 40) / 40) ** 2 + 0.01  # noqa: E731
-    assert_ref(s, ref, [0, 1, 20, 39, 40, 41, 2**62], ulps=4)
+    closed = lambda t: (0.1 - 0.01) * (1 - min(t, 40) / 40) ** 2 + 0.01  # noqa: E731
+    assert_ref(s, closed, [0, 1, 20, 39, 40, 41, 2**62], ulps=4)
     assert s(40) == 0.01 and s(2**63 - 1) == 0.01
     s = S.linear(0.3, 0.1, 7)
     assert s(0) == 0.3 and s(7) == 0.1 and s(8) == 0.1 and s(2**62) == 0.1
@@ -183,25 +175,25 @@ def test_polynomial_and_linear():
 def test_cosine_closed_form_exact_trig():
     T, lr, fl = 1000, 0.1, 0.001
     s = S.cosine(lr, T, floor=fl)
-    ref = lambda t: fl + (lr - fl) * cos_half(mpmath.mpf(min(t, T)) / T)  # noqa: E731
-    assert_ref(s, ref, [0, 1, 2, 250, 499, 500, 501, 750, 998, 999, 1000, 1001, 10**6, 2**62],
+    closed = lambda t: fl + (lr - fl) * ref.cos_half(mpmath.mpf(min(t, T)) / T)  # noqa: E731
+    assert_ref(s, closed, [0, 1, 2, 250, 499, 500, 501, 750, 998, 999, 1000, 1001, 10**6, 2**62],
                ulps=4)
     assert s(0) == lr and s(T) == fl and s(2**63 - 1) == fl
     # near the end of the decay the value stays accurate to a few ulp *relative*
     z = S.cosine(1.0, 10**9)
     for t in [10**9 - 1, 10**9 - 2, 10**9 - 1000]:
-        assert close(z(t), cos_half(mpmath.mpf(t) / 10**9), 4)
+        assert close(z(t), ref.cos_half(mpmath.mpf(t) / 10**9), 4)
     # exponent
     s = S.cosine(lr, T, floor=fl, exponent=3.0)
-    ref = lambda t: fl + (lr - fl) * cos_half(mpmath.mpf(min(t, T)) / T) ** 3  # noqa: E731
-    assert_ref(s, ref, [0, 1, 333, 999, 1000, 5000], ulps=8)
+    closed = lambda t: fl + (lr - fl) * ref.cos_half(mpmath.mpf(min(t, T)) / T) ** 3  # noqa: E731
+    assert_ref(s, closed, [0, 1, 333, 999, 1000, 5000], ulps=8)
 
 
 @needs_mpmath
 def test_cosine_periodic_is_pytorch_convention():
     s = S.cosine(0.1, 10, floor=0.01, periodic=True)
-    ref = lambda t: 0.01 + 0.09 * cos_half(mpmath.mpf(t) / 10)  # noqa: E731
-    assert_ref(s, ref, [0, 5, 10, 11, 15, 19, 20, 21, 2**40 + 3, 2**62 + 5], ulps=4)
+    closed = lambda t: 0.01 + 0.09 * ref.cos_half(mpmath.mpf(t) / 10)  # noqa: E731
+    assert_ref(s, closed, [0, 5, 10, 11, 15, 19, 20, 21, 2**40 + 3, 2**62 + 5], ulps=4)
     assert s(20) == 0.1 and s(10) == 0.01 and s(20 * 2**57) == 0.1 and s(20 * 2**57 + 10) == 0.01
 
 
@@ -213,7 +205,7 @@ def test_cosine_accuracy_random_vs_mpmath():
         T = int(rng.integers(1, 10**12))
         t = int(rng.integers(0, T + 1))
         got = S.cosine(1.0, T)(t)
-        want = cos_half(mpmath.mpf(t) / T)
+        want = ref.cos_half(mpmath.mpf(t) / T)
         if want != 0:
             worst = max(worst, float(abs(got - want) / math.ulp(float(want))))
     assert worst <= 4.0, worst
@@ -235,43 +227,29 @@ def test_sinpi_kernel_accuracy():
     assert worst <= 1.5, worst
     ca = lrcore._core._cos_anneal(np.linspace(-3, 3, 601))
     for xi, gi in zip(np.linspace(-3, 3, 601), ca):
-        assert close(gi, cos_half(float(xi)), 4)
+        assert close(gi, ref.cos_half(float(xi)), 4)
 
 
 @needs_mpmath
 def test_cosine_restarts():
     s = S.cosine_restarts(0.1, 10, period_mult=2, floor=0.001)
     # cycles [0,10) [10,30) [30,70) [70,150) ...
-    def ref(t):
-        start, length = 0, 10
-        while t - start >= length:
-            start, length = start + length, 2 * length
-        return 0.001 + 0.099 * cos_half(mpmath.mpf(t - start) / length)
-    assert_ref(s, ref, [0, 1, 9, 10, 11, 29, 30, 69, 70, 149, 150, 10**6], ulps=4)
+    assert_ref(s, lambda t: ref.cosine_restarts(t, 0.1, 10, period_mult=2, floor=0.001),
+               [0, 1, 9, 10, 11, 29, 30, 69, 70, 149, 150, 10**6], ulps=4)
     assert s(10) == s(30) == s(70) == 0.1
     assert math.isfinite(s(2**63 - 1)) and math.isfinite(s(2**62))
     s = S.cosine_restarts(0.1, 10, peak_decay=0.5, warmup=4)
     # cycle c: ramp peak (tau+1)/5 for tau < 4, then cosine over 6 steps
-    def ref2(t):
-        c, tau = divmod(t, 10)
-        peak = 0.1 * 0.5**c
-        if tau < 4:
-            return peak * (tau + 1) / 5
-        return peak * cos_half(mpmath.mpf(tau - 4) / 6)
-    assert_ref(s, ref2, [0, 1, 3, 4, 5, 9, 10, 13, 14, 25, 99], ulps=4)
+    assert_ref(s, lambda t: ref.cosine_restarts_warmup(t, 0.1, 10, 4, peak_decay=0.5),
+               [0, 1, 3, 4, 5, 9, 10, 13, 14, 25, 99], ulps=4)
     s = S.cosine_restarts(0.1, 10, warmup=4, warmup_start=0.02)
     assert s(0) == 0.02 and s(10) == 0.02 and close(s(2), 0.02 + 0.08 * 2 / 4, 2)
 
 
 def test_cyclic():
-    def ref(t, base, mx, up, down, mode, gamma):
-        c, q = divmod(t, up + down)
-        f = q / up if q <= up else (up + down - q) / down
-        sc = {"triangular": 1.0, "triangular2": 0.5**c, "exp_range": gamma**t}[mode]
-        return base + (mx - base) * f * sc
     for mode in ["triangular", "triangular2", "exp_range"]:
         s = S.cyclic(0.01, 0.1, 4, 6, mode=mode, gamma=0.99)
-        assert_ref(s, lambda t: ref(t, 0.01, 0.1, 4, 6, mode, 0.99),
+        assert_ref(s, lambda t: ref.cyclic(t, 0.01, 0.1, 4, 6, mode, 0.99),
                    [0, 1, 3, 4, 5, 9, 10, 14, 20, 1234], ulps=4)
         assert s(0) == 0.01
         assert math.isfinite(s(2**63 - 1))
@@ -283,8 +261,8 @@ def test_cyclic():
 def test_onecycle_lrcore_and_torch_phase_ends():
     s = S.onecycle(1.0, 100)  # initial 0.04, peak at 30, min 4e-6 at 100
     assert s(0) == 0.04 and s(30) == 1.0 and s(100) == 4e-6 and s(2**62) == 4e-6
-    assert close(s(15), 1.0 + (0.04 - 1.0) * cos_half(0.5), 4)
-    assert close(s(65), 4e-6 + (1.0 - 4e-6) * cos_half(0.5), 4)
+    assert close(s(15), 1.0 + (0.04 - 1.0) * ref.cos_half(0.5), 4)
+    assert close(s(65), 4e-6 + (1.0 - 4e-6) * ref.cos_half(0.5), 4)
     s = S.onecycle(1.0, 100, three_phase=True, anneal="linear")
     assert (s(0), s(30), s(60), s(100)) == (0.04, 1.0, 0.04, 4e-6)
     assert close(s(45), 0.52, 2) and close(s(80), 0.04 + (4e-6 - 0.04) * 0.5, 2)
@@ -300,10 +278,10 @@ def test_onecycle_lrcore_and_torch_phase_ends():
 def test_warmup_cosine_and_wsd():
     s = S.warmup_cosine(1.0, 4, 104, floor=0.1)
     assert [s(t) for t in range(5)] == [0.2, 0.4, 0.6, 0.8, 1.0]
-    assert close(s(54), 0.1 + 0.9 * cos_half(0.5), 4) and s(104) == 0.1 and s(10**9) == 0.1
+    assert close(s(54), 0.1 + 0.9 * ref.cos_half(0.5), 4) and s(104) == 0.1 and s(10**9) == 0.1
     s = S.warmup_cosine(1.0, 4, 104, start=0.0)
     assert [s(t) for t in range(5)] == [0.0, 0.25, 0.5, 0.75, 1.0]
-    for decay, f in [("linear", lambda p: 1 - p), ("cosine", lambda p: cos_half(p)),
+    for decay, f in [("linear", lambda p: 1 - p), ("cosine", lambda p: ref.cos_half(p)),
                      ("1-sqrt", lambda p: 1 - mpmath.sqrt(p))]:
         s = S.wsd(1.0, 2, 3, 8, decay=decay, floor=0.2)
         assert [s(t) for t in range(6)] == [1 / 3, 2 / 3, 1.0, 1.0, 1.0, 1.0]
@@ -393,10 +371,10 @@ def test_threads_agree(s):
 
 def test_step_input_types_and_errors():
     s = S.cosine(0.1, 100)
-    ref = s(np.arange(10))
+    want = s(np.arange(10))
     for dt in [np.int8, np.int16, np.int32, np.uint8, np.uint32, np.uint64, np.int64]:
-        assert np.array_equal(s(np.arange(10, dtype=dt)), ref)
-    assert np.array_equal(s([0, 1, 2]), ref[:3])
+        assert np.array_equal(s(np.arange(10, dtype=dt)), want)
+    assert np.array_equal(s([0, 1, 2]), want[:3])
     assert s(np.int32(5)) == s(5) and isinstance(s(np.int64(5)), float)
     assert s(np.arange(6).reshape(2, 3)).shape == (2, 3)
     assert s(np.array(3)).shape == () and s(np.array([], dtype=np.int64)).shape == (0,)
@@ -694,14 +672,14 @@ def test_plateau_follows_base_schedule_and_time():
 def test_plateau_state_dict_json_round_trip_and_resume():
     metrics = [3.0, 2.0, 2.5, 2.6, 2.7, 1.0, 1.1, 1.2, 1.3, 1.4, 1.5]
     full = S.ReduceOnPlateau(S.constant(0.1), patience=1, cooldown=1, factor=0.3)
-    ref = [full.step(m) for m in metrics]
+    expected = [full.step(m) for m in metrics]
     a = S.ReduceOnPlateau(S.constant(0.1), patience=1, cooldown=1, factor=0.3)
     out = [a.step(m) for m in metrics[:5]]
     cfg = json.loads(json.dumps(a.to_dict()))
     state = json.loads(json.dumps(a.state_dict(), allow_nan=False))
     b = S.ReduceOnPlateau.from_state(cfg, state)
     out += [b.step(m) for m in metrics[5:]]
-    assert out == ref
+    assert out == expected
     assert isinstance(S.from_dict(cfg), S.ReduceOnPlateau)
     with pytest.raises(ValueError, match="missing keys"):
         b.load_state_dict({"scale": 1.0})
@@ -724,125 +702,43 @@ def test_plateau_in_optim_wrapper():
 
 
 # ----------------------------------------------------------------------------------------
-# HF transformers and optax compat (formulas transcribed from their sources)
+# HF transformers and optax compat (formulas transcribed from their sources, in reference/)
 # ----------------------------------------------------------------------------------------
 
-def hf_linear(t, W, T):  # transformers.optimization._get_linear_schedule_with_warmup_lr_lambda
-    if t < W:
-        return float(t) / float(max(1, W))
-    return max(0.0, float(T - t) / float(max(1, T - W)))
-
-
-def hf_cosine(t, W, T, num_cycles=0.5):
-    if t < W:
-        return float(t) / float(max(1, W))
-    progress = float(t - W) / float(max(1, T - W))
-    return max(0.0, 0.5 * (1.0 + math.cos(math.pi * float(num_cycles) * 2.0 * progress)))
-
-
-def hf_poly(t, W, T, lr_init, lr_end, power):
-    if t < W:
-        return float(t) / float(max(1, W))
-    if t > T:
-        return lr_end / lr_init
-    decay = (lr_init - lr_end) * (1 - (t - W) / (T - W)) ** power + lr_end
-    return decay / lr_init
-
-
-def hf_isqrt(t, W, timescale=None):
-    if timescale is None:
-        timescale = W or 10_000
-    if t < W:
-        return float(t) / float(max(1, W))
-    shift = timescale - W
-    return 1.0 / math.sqrt((t + shift) / timescale)
-
-
-def hf_wsd(t, W, S_, D, decay_type, min_lr_ratio):
-    if t < W:
-        return (float(t) / float(max(1, W))) * (1.0 - min_lr_ratio) + min_lr_ratio
-    if t < W + S_:
-        return 1.0
-    if t < W + S_ + D:
-        p = float(t - W - S_) / float(max(1, D))
-        f = {"linear": 1.0 - p, "cosine": 0.5 * (1.0 + math.cos(math.pi * p)),
-             "1-sqrt": 1.0 - math.sqrt(p)}[decay_type]
-        return f * (1.0 - min_lr_ratio) + min_lr_ratio
-    return min_lr_ratio
-
-
-def _cmp(s, ref, n, lr=1.0):
+def _cmp(s, formula, n, lr=1.0):
     got = s(np.arange(n))
-    want = np.array([lr * ref(t) for t in range(n)])
+    want = np.array([lr * formula(t) for t in range(n)])
     err = np.abs(got - want)
     assert np.all((err <= 1e-12) | (err <= 1e-9 * np.abs(want))), float(err.max())
 
 
 def test_hf_compat():
     lr = 3e-4
-    _cmp(compat.hf_linear_with_warmup(lr, 10, 100), lambda t: hf_linear(t, 10, 100), 150, lr)
-    _cmp(compat.hf_linear_with_warmup(lr, 0, 100), lambda t: hf_linear(t, 0, 100), 150, lr)
-    _cmp(compat.hf_cosine_with_warmup(lr, 10, 100), lambda t: hf_cosine(t, 10, 100), 300, lr)
+    _cmp(compat.hf_linear_with_warmup(lr, 10, 100), lambda t: ref.hf_linear(t, 10, 100), 150, lr)
+    _cmp(compat.hf_linear_with_warmup(lr, 0, 100), lambda t: ref.hf_linear(t, 0, 100), 150, lr)
+    _cmp(compat.hf_cosine_with_warmup(lr, 10, 100), lambda t: ref.hf_cosine(t, 10, 100), 300, lr)
     _cmp(compat.hf_constant_with_warmup(lr, 7), lambda t: min(1.0, t / 7), 20, lr)
     _cmp(compat.hf_polynomial_decay_with_warmup(lr, 10, 100, lr_end=1e-6, power=2.0),
-         lambda t: hf_poly(t, 10, 100, lr, 1e-6, 2.0), 150, lr)
-    _cmp(compat.hf_inverse_sqrt(lr, 10), lambda t: hf_isqrt(t, 10), 500, lr)
-    _cmp(compat.hf_inverse_sqrt(lr, 0, timescale=50), lambda t: hf_isqrt(t, 0, 50), 500, lr)
+         lambda t: ref.hf_poly(t, 10, 100, lr, 1e-6, 2.0), 150, lr)
+    _cmp(compat.hf_inverse_sqrt(lr, 10), lambda t: ref.hf_isqrt(t, 10), 500, lr)
+    _cmp(compat.hf_inverse_sqrt(lr, 0, timescale=50), lambda t: ref.hf_isqrt(t, 0, 50), 500, lr)
     for dt in ["linear", "cosine", "1-sqrt"]:
         _cmp(compat.hf_wsd(lr, 10, 30, num_training_steps=100, decay_type=dt, min_lr_ratio=0.1),
-             lambda t: hf_wsd(t, 10, 60, 30, dt, 0.1), 150, lr)
+             lambda t: ref.hf_wsd(t, 10, 60, 30, dt, 0.1), 150, lr)
     assert compat.hf_linear_with_warmup(lr, 10, 100)(0) == 0.0  # HF starts at 0
     with pytest.raises(ValueError, match="num_cycles"):
         compat.hf_cosine_with_warmup(lr, 10, 100, num_cycles=1.0)
 
 
-def optax_exp(count, init, steps, rate, begin=0, staircase=False, end=None):
-    dc = count - begin
-    p = dc / steps
-    if staircase:
-        p = math.floor(p)
-    v = init * rate ** p
-    if end is not None:
-        v = max(v, end) if rate < 1 else min(v, end)
-    return init if dc <= 0 else v
-
-
-def optax_cos_interp(start, end, pct):
-    return end - (end - start) / 2.0 * (math.cos(math.pi * pct) + 1)
-
-
-def optax_onecycle(count, T, peak, pct_start=0.3, div=25.0, fdiv=1e4):
-    # optax.piecewise_interpolate_schedule("cosine", peak / div,
-    #     {int(pct_start * T): div, int(T): 1 / (div * fdiv)})
-    init = peak / div
-    bounds = [int(pct_start * T), int(T)]
-    vals = [init, init * div, init * div / (div * fdiv)]
-    x = [0] + bounds
-    for k in range(2):
-        if count < x[k + 1]:
-            pct = (count - x[k]) / (x[k + 1] - x[k])
-            return optax_cos_interp(vals[k], vals[k + 1], pct)
-    return vals[-1]
-
-
-def optax_warmup_cosine(count, init, peak, W, D, end=0.0, exponent=1.0):
-    if count < W:
-        return init + (peak - init) * count / W
-    c = min(count - W, D - W)
-    alpha = end / peak
-    cd = 0.5 * (1 + math.cos(math.pi * c / (D - W)))
-    return peak * ((1 - alpha) * cd**exponent + alpha)
-
-
 def test_optax_compat():
     _cmp(compat.optax_exponential_decay(0.1, 10, 0.5, transition_begin=5, staircase=True,
                                         end_value=1e-3),
-         lambda t: optax_exp(t, 0.1, 10, 0.5, 5, True, 1e-3), 200)
+         lambda t: ref.optax_exp(t, 0.1, 10, 0.5, 5, True, 1e-3), 200)
     _cmp(compat.optax_exponential_decay(0.1, 7, 1.2, end_value=0.5),
-         lambda t: optax_exp(t, 0.1, 7, 1.2, 0, False, 0.5), 200)
-    _cmp(compat.optax_cosine_onecycle(100, 0.1), lambda t: optax_onecycle(t, 100, 0.1), 150)
+         lambda t: ref.optax_exp(t, 0.1, 7, 1.2, 0, False, 0.5), 200)
+    _cmp(compat.optax_cosine_onecycle(100, 0.1), lambda t: ref.optax_onecycle(t, 100, 0.1), 150)
     _cmp(compat.optax_warmup_cosine_decay(0.0, 0.1, 10, 100, end_value=1e-3, exponent=2.0),
-         lambda t: optax_warmup_cosine(t, 0.0, 0.1, 10, 100, 1e-3, 2.0), 150)
+         lambda t: ref.optax_warmup_cosine(t, 0.0, 0.1, 10, 100, 1e-3, 2.0), 150)
     _cmp(compat.optax_linear(0.1, 0.01, 20, transition_begin=3),
          lambda t: 0.1 if t < 3 else 0.1 + (0.01 - 0.1) * min(t - 3, 20) / 20, 40)
     _cmp(compat.optax_polynomial(0.1, 0.01, 3.0, 20),

@@ -1,6 +1,7 @@
 """Safe rates are real: theory (2/L and the momentum bounds) against runs of the optimizers,
-on real data; descend in C against the Python loop; check_stability; boundary; range test;
-built-in problems as search objectives."""
+on real data; descend in C against the Python loop and against its plain-numpy twin
+(reference/descend.py); check_stability; boundary; range test; built-in problems as search
+objectives."""
 import math
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
@@ -15,6 +16,8 @@ from lrcore.problems import LeastSquares, Logistic, Problem, Quadratic
 from lrcore.rates import max_stable_lr, optimal_lr, safe_lr
 from lrcore.search import ProblemObjective, grid_search, range_test
 from lrcore.stability import check_stability, descend, stability_boundary, sweep
+from reference import descend as ref
+from reference import problems as ref_problems
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +32,13 @@ def cancer():
     return Logistic(X, y, l2=1e-2)
 
 
+@pytest.fixture(scope="module")
+def quadratic():
+    rng = np.random.default_rng(0)
+    M = rng.normal(size=(8, 8))
+    return Quadratic(M @ M.T / 8 + 0.1 * np.eye(8), b=rng.normal(size=8))
+
+
 CASES = [("gd", 0.0), ("heavy_ball", 0.9), ("nesterov", 0.9), ("heavy_ball", 0.5),
          ("nesterov", 0.3)]
 
@@ -37,7 +47,7 @@ CASES = [("gd", 0.0), ("heavy_ball", 0.9), ("nesterov", 0.9), ("heavy_ball", 0.5
 def test_safe_rate_is_real_on_least_squares(diabetes, method, beta):
     """0.98 x max_stable converges, 1.02 x diverges (the formulas are tight)."""
     sr = safe_lr(diabetes, method=method, momentum=beta)
-    L = np.linalg.eigvalsh(diabetes.X.T @ diabetes.X / diabetes.n_samples)[-1]
+    L = np.linalg.eigvalsh(ref_problems.hessian(diabetes, np.zeros(diabetes.dim)))[-1]
     assert sr.L == pytest.approx(L, rel=1e-6)
     assert sr.L_upper >= L
     assert sr.max_stable <= max_stable_lr(L, method=method, momentum=beta) * (1 + 1e-12)
@@ -52,7 +62,7 @@ def test_safe_rate_is_real_on_least_squares(diabetes, method, beta):
 
 def test_gd_recommended_rate_is_optimal_for_strongly_convex(diabetes):
     sr = safe_lr(diabetes)
-    ev = np.linalg.eigvalsh(diabetes.X.T @ diabetes.X / diabetes.n_samples)
+    ev = np.linalg.eigvalsh(ref_problems.hessian(diabetes, np.zeros(diabetes.dim)))
     assert sr.mu == pytest.approx(ev[0], rel=1e-6)
     assert sr.recommended == pytest.approx(2 / (ev[-1] + ev[0]), rel=1e-5)
 
@@ -104,6 +114,90 @@ def test_descend_c_equals_python_loop(diabetes, cancer):
             assert_allclose(a.x, b.x, rtol=1e-11, atol=1e-13)
             assert_allclose(a.losses, b.losses, rtol=1e-12)
             assert len(a.losses) == 300 // 7 + 1
+
+
+# ---------------------------------------------------------------------------------------
+# descend against its plain-numpy twin (reference/descend.py)
+# ---------------------------------------------------------------------------------------
+
+TWIN_METHODS = [("gd", 0.0), ("heavy_ball", 0.8), ("nesterov", 0.8), ("adam", 0.9)]
+TWIN_IDS = [m for m, _ in TWIN_METHODS]
+
+
+def assert_same_run(got, want):
+    """lrcore's Trajectory against the twin's run: the same stop after the same number of
+    steps, the iterate and every record to 1e-12 (relative; absolute at the run's own scale,
+    max(||x||_inf, 1), max(|f(x0)|, 1) and ||grad f(x0)||, where values pass through 0)."""
+    assert (got.status, got.steps_run) == (want.status, want.steps_run)
+    assert got.losses.shape == want.losses.shape == got.grad_norms.shape
+    sx = max(np.abs(want.x).max(), 1.0)
+    sf = max(abs(want.losses[0]), 1.0)
+    sg = want.grad_norms[0]
+    assert_allclose(got.x, want.x, rtol=1e-12, atol=1e-12 * sx)
+    assert_allclose(got.losses, want.losses, rtol=1e-12, atol=1e-12 * sf)
+    assert_allclose(got.grad_norms, want.grad_norms, rtol=1e-12, atol=1e-12 * sg)
+    assert got.final_loss == pytest.approx(want.final_loss, rel=1e-12, abs=1e-12 * sf)
+    assert got.final_grad_norm == pytest.approx(want.final_grad_norm, rel=1e-12, abs=1e-12 * sg)
+
+
+def both(p, x0, lr, **kw):
+    return descend(p, x0, lr, **kw), ref.descend(p, x0, lr, **kw)
+
+
+@pytest.mark.parametrize("problem", ["diabetes", "cancer", "quadratic"])
+@pytest.mark.parametrize("method,beta", TWIN_METHODS, ids=TWIN_IDS)
+def test_descend_matches_numpy_twin_with_record_every(request, problem, method, beta):
+    p = request.getfixturevalue(problem)
+    lr = 0.01 if method == "adam" else 0.3 / p.smoothness()
+    got, want = both(p, np.full(p.dim, 0.1), lr, steps=300, method=method, momentum=beta,
+                     record_every=7)
+    assert want.status == "completed" and len(want.losses) == 300 // 7 + 1
+    assert_same_run(got, want)
+
+
+@pytest.mark.parametrize("problem", ["diabetes", "cancer", "quadratic"])
+@pytest.mark.parametrize("method,beta", TWIN_METHODS, ids=TWIN_IDS)
+def test_descend_matches_numpy_twin_with_tol(request, problem, method, beta):
+    p = request.getfixturevalue(problem)
+    lr, tol = (0.01, 1e-3) if method == "adam" else (1.0 / p.smoothness(), 1e-6)
+    got, want = both(p, np.full(p.dim, 0.1), lr, steps=20000, method=method, momentum=beta,
+                     tol=tol, record_every=5)
+    assert want.status == "converged" and want.steps_run < 20000
+    assert want.final_grad_norm <= tol
+    assert_same_run(got, want)
+
+
+@pytest.mark.parametrize("problem", ["diabetes", "cancer", "quadratic"])
+@pytest.mark.parametrize("method,beta", TWIN_METHODS, ids=TWIN_IDS)
+def test_descend_matches_numpy_twin_with_a_schedule(request, problem, method, beta):
+    p = request.getfixturevalue(problem)
+    peak = 0.01 if method == "adam" else 0.5 / p.smoothness()
+    x0 = np.full(p.dim, 0.1)
+    kw = dict(steps=400, method=method, momentum=beta, record_every=3)
+    # the schedule as the rates, and as a multiplier of a base rate
+    assert_same_run(*both(p, x0, schedules.warmup_cosine(peak, 20, 400), **kw))
+    assert_same_run(*both(p, x0, peak, schedule=schedules.onecycle(1.0, 400), **kw))
+
+
+@pytest.mark.parametrize("problem", ["diabetes", "quadratic"])
+@pytest.mark.parametrize("method,beta", TWIN_METHODS, ids=TWIN_IDS)
+def test_descend_matches_numpy_twin_through_a_blowup(request, problem, method, beta):
+    """5% above the stability bound from the start, until the loss has grown 1e10-fold; Adam
+    (whose steps are bounded by the rate) 50 steps at 0.01, then at 1e5.
+
+    (An unstable rate after stable steps is not a fair test for gd/momentum: the stable
+    phase shrinks the top eigen-component by ~1e-8 relative to x, so its rounding error,
+    the same in both loops, is ~1e-8 of it and becomes the whole iterate once it grows.)"""
+    p = request.getfixturevalue(problem)
+    if method == "adam":
+        rates = np.concatenate([np.full(50, 0.01), np.full(350, 1e5)])
+    else:
+        rates = np.full(400, 1.05 * max_stable_lr(p.smoothness(), method=method,
+                                                  momentum=beta))
+    got, want = both(p, np.full(p.dim, 0.1), rates, steps=400, method=method, momentum=beta,
+                     record_every=4)
+    assert want.status == "diverged" and 20 < want.steps_run < 400
+    assert_same_run(got, want)
 
 
 def test_descend_schedule_and_tol(diabetes):

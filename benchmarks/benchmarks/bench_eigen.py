@@ -3,6 +3,9 @@ problems and safe rates (lrcore.curvature, lrcore.problems, lrcore.rates).
 
 Run against the installed package:  cd benchmarks && asv run --python=same --quick
 """
+import os
+import sys
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -11,26 +14,10 @@ from lrcore.curvature import top_eigenvalue
 from lrcore.problems import LeastSquares, Logistic
 from lrcore.rates import safe_lr
 
-
-def _dense(n, ratio, seed=0):
-    lam = np.concatenate([[1.0, ratio], np.linspace(ratio, 0.0, n - 1)[1:]])
-    a = np.diag(lam)
-    rng = np.random.default_rng(seed)
-    for _ in range(4):
-        u = rng.standard_normal(n)
-        u /= np.linalg.norm(u)
-        au = a @ u
-        a -= 2 * np.outer(u, au) + 2 * np.outer(au, u) - 4 * (u @ au) * np.outer(u, u)
-    return np.ascontiguousarray((a + a.T) / 2)
-
-
-def _sparse(n, nnz_half, seed=0):
-    rng = np.random.default_rng(seed)
-    i, j = rng.integers(0, n, nnz_half), rng.integers(0, n, nnz_half)
-    S = sp.coo_matrix((rng.standard_normal(nnz_half), (i, j)), shape=(n, n))
-    S = (S + S.T).tocsr()
-    S.sum_duplicates()
-    return S
+# the test matrices are shared with the tests: tests/reference/matrices.py (numpy/scipy
+# only), found relative to this file (asv imports the suite from the working tree)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests"))
+from reference.matrices import gap_spectrum, householder, sparse_symmetric  # noqa: E402
 
 
 class TopEigenvalueDense:
@@ -39,7 +26,7 @@ class TopEigenvalueDense:
     timeout = 300
 
     def setup(self, method, n, ratio, dtype):
-        self.A = _dense(n, ratio).astype(dtype)
+        self.A = householder(gap_spectrum(n, ratio)).astype(dtype)
 
     def time_top_eigenvalue(self, method, n, ratio, dtype):
         top_eigenvalue(self.A, method=method, seed=0)
@@ -57,7 +44,7 @@ class TopEigenvalueSparse:
     timeout = 300
 
     def setup(self, n, which):
-        self.S = _sparse(n, 5 * n)
+        self.S = sparse_symmetric(n, 5 * n)
 
     def time_top_eigenvalue(self, n, which):
         top_eigenvalue(self.S, which=which, seed=0)
@@ -72,7 +59,7 @@ class TopEigenvalueOperator:
     param_names = ["n"]
 
     def setup(self, n):
-        self.lam = np.concatenate([[1.0, 0.9], np.linspace(0.9, 0.0, n - 1)[1:]])
+        self.lam = gap_spectrum(n, 0.9)
 
     def time_callable(self, n):
         top_eigenvalue(lambda v: self.lam * v, n=n, seed=0)

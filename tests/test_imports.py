@@ -51,9 +51,7 @@ LAYERS = [
     (0, ("lrcore._core",), "the binding module (Cython over csrc/)"),
     (1, ("lrcore._validation", "lrcore._plotting"),
      "argument checks and the methods table; the matplotlib entry point"),
-    (2, ("lrcore.curvature", "lrcore.optim", "lrcore.schedules", "lrcore.schedules.*",
-         # today's name of lrcore.schedules.compat: drop this entry once it has moved
-         "lrcore.schedules_compat"),
+    (2, ("lrcore.curvature", "lrcore.optim", "lrcore.schedules", "lrcore.schedules.*"),
      "operators and eigenvalues; update kernels; schedules"),
     (3, ("lrcore.problems",), "objectives"),
     (4, ("lrcore.rates",), "formulas and safe_lr"),
@@ -369,7 +367,6 @@ def private_uses(modules, *, core: bool) -> list:
 # the tests
 # ----------------------------------------------------------------------------------------
 
-HOUSE = "fixed by the house refactor on main"
 
 
 @pytest.fixture(scope="module")
@@ -397,17 +394,14 @@ def test_every_module_has_a_layer(modules):
     assert not unassigned(modules), _report(unassigned(modules))
 
 
-@pytest.mark.xfail(strict=False, reason=HOUSE)
 def test_no_import_circles(modules):
     assert not circles(modules), _report(circles(modules))
 
 
-@pytest.mark.xfail(strict=False, reason=HOUSE)
 def test_imports_follow_the_layer_order(modules):
     assert not layer_violations(modules), _report(layer_violations(modules))
 
 
-@pytest.mark.xfail(strict=False, reason=HOUSE)
 def test_no_private_name_crosses_modules(modules):
     assert not private_uses(modules, core=False), _report(private_uses(modules, core=False))
 

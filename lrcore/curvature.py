@@ -525,6 +525,20 @@ def _poly_eps(n: int, k: float, delta: float, zeta: float, chebyshev: bool) -> f
     return min(best, 1.0)
 
 
+def _first_cycle_for(n: int, rtol: float, psd: bool, random_start: bool) -> int:
+    """Length of a first Lanczos cycle whose probabilistic bound is within ``rtol`` of the
+    top Ritz value: ``1/(1-e) <= 1 + rtol`` for a PSD operator, ``(1+e)/(1-e) <= 1 + rtol``
+    otherwise (the shift N ~ lambda_max, with the failure probability split in two)."""
+    delta = BOUND_FAILURE_PROBABILITY if psd else BOUND_FAILURE_PROBABILITY / 2
+    target = rtol / (1.0 + rtol) if psd else rtol / (2.0 + rtol)
+    zeta = 1.0 if random_start else (1.0 + V0_MIX) / V0_MIX
+    for k in range(2, LRC_EIG_MAX_NCV + 1):
+        e = _kw_eps(n, k, delta) if random_start else _poly_eps(n, k, delta, zeta, True)
+        if e <= target:
+            return k
+    return LRC_EIG_MAX_NCV
+
+
 def _lmax2(a: float, b: float, c: float) -> float:
     """Largest eigenvalue of [[a, b], [b, c]]."""
     m = 0.5 * (a + c)
@@ -576,6 +590,13 @@ def _bounds(res: dict, op: _Op, which: str, random_start: bool, psd: bool,
         if d.size >= n:                       # the basis spans the space: Ritz = eigen
             top = float(np.max(np.abs(th))) if which == "LM" else float(np.max(thM))
             cands.append((top, "deterministic"))
+        elif res["d_first"].size and float(res["beta_first"]) <= slack:
+            # the first cycle found an invariant subspace: the start vector (random, or
+            # mixed with a random one) has a non-zero component along every eigenvector
+            # with probability one, so the subspace holds the wanted eigenvector and its
+            # Ritz value is the eigenvalue (up to rounding, inside the slack)
+            top = float(np.max(np.abs(th))) if which == "LM" else float(np.max(thM))
+            cands.append((top, "probabilistic"))
         elif which != "LM":
             tfro2 = float(np.sum(d * d) + 2 * np.sum(e * e))
             for b in block_bounds(float(np.max(thM)), tfro2, float(sigma * np.sum(d)), beta):
@@ -654,7 +675,7 @@ def _bounds(res: dict, op: _Op, which: str, random_start: bool, psd: bool,
     cands = [(b + slack, k) for b, k in cands if math.isfinite(b)]
     near = abs(value) if which == "LM" else sigma * value
     if cands:
-        far, kind = min(cands, key=lambda t: t[0])
+        far, kind = min(cands, key=lambda t: (t[0], t[1] != "deterministic"))
         far = max(far, near)
     else:
         far, kind = math.inf, "none"
@@ -699,7 +720,7 @@ def _top_eigenvalue(A: Any, *, which: str = "LA", method: str = "lanczos", tol: 
                     maxiter: int | None = None, v0: Any = None, seed: Any = None,
                     n: int | None = None, ncv: int | None = None, psd: bool = False,
                     trace: float | None = None, warn: bool = True,
-                    certify: bool = False) -> EigResult:
+                    certify: bool = False, bound_rtol: float | None = None) -> EigResult:
     """top_eigenvalue with knowledge the public API does not take: ``psd`` (A is
     positive semi-definite), ``trace`` (its trace) and ``certify`` (run at least a full
     first Lanczos cycle, min(n, ncv) mat-vecs, so the probabilistic bound is tight)."""
@@ -711,6 +732,12 @@ def _top_eigenvalue(A: Any, *, which: str = "LA", method: str = "lanczos", tol: 
         scaler = _ScaledMatvec(op.matvec)
         op.matvec = scaler
     k = DEFAULT_NCV if ncv is None else ncv
+    if bound_rtol is not None and method == "lanczos" and which != "SA":
+        budget = DEFAULT_MAXITER if maxiter is None else integer(maxiter, "maxiter", 1)
+        need = _first_cycle_for(op.n, positive(bound_rtol, "bound_rtol"), psd, v0 is None)
+        k = max(integer(k, "ncv", 2, LRC_EIG_MAX_NCV),
+                min(need, budget, op.n, LRC_EIG_MAX_NCV))
+        ncv, certify = k, True
     min_mv = min(op.n, int(k)) if (certify and method == "lanczos") else 0
     res = _solve(op, which, method, tol, maxiter, v0, seed, ncv, min_mv)
     if op.kind == "callable":
@@ -741,8 +768,8 @@ def _top_eigenvalue(A: Any, *, which: str = "LA", method: str = "lanczos", tol: 
 
 def top_eigenvalue(A: Operator, *, which: str = "LA", method: str = "lanczos",
                    tol: float = 1e-6, maxiter: int | None = None, v0: Any = None,
-                   seed: Any = None, n: int | None = None,
-                   ncv: int | None = None) -> EigResult:
+                   seed: Any = None, n: int | None = None, ncv: int | None = None,
+                   bound_rtol: float | None = None) -> EigResult:
     r"""The largest (or smallest, or largest-magnitude) eigenvalue of a symmetric operator.
 
     Parameters
@@ -785,6 +812,16 @@ def top_eigenvalue(A: Operator, *, which: str = "LA", method: str = "lanczos",
         Size of the operator; required when ``A`` is a plain callable.
     ncv : int, optional
         Lanczos basis size (default 32, at most n).
+    bound_rtol : float, optional
+        Ask for a certified interval this tight: ``upper_bound - value <= bound_rtol *
+        |value|`` for ``which="LA"``/``"LM"``.  The first, unrestarted Lanczos cycle is made
+        long enough (``k`` products, fewer when ``n`` is smaller) that the probabilistic
+        bound of Kuczynski & Wozniakowski reaches that width: ``k`` solves
+        :math:`1.648\sqrt n\,e^{-\sqrt\varepsilon(2k-1)} = \delta` with
+        :math:`1/(1-\varepsilon) \le 1 + r` (positive semi-definite operators) or
+        :math:`(1+\varepsilon)/(1-\varepsilon) \le 1 + r` (others, assuming
+        :math:`\|A\| \approx \lambda_{\max}`), capped by ``maxiter``.  Lanczos only.
+        The result says what was reached (compare ``upper_bound`` with ``value``).
 
     Returns
     -------
@@ -829,7 +866,7 @@ def top_eigenvalue(A: Operator, *, which: str = "LA", method: str = "lanczos",
     2.0
     """
     return _top_eigenvalue(A, which=which, method=method, tol=tol, maxiter=maxiter, v0=v0,
-                           seed=seed, n=n, ncv=ncv)
+                           seed=seed, n=n, ncv=ncv, bound_rtol=bound_rtol)
 
 
 def hvp_operator(grad: Any, x: Any, *, eps: float | None = None) -> LinearOperator:

@@ -91,15 +91,24 @@ class Problem:
         """The starting point used when none is given: zeros."""
         return np.zeros(self.dim)
 
+    def smoothness_source(self) -> str:
+        """What :meth:`smoothness` is, in words (reported by :func:`lrcore.rates.safe_lr`)."""
+        return "the problem's global smoothness constant"
+
     # -- curvature ----------------------------------------------------------------------
     def curvature(self, x: np.ndarray | None = None, *, which: str = "LA",
                   **eig_kwargs: Any) -> EigResult:
         """An :class:`lrcore.curvature.EigResult` of the Hessian at ``x``.
 
         With ``x=None`` the global quantity the problem defines (see :meth:`smoothness`);
-        results for ``x=None`` are cached (the problem is immutable).
+        results for ``x=None`` are cached (the problem is immutable).  The solver's random
+        start is seeded with ``seed=0`` unless ``seed`` is given, so results are
+        reproducible.
         """
-        key = (which, tuple(sorted(eig_kwargs.items())))
+        # a problem's curvature is reproducible: the solver's random start is seeded (0)
+        # unless a seed is given
+        eig_kwargs.setdefault("seed", 0)
+        key = (which, tuple(sorted(eig_kwargs.items(), key=lambda kv: kv[0])))
         if x is None:
             cache = self.__dict__.setdefault("_curv_cache", {})
             if key not in cache:
@@ -131,20 +140,25 @@ class Problem:
     @staticmethod
     def from_functions(value_and_grad: Callable[[np.ndarray], tuple[float, np.ndarray]], *,
                        hvp: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
-                       n: int | None = None) -> "FunctionProblem":
+                       n: int | None = None, x0: Any = None) -> "FunctionProblem":
         """A problem from the user's ``value_and_grad(x) -> (f, g)`` (and optional exact
         ``hvp(x, v)``; otherwise Hessian-vector products are central differences of the
         gradient, :func:`lrcore.curvature.hvp_operator`).  ``n`` is the dimension.
+
+        Such a problem has no global smoothness constant: its curvature is measured at a
+        point, ``x0`` (its :meth:`default_x0`, e.g. the current weights) or the point
+        passed to each call.  Without ``x0``, calls that need a point and get none raise
+        (no silent measurement at zeros).
 
         Examples
         --------
         >>> import numpy as np
         >>> from lrcore.problems import Problem
-        >>> p = Problem.from_functions(lambda x: (float(x @ x), 2 * x), n=3)
-        >>> round(p.local_smoothness(np.ones(3)), 6)
-        2.0
+        >>> p = Problem.from_functions(lambda x: (float(x @ x), 2 * x), n=3, x0=np.ones(3))
+        >>> round(p.local_smoothness(np.ones(3)), 6), round(p.smoothness(), 6)
+        (2.0, 2.0)
         """
-        return FunctionProblem(value_and_grad, hvp=hvp, n=n)
+        return FunctionProblem(value_and_grad, hvp=hvp, n=n, x0=x0)
 
 
 class _Builtin(Problem):
@@ -214,8 +228,11 @@ class Quadratic(_Builtin):
 
     constant_hessian = True
 
-    def _global_operator(self):
+    def _global_operator(self) -> Any:
         return self.A
+
+    def smoothness_source(self) -> str:
+        return f"lambda_max(A) of the quadratic (its constant Hessian, {self.dim} x {self.dim})"
 
     def curvature(self, x=None, *, which="LA", **eig_kwargs):
         return super().curvature(None, which=which, **eig_kwargs)   # constant Hessian
@@ -289,6 +306,10 @@ class LeastSquares(_Builtin):
 
     _gram_scale = 1.0     # the global bound is lambda_max(scale X'X/n + l2 I)
 
+    def smoothness_source(self) -> str:
+        return (f"lambda_max(X'X/n) + l2, the exact constant Hessian of least squares "
+                f"({self.n_samples} samples x {self.dim} features)")
+
     def _global_curvature(self, which: str, **eig_kwargs: Any) -> EigResult:
         op, s = self._gram_operator(self._gram_scale)
         res = top_eigenvalue(op, which=which, **eig_kwargs)
@@ -352,6 +373,10 @@ class Logistic(LeastSquares):
 
     _gram_scale = 0.25    # sigma' <= 1/4
 
+    def smoothness_source(self) -> str:
+        return (f"lambda_max(X'X)/(4n) + l2, the global bound on the logistic Hessian "
+                f"({self.n_samples} samples x {self.dim} features)")
+
     def _hessian_facts(self, x: np.ndarray) -> tuple[bool, float | None]:
         z = self.X @ x
         sig = 0.5 * (1.0 + np.tanh(0.5 * z))            # sigma(z) without overflow
@@ -369,10 +394,12 @@ class FunctionProblem(Problem):
     """A problem given by the user's functions (see :meth:`Problem.from_functions`).
 
     No global smoothness constant is known: :meth:`smoothness` and
-    :meth:`strong_convexity` are local, at :meth:`default_x0` (zeros).
+    :meth:`strong_convexity` are local, at :meth:`default_x0` (the ``x0`` given to
+    :meth:`Problem.from_functions`; without one they raise).
     """
 
-    def __init__(self, value_and_grad, *, hvp=None, n=None) -> None:
+    def __init__(self, value_and_grad: Any, *, hvp: Any = None, n: Any = None,
+                 x0: Any = None) -> None:
         if not callable(value_and_grad):
             raise TypeError("value_and_grad must be callable as value_and_grad(x) -> (f, g)")
         if hvp is not None and not callable(hvp):
@@ -382,6 +409,19 @@ class FunctionProblem(Problem):
         self._vg = value_and_grad
         self._hvp = hvp
         self.dim = int(n)
+        self.x0 = None if x0 is None else self._x(x0, "x0").copy()
+
+    def default_x0(self) -> np.ndarray:
+        """The ``x0`` given to :meth:`Problem.from_functions` (a copy)."""
+        if self.x0 is None:
+            raise ValueError("this problem was made from functions and has no reference "
+                             "point: pass the point (x= or x0=) to this call, or x0= to "
+                             "Problem.from_functions (lrcore does not guess zeros)")
+        return self.x0.copy()
+
+    def smoothness_source(self) -> str:
+        return (f"Hessian at the problem's x0 (||x0|| = {np.linalg.norm(self.default_x0()):.4g},"
+                f" {self.dim} parameters)")
 
     def value_and_grad(self, x):
         x = self._x(x)

@@ -20,18 +20,31 @@ tests run each method at 0.98 and 1.02 times them and see convergence and diverg
 from __future__ import annotations
 
 import math
+import numbers
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator, aslinearoperator
 
 from lrcore._core import NonFiniteError
-from lrcore._validation import METHODS, not_nan, optimizer_method
-from lrcore.curvature import top_eigenvalue
+from lrcore._validation import (
+    METHODS,
+    choice,
+    flag,
+    nonneg,
+    not_nan,
+    optimizer_method,
+    point,
+    positive,
+)
+from lrcore.curvature import BOUND_FAILURE_PROBABILITY, SymmetricOperator, top_eigenvalue
 from lrcore.problems import Problem
 
-__all__ = ["SafeRate", "safe_lr", "max_stable_lr", "optimal_lr", "polyak_momentum", "METHODS"]
+__all__ = ["SafeRate", "CertificationWarning", "safe_lr", "max_stable_lr", "optimal_lr",
+           "polyak_momentum", "METHODS"]
 
 
 def _check_method(method: Any, momentum: Any) -> float:
@@ -127,6 +140,16 @@ class SafeRate:
         As requested.
     note : str
         Anything the numbers alone do not say (flat or non-convex problems, bounds used).
+    where : str
+        Where and how ``L`` was measured (the global constant of a problem, its Hessian at
+        a point, a matrix, or the number given).
+    bound : str
+        What ``L_upper`` is: ``"deterministic"``, ``"probabilistic"`` (holds with
+        probability at least ``1 - lrcore.curvature.BOUND_FAILURE_PROBABILITY`` over the
+        solver's random start), ``"none"`` (no finite bound: infinite) or ``"given"``
+        (``target`` was a number).
+    n_matvec : int
+        Operator products (Hessian-vector products) spent measuring ``L``.
     """
 
     max_stable: float
@@ -137,29 +160,51 @@ class SafeRate:
     method: str
     momentum: float
     note: str = ""
+    where: str = ""
+    bound: str = "given"
+    n_matvec: int = 0
 
     def __repr__(self) -> str:
         s = (f"SafeRate(max_stable={self.max_stable:.6g}, recommended={self.recommended:.6g}, "
              f"L={self.L:.6g}, L_upper={self.L_upper:.6g}, mu={self.mu:.6g}, "
              f"method={self.method!r}, momentum={self.momentum}")
+        if self.where:
+            s += f", where={self.where!r}"
         return s + (f", note={self.note!r})" if self.note else ")")
 
 
-def _preconditioned(op: LinearOperator, second_moment: Any, eps: float) -> LinearOperator:
+class CertificationWarning(UserWarning):
+    """``safe_lr(certified=True)`` had no finite certified bound and fell back to the
+    estimate, which lies *below* lambda_max: the rate may be on the unsafe side."""
+
+
+def _preconditioned(op: LinearOperator, second_moment: Any, eps: float) -> SymmetricOperator:
     v = np.asarray(second_moment, dtype=np.float64).ravel()
     n = op.shape[0]
     if v.shape != (n,):
         raise ValueError(f"second_moment must have {n} entries, got {v.size}")
     if not np.all(np.isfinite(v)) or np.any(v < 0):
         raise ValueError("second_moment must be finite and >= 0")
+    if eps == 0.0 and np.any(v == 0):
+        raise ValueError("second_moment has zero entries: eps must be > 0 (P = diag(sqrt(v) "
+                         "+ eps) would be singular)")
     d = 1.0 / np.sqrt(np.sqrt(v) + eps)              # P^{-1/2}, P = diag(sqrt(v) + eps)
-    f = lambda x: d * (op @ (d * np.ravel(x)))        # noqa: E731  symmetric, same spectrum as P^-1 H
-    return LinearOperator((n, n), matvec=f, rmatvec=f, dtype=np.float64)
+    psd = isinstance(op, SymmetricOperator) and op.psd
+    # P^-1/2 H P^-1/2: symmetric, same spectrum as P^-1 H, PSD when H is
+    return SymmetricOperator(n, lambda x: d * (op @ (d * x)), psd=psd)
+
+
+def _describe_target(target: Any) -> str:
+    """The argument-name sentence for a target of the wrong kind."""
+    return ("target must be a number (L itself), an lrcore problem, a symmetric matrix "
+            "(dense or scipy.sparse), a LinearOperator or a torch Hessian operator, got "
+            f"{type(target).__name__}")
 
 
 def safe_lr(target: Any, *, method: str = "gd", momentum: float = 0.0, x: Any = None,
             certified: bool = True, mu: float | None = None, second_moment: Any = None,
-            eps: float = 1e-8, **eig_kwargs) -> SafeRate:
+            eps: float = 1e-8, solver: str = "lanczos", bound_rtol: float = 0.02,
+            **eig_kwargs: Any) -> SafeRate:
     """The largest stable and the recommended learning rate for ``target``.
 
     Parameters
@@ -171,10 +216,21 @@ def safe_lr(target: Any, *, method: str = "gd", momentum: float = 0.0, x: Any = 
     momentum : float
         :math:`\\beta` (``beta1`` for Adam), in [0, 1).
     x : array, optional
-        Measure the Hessian of a problem at ``x`` instead of its global constant.
+        Measure the Hessian of a problem at ``x`` instead of its global constant.  Problems
+        without a global constant (:meth:`lrcore.problems.Problem.from_functions`) need a
+        point: ``x``, or the ``x0`` given to ``from_functions``.
     certified : bool
-        Take ``max_stable`` from the eigen-solver's upper bound on :math:`\\lambda_{\\max}`
-        (errs on the safe side) rather than from the estimate itself.
+        Take ``max_stable`` from the eigen-solver's certified upper bound on
+        :math:`\\lambda_{\\max}` (errs on the safe side) rather than from the estimate
+        itself (which lies below :math:`\\lambda_{\\max}`).  The bound is made tight: the
+        solver runs until it is within ``bound_rtol`` of the estimate or ``maxiter``
+        products are spent (:func:`lrcore.curvature.top_eigenvalue`'s ``bound_rtol``).
+        The built-in problems always have a finite bound; for other operators, if none was
+        reached, the estimate is used with a :class:`CertificationWarning` and a note.
+    bound_rtol : float
+        Width asked of the certified interval, relative (default 2%).
+    solver : {"lanczos", "power"}
+        The eigen-solver (``method`` is the optimizer).
     mu : float, optional
         Strong convexity to use; by default measured for problems and matrices, 0 for a
         number.
@@ -191,49 +247,76 @@ def safe_lr(target: Any, *, method: str = "gd", momentum: float = 0.0, x: Any = 
     >>> import numpy as np
     >>> from lrcore.rates import safe_lr
     >>> safe_lr(4.0)
-    SafeRate(max_stable=0.5, recommended=0.25, L=4, L_upper=4, mu=0, method='gd', momentum=0.0)
+    SafeRate(max_stable=0.5, recommended=0.25, L=4, L_upper=4, mu=0, method='gd', momentum=0.0, where='the number given')
     >>> r = safe_lr(np.diag([1.0, 2.0, 10.0]), method="heavy_ball", momentum=0.5)
     >>> round(r.L, 6), round(r.mu, 6), r.max_stable <= 0.3
     (10.0, 1.0, True)
     """
     b = _check_method(method, momentum)
-    notes = []
-    if isinstance(target, (int, float, np.integer, np.floating)) and not isinstance(target, bool):
+    certified = flag(certified, "certified")
+    solver = choice(solver, "solver", ("lanczos", "power"))
+    rtol = positive(bound_rtol, "bound_rtol")
+    if "which" in eig_kwargs:
+        raise TypeError("safe_lr measures the largest eigenvalue; which= is not an option")
+    notes: list[str] = []
+    kind, n_mv = "given", 0
+    if isinstance(target, (bool, np.bool_)) or target is None or isinstance(target, str):
+        raise TypeError(_describe_target(target))
+    if isinstance(target, numbers.Real):
         L = not_nan(target, "target")
         L_up = L
         m = 0.0 if mu is None else not_nan(mu, "mu")
+        where = "the number given"
         if method == "adam":
             notes.append("target is lambda_max(P^-1 H)")
+        if x is not None:
+            raise ValueError("x is only used when target is a problem")
     else:
-        if isinstance(target, Problem):
-            if method == "adam":
-                op = target.hessian(None if x is None else x)
-            elif x is None:
+        problem = target if isinstance(target, Problem) else None
+        op: Any
+        if problem is not None:
+            if x is None and (method == "adam" or not problem.global_smoothness):
+                x = problem.default_x0()          # raises when the problem has no point
+            if x is None:
                 op = None
+                where = problem.smoothness_source()
             else:
-                op = target.hessian(x)
+                xx = point(x, problem.dim, "x")
+                op = problem.hessian(xx)
+                where = (f"Hessian of the problem at x (||x|| = {np.linalg.norm(xx):.4g}, "
+                         f"{problem.dim} parameters)")
         else:
             if x is not None:
                 raise ValueError("x is only used when target is a problem")
+            if not (isinstance(target, (np.ndarray, LinearOperator, list, tuple)) or
+                    sp.issparse(target) or callable(target)):
+                raise TypeError(_describe_target(target))
             op = target
+            where = _describe_operator(target)
         if method == "adam":
             if second_moment is None:
                 raise ValueError("method='adam' needs second_moment= (Adam's v state) to "
                                  "measure the preconditioned sharpness lambda_max(P^-1 H)")
-            op = _preconditioned(aslinearoperator(op), second_moment, eps)
+            op = _preconditioned(aslinearoperator(op), second_moment, nonneg(eps, "eps"))
+            where = "P^-1/2 H P^-1/2 (Adam's preconditioned Hessian) of " + where
+        kw = dict(eig_kwargs, method=solver)
+        if certified and solver == "lanczos":
+            kw["bound_rtol"] = rtol
         if op is None:
-            res = target.curvature(**eig_kwargs)
+            res = problem.curvature(**kw)      # type: ignore[union-attr]
         else:
-            res = top_eigenvalue(op, **eig_kwargs)
-        L, L_up = float(res.value), float(res.upper_bound)
+            res = top_eigenvalue(op, **kw)
+        L, L_up, kind, n_mv = (float(res.value), float(res.upper_bound), res.bound,
+                               int(res.n_matvec))
         if mu is not None:
             m = not_nan(mu, "mu")
         else:
+            sa = {k: v for k, v in eig_kwargs.items() if k not in ("v0",)}
             try:
                 if op is None:
-                    m = float(target.strong_convexity())
+                    m = float(problem.strong_convexity())   # type: ignore[union-attr]
                 else:
-                    m = float(top_eigenvalue(op, which="SA", **eig_kwargs).value)
+                    m = float(top_eigenvalue(op, which="SA", method=solver, **sa).value)
             except NonFiniteError:
                 # the operator returned NaN/Inf on the way to the smallest eigenvalue (a
                 # refinement, not required for the bound): say so, use mu = 0
@@ -241,17 +324,44 @@ def safe_lr(target: Any, *, method: str = "gd", momentum: float = 0.0, x: Any = 
                 notes.append("mu not measured (the operator returned NaN or Inf)")
         if not res.converged:
             notes.append("eigen-solver did not converge; L is a lower estimate")
-    if L <= 0.0:
-        notes.append("no positive curvature (flat or concave): no curvature limit on the rate")
-        return SafeRate(math.inf, math.inf, L, L_up, m, method, b, "; ".join(notes))
     if m < 0.0:
         notes.append(f"not convex here: smallest eigenvalue {m:.3g} < 0; the limit comes from "
                      "the largest positive eigenvalue")
     if certified and not math.isfinite(L_up):
-        notes.append("no finite certified bound on L (too few Lanczos steps for the "
-                     "probabilistic bound): max_stable is from the estimate")
-        certified = False
-    L_for_max = max(L_up, L) if certified else L
+        if isinstance(target, Problem) and target.global_smoothness:
+            raise RuntimeError("internal error: a built-in problem without a finite "
+                               "certified bound on its curvature")
+        msg = ("no finite certified bound on L (too few products for the probabilistic "
+               "bound; raise maxiter): max_stable is from the estimate, which is below "
+               "lambda_max, so the rate may be on the unsafe side")
+        warnings.warn(msg, CertificationWarning, stacklevel=2)
+        notes.append(msg)
+        L_for_max = L
+    elif certified:
+        L_for_max = max(L_up, L)
+        if kind == "probabilistic":
+            notes.append(f"L_upper holds with probability >= "
+                         f"{1 - BOUND_FAILURE_PROBABILITY:g} (random start)")
+        if L_up - L > rtol * abs(L) and L > 0:
+            notes.append(f"certified bound {L_up / L - 1:.1%} above the estimate "
+                         f"(asked: {rtol:.1%}; raise maxiter for a tighter one)")
+    else:
+        L_for_max = L
+    if L_for_max <= 0.0:
+        notes.append("no positive curvature (flat or concave): no curvature limit on the rate")
+        return SafeRate(math.inf, math.inf, L, L_up, m, method, b, "; ".join(notes), where,
+                        kind, n_mv)
     mx = max_stable_lr(L_for_max, method=method, momentum=b)
     rec = min(optimal_lr(L_for_max, max(m, 0.0), method=method, momentum=b), mx)
-    return SafeRate(mx, rec, L, L_up, m, method, b, "; ".join(notes))
+    return SafeRate(mx, rec, L, L_up, m, method, b, "; ".join(notes), where, kind, n_mv)
+
+
+def _describe_operator(A: Any) -> str:
+    if isinstance(A, np.ndarray):
+        return f"a dense {A.shape[0]} x {A.shape[0]} matrix"
+    if sp.issparse(A):
+        return f"a sparse {A.shape[0]} x {A.shape[0]} matrix ({A.nnz} stored entries)"
+    desc = getattr(A, "description", None)
+    if isinstance(desc, str):
+        return desc
+    return f"an operator of size {A.shape[0]}" if hasattr(A, "shape") else "an operator"

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from lrcore._validation import choice, nonneg, unit_interval, updatable_array
+from lrcore._validation import choice, integer, nonneg, unit_interval, updatable_array
 from lrcore._core import (
     NonFiniteError,
     adagrad_step,
@@ -106,20 +106,42 @@ class Optimizer:
 
     def _grads(self, grads: Arrays) -> list[np.ndarray]:
         if self._single:
+            self._check_grads([grads])
             return [grads]  # type: ignore[list-item]
         if isinstance(grads, np.ndarray):
             raise TypeError("grads must be a sequence of arrays, one per parameter array")
         glist = list(grads)
         if len(glist) != len(self._params):
             raise ValueError(f"expected {len(self._params)} gradient arrays, got {len(glist)}")
-        # validate every gradient before the first array is touched (all or nothing)
-        for i, (p, g) in enumerate(zip(self._params, glist)):
-            if not isinstance(g, np.ndarray):
-                raise TypeError(f"grads[{i}] must be a numpy.ndarray, got {type(g).__name__}")
-            if g.dtype != p.dtype or g.shape != p.shape:
-                raise ValueError(f"grads[{i}] has dtype {g.dtype} and shape {g.shape}; "
-                                 f"params[{i}] has dtype {p.dtype} and shape {p.shape}")
+        self._check_grads(glist)
         return glist
+
+    def _check_grads(self, glist: list[Any]) -> None:
+        """Everything the kernels would refuse, for every array, before the first write
+        (all or nothing): type, dtype, shape, layout, and memory shared with any parameter
+        or optimizer buffer of the step, across arrays."""
+        names = ["grads"] if self._single else [f"grads[{i}]" for i in range(len(glist))]
+        pnames = ["params"] if self._single else [f"params[{i}]" for i in range(len(glist))]
+        for name, p, g in zip(names, self._params, glist):
+            if not isinstance(g, np.ndarray):
+                raise TypeError(f"{name} must be a numpy.ndarray, got {type(g).__name__}")
+            if g.dtype != p.dtype or g.shape != p.shape:
+                raise ValueError(f"{name} has dtype {g.dtype} and shape {g.shape}; "
+                                 f"{pnames[names.index(name)]} has dtype {p.dtype} and "
+                                 f"shape {p.shape}")
+            if not g.flags.c_contiguous:
+                raise ValueError(f"{name} must be C-contiguous; pass "
+                                 f"numpy.ascontiguousarray({name})")
+            if not g.flags.aligned or not g.dtype.isnative:
+                raise ValueError(f"{name} must be aligned and in native byte order")
+        written = [(pn, p) for pn, p in zip(pnames, self._params)]
+        for i, st in enumerate(self.state):
+            written += [(f"state[{i}][{k!r}]", b) for k, b in st.items()]
+        for name, g in zip(names, glist):
+            for wname, w in written:
+                if np.may_share_memory(g, w):
+                    raise ValueError(f"{name} and {wname} share memory; the step writes "
+                                     f"{wname}, so pass a copy of {name}")
 
     @property
     def params(self) -> Arrays:
@@ -171,8 +193,19 @@ class Optimizer:
             "state": [{k: v.copy() for k, v in st.items()} for st in self.state],
         }
 
+    #: Buffers that hold running sums of squares: never negative.
+    _SQUARE_BUFFERS = ("exp_avg_sq", "max_exp_avg_sq", "square_avg", "sum")
+
     def load_state_dict(self, d: dict) -> None:
-        """Restore what :meth:`state_dict` returned (shapes and dtypes must match)."""
+        """Restore what :meth:`state_dict` returned.
+
+        Everything is checked before anything changes: the keys, each buffer's shape
+        (its dtype becomes the parameter's), finite buffer values, non-negative running
+        squares (``exp_avg_sq``, ``square_avg``, ``sum``...), and step counts that fit
+        in a signed 64-bit integer.
+        """
+        if not isinstance(d, dict) or "state" not in d or "t" not in d:
+            raise ValueError("d must be a dict from state_dict() with keys 't' and 'state'")
         states = d["state"]
         if len(states) != len(self._params):
             raise ValueError(f"state has {len(states)} entries, expected {len(self._params)}")
@@ -183,17 +216,25 @@ class Optimizer:
                                  f"{sorted(self._buffers)}")
             cur = {}
             for k, v in st.items():
+                name = f"state[{i}][{k!r}]"
                 v = np.asarray(v)
+                if v.dtype.kind not in "biuf":
+                    raise TypeError(f"{name} must hold real numbers, got dtype {v.dtype}")
                 if v.shape != p.shape:
-                    raise ValueError(f"state[{i}][{k!r}] has shape {v.shape}, expected {p.shape}")
-                cur[k] = np.ascontiguousarray(v, dtype=p.dtype).copy()
+                    raise ValueError(f"{name} has shape {v.shape}, expected {p.shape}")
+                v = np.array(v, dtype=p.dtype, order="C", copy=True)
+                if not np.all(np.isfinite(v)):
+                    raise ValueError(f"{name} holds NaN or Inf")
+                if k in self._SQUARE_BUFFERS and np.any(v < 0):
+                    raise ValueError(f"{name} holds negative values; it is a running sum of "
+                                     "squares")
+                cur[k] = v
             new.append(cur)
-        t = int(d["t"])
-        if t < 0:
-            raise ValueError(f"t must be >= 0, got {t}")
+        t = integer(d["t"], "t", 0)
+        n_skipped = integer(d.get("n_skipped", 0), "n_skipped", 0)
         self.state = new
         self.t = t
-        self.n_skipped = int(d.get("n_skipped", 0))
+        self.n_skipped = n_skipped
 
     def __repr__(self) -> str:
         shapes = [p.shape for p in self._params]

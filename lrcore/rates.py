@@ -252,6 +252,9 @@ def safe_lr(target: Any, *, method: str = "gd", momentum: float = 0.0, x: Any = 
     >>> round(r.L, 6), round(r.mu, 6), r.max_stable <= 0.3
     (10.0, 1.0, True)
     """
+    if method in ("lanczos", "power"):
+        raise ValueError(f"method is the optimizer ({', '.join(METHODS)}); to choose the "
+                         f"eigen-solver pass solver={method!r}")
     b = _check_method(method, momentum)
     certified = flag(certified, "certified")
     solver = choice(solver, "solver", ("lanczos", "power"))

@@ -298,6 +298,8 @@ def _classify(tr: Trajectory, rate: float, thr: float) -> str:
     if tr.status == "converged":
         return "converged"
     g = tr.grad_norms
+    if g[0] == 0.0 and np.all(g == 0.0):
+        return "converged"          # started at a stationary point and stayed there
     growth = g[-1] / g[0] if g[0] > 0 else 1.0
     if rate > 1.0 + thr and growth > 1.0:
         return "diverged"
@@ -414,6 +416,9 @@ def stability_boundary(problem: Problem, *, x0: Any = None, method: str = "gd",
         integer(steps, "steps", 1)
     x0 = problem.default_x0() if x0 is None else point(x0, problem.dim, "x0")
     _, theo = _theory(problem, 1.0, method, b)
+    if theo is not None and math.isinf(theo):
+        raise ValueError("the problem has no positive curvature (L <= 0): every rate is "
+                         "stable for it, so there is no stability boundary to find")
     thr = rtol / 4.0
     runs = 0
 

@@ -15,10 +15,11 @@ import json
 import math
 import sys
 import time
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
+from lrcore._core import NonFiniteError
 from lrcore._tabular import DataError, Table, load_table, standardize
 from lrcore._validation import METHODS, nonneg, optimizer_method
 
@@ -40,6 +41,7 @@ def _build_problem(table: Table, model: str, l2: float, std: bool, intercept: bo
     from lrcore.problems import LeastSquares, Logistic
 
     X = standardize(table.X, table.feature_names) if std else table.X
+    _check_range(X, table, std, model)
     names = list(table.feature_names)
     if intercept:
         X = np.hstack([X, np.ones((X.shape[0], 1))])
@@ -54,6 +56,25 @@ def _build_problem(table: Table, model: str, l2: float, std: bool, intercept: bo
                              f"{y[i]:g}")
         return Logistic(X, y, l2=l2), names
     return LeastSquares(X, y, l2=l2), names
+
+
+#: Beyond this magnitude the squares of the data (X'X, the squared loss) overflow a double.
+_HUGE = 1e150
+
+
+def _check_range(X: np.ndarray, table: Table, std: bool, model: str) -> None:
+    """One sentence for data whose scale double precision cannot carry through the loss."""
+    if X.size:
+        col = np.max(np.abs(X), axis=0)
+        j = int(np.argmax(col))
+        if col[j] > _HUGE:
+            raise UsageError(f"feature {table.feature_names[j]!r} has values up to "
+                             f"{col[j]:.3g}: its square overflows double precision; rescale "
+                             "it (or pass --standardize)")
+    if model == "least-squares" and table.y.size and np.max(np.abs(table.y)) > _HUGE:
+        raise UsageError(f"target {table.target!r} has values up to "
+                         f"{np.max(np.abs(table.y)):.3g}: the squared loss overflows double "
+                         "precision; rescale the target")
 
 
 def analyze_table(table: Table, *, model: str = "least-squares", l2: float = 0.0,
@@ -71,8 +92,17 @@ def analyze_table(table: Table, *, model: str = "least-squares", l2: float = 0.0
     t0 = time.perf_counter()
     problem, names = _build_problem(table, model, l2, std, intercept)
     x0 = problem.default_x0()
-    curv = problem.curvature()
+    try:
+        curv = problem.curvature()
+    except ValueError as exc:        # the curvature over- or underflows double precision
+        raise UsageError(str(exc)) from None
     L = float(curv.value)
+    if not L > 0.0:
+        raise UsageError("every feature is zero (or so small that X'X is zero in double "
+                         "precision): the loss does not depend on the weights, so there is "
+                         "no learning rate to set; check the data"
+                         + ("" if std else " or pass --standardize")
+                         + ("" if intercept else " (--intercept adds a constant feature)"))
     mu = float(problem.strong_convexity())
     extra = {}
     if method == "adam":
@@ -239,13 +269,53 @@ def write_plot(rep: dict, path: str) -> None:
     axes[2].set_title("suggested schedule")
     fig.suptitle(f"lrcore: {rep['name']} ({rep['problem']['model']})")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    try:
+        _save(fig, path)
+    finally:
+        plt.close(fig)
 
 
 # ----------------------------------------------------------------------------------------
 # commands
 # ----------------------------------------------------------------------------------------
+
+_PLOT_FORMATS = ("png", "pdf", "svg", "svgz", "jpg", "jpeg", "tif", "tiff", "webp", "eps",
+                 "ps", "gif")
+
+
+def _check_plot_path(path: str | None) -> None:
+    """Refuse a --plot destination that cannot be written, before any work is done."""
+    if path is None:
+        return
+    import os
+
+    ext = os.path.splitext(path)[1].lower().lstrip(".")
+    if os.path.isdir(path):
+        raise UsageError(f"--plot {path}: is a directory; give a file name such as "
+                         f"{os.path.join(path, 'report.png')}")
+    if ext not in _PLOT_FORMATS:
+        fmt = "." + ext if ext else "(no extension)"
+        raise UsageError(f"--plot {path}: unknown image format {fmt}; use one of "
+                         + ", ".join("." + e for e in _PLOT_FORMATS))
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise UsageError(f"--plot {path}: the directory {parent} does not exist")
+    existed = os.path.exists(path)
+    try:                                   # the only sure test: open it for writing
+        with open(path, "ab"):
+            pass
+    except OSError as exc:
+        raise UsageError(f"--plot {path}: cannot write it ({exc.strerror or exc})") from None
+    if not existed:
+        os.unlink(path)
+
+
+def _save(fig: Any, path: str) -> None:
+    try:
+        fig.savefig(path, dpi=110)
+    except OSError as exc:
+        raise UsageError(f"--plot {path}: cannot write it ({exc.strerror or exc})") from None
+
 
 def _emit(reports: list[dict], args) -> None:
     if args.json:
@@ -312,6 +382,26 @@ def _parse_value(text: str) -> Any:
     return text
 
 
+def _first_overflow(s: Any, hi: int) -> int:
+    """The first step in [0, hi] at which ``s`` is not finite (bisection: a schedule that
+    overflows stays overflowed, as the exponential ones do)."""
+    def bad(t: int) -> bool:
+        try:
+            return not math.isfinite(s(t))
+        except NonFiniteError:
+            return True
+    lo = 0
+    if bad(0):
+        return 0
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if bad(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
 def cmd_schedule(args, extra: list[str]) -> int:
     from lrcore import schedules as S
 
@@ -335,6 +425,8 @@ def cmd_schedule(args, extra: list[str]) -> int:
         kwargs[key] = _parse_value(extra[i + 1])
         i += 2
     n = args.steps
+    if n is not None and not 1 <= n <= S.MAX_STEPS:
+        raise UsageError(f"--steps must be in [1, {S.MAX_STEPS}], got {n}")
     if "steps" in params and n is not None and "steps" not in kwargs:
         kwargs["steps"] = n          # --steps is the schedule's own length here
         n = None
@@ -347,7 +439,15 @@ def cmd_schedule(args, extra: list[str]) -> int:
         n = int(length * 1.1) if isinstance(length, int) else 1000
     n = max(2, int(n))
     grid = np.unique(np.concatenate([[0, 1], np.linspace(0, n - 1, 11).round().astype(int)]))
-    vals = s(grid.astype(np.int64))
+    try:
+        vals = s(grid.astype(np.int64))
+        if args.plot:
+            s.values(n)                       # the plot evaluates every step up to n
+    except NonFiniteError:
+        k = _first_overflow(s, n - 1)
+        raise UsageError(f"{args.name}: the rate overflows to inf at step {k} (the preview "
+                         f"runs to step {n - 1}); preview fewer --steps or bound the rate "
+                         "(e.g. a ceiling)") from None
     if args.json:
         print(json.dumps({"schedule": s.to_dict(), "describe": s.describe(),
                           "steps": grid.tolist(), "values": vals.tolist()}, indent=1))
@@ -369,15 +469,24 @@ def cmd_schedule(args, extra: list[str]) -> int:
         fig, ax = plt.subplots(figsize=(6, 4))
         s.plot(n, ax=ax)
         fig.tight_layout()
-        fig.savefig(args.plot, dpi=110)
-        plt.close(fig)
+        try:
+            _save(fig, args.plot)
+        finally:
+            plt.close(fig)
         print(f"plot written to {args.plot}", file=sys.stderr)
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (``--help`` unchanged)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="lrcore", description="Learning rates by measurement.")
-    sub = ap.add_subparsers(dest="command", required=True)
+    ap = _Parser(prog="lrcore", description="Learning rates by measurement.")
+    sub = ap.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def common(p):
         p.add_argument("--method", choices=METHODS, default="gd",
@@ -413,6 +522,7 @@ def main(argv: list[str] | None = None) -> int:
     args, extra = ap.parse_known_args(argv)
     try:
         if args.command == "schedule":
+            _check_plot_path(args.plot)
             return cmd_schedule(args, extra)
         if extra:
             ap.error(f"unrecognized arguments: {' '.join(extra)}")
@@ -421,6 +531,7 @@ def main(argv: list[str] | None = None) -> int:
             nonneg(getattr(args, "l2", 0.0), "l2")
         except ValueError as exc:      # the library's sentence, as a command-line option
             raise UsageError(f"--{exc}") from None
+        _check_plot_path(args.plot)
         return cmd_demo(args) if args.command == "demo" else cmd_analyze(args)
     except (DataError, UsageError) as exc:
         print(f"lrcore: error: {exc}", file=sys.stderr)

@@ -15,6 +15,7 @@ Data are copied once, as float64, when a problem is made, so a problem is immuta
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from typing import Any
@@ -313,7 +314,24 @@ class LeastSquares(_Builtin):
     def _global_curvature(self, which: str, **eig_kwargs: Any) -> EigResult:
         op, s = self._gram_operator(self._gram_scale)
         res = top_eigenvalue(op, which=which, **eig_kwargs)
-        return res if s == 1.0 else res.scaled(1.0 / (s * s))
+        if s == 1.0:
+            return res
+        # undo the data scaling: the Hessian of s X is s**2 times the Hessian of X
+        j = math.frexp(s)[1] - 1                         # s = 2**j
+        try:
+            out = {k: math.ldexp(getattr(res, k), -2 * j)
+                   for k in ("value", "residual", "upper_bound", "lower_bound")}
+        except OverflowError:
+            out = {"value": math.inf}
+        v = out["value"]
+        if not math.isfinite(v) or (res.value != 0.0 and abs(v) < np.finfo(np.float64).tiny):
+            what = "overflows" if not math.isfinite(v) or abs(v) > 1 else "underflows"
+            raise ValueError(
+                f"the curvature of this problem {what} double precision: X has entries up "
+                f"to {np.max(np.abs(self.X)):.3g}, so lambda_max(X'X/n) is about "
+                f"2**{math.log2(abs(res.value)) - 2 * j:.0f}; rescale X (e.g. standardize "
+                "its columns)")
+        return dataclasses.replace(res, **out)
 
     def _hessian_facts(self, x: np.ndarray) -> tuple[bool, float | None]:
         return True, self._row_sq.sum() / self.n_samples + self.l2 * self.dim

@@ -16,18 +16,24 @@ Data are copied once, as float64, when a problem is made, so a problem is immuta
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 from scipy.sparse.linalg import LinearOperator
 
 from lrcore._core import _CProblem
 from lrcore._validation import finite_data, nonneg, point
-from lrcore.curvature import EigResult, hvp_operator, top_eigenvalue
+from lrcore.curvature import EigResult, Operator, hvp_operator, top_eigenvalue
 
 __all__ = ["Problem", "Quadratic", "LeastSquares", "Logistic", "FunctionProblem"]
 
 _KIND_QUADRATIC, _KIND_LS, _KIND_LOGISTIC = 0, 1, 2
+
+# the user's functions receive float64 copies of the point (and direction); what they
+# return is converted with np.asarray(..., dtype=np.float64)
+_ValueAndGrad: TypeAlias = Callable[[NDArray[np.float64]], tuple[float, ArrayLike]]
+_Hvp: TypeAlias = Callable[[NDArray[np.float64], NDArray[np.float64]], ArrayLike]
 
 
 class Problem:
@@ -53,26 +59,26 @@ class Problem:
         return None
 
     # -- evaluation ---------------------------------------------------------------------
-    def _x(self, x: Any, name: str = "x") -> np.ndarray:
+    def _x(self, x: Any, name: str = "x") -> NDArray[np.float64]:
         return point(x, self.dim, name)
 
-    def value(self, x: np.ndarray) -> float:
+    def value(self, x: NDArray[Any]) -> float:
         """f(x)."""
         return self.value_and_grad(x)[0]
 
-    def grad(self, x: np.ndarray) -> np.ndarray:
+    def grad(self, x: NDArray[Any]) -> NDArray[np.float64]:
         """The gradient of f at x."""
         return self.value_and_grad(x)[1]
 
-    def value_and_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+    def value_and_grad(self, x: NDArray[Any]) -> tuple[float, NDArray[np.float64]]:
         """(f(x), grad f(x)) in one evaluation."""
         raise NotImplementedError
 
-    def hvp(self, x: np.ndarray, v: np.ndarray) -> np.ndarray:
+    def hvp(self, x: NDArray[Any], v: NDArray[Any]) -> NDArray[np.float64]:
         """The Hessian of f at x applied to v."""
         raise NotImplementedError
 
-    def hessian(self, x: np.ndarray | None = None) -> LinearOperator:
+    def hessian(self, x: NDArray[Any] | None = None) -> LinearOperator:
         """The Hessian at ``x`` (default: :meth:`default_x0`) as a symmetric LinearOperator.
 
         Never formed: every product is one :meth:`hvp`.
@@ -81,12 +87,12 @@ class Problem:
         return LinearOperator((self.dim, self.dim), matvec=lambda v: self.hvp(x, np.ravel(v)),
                               rmatvec=lambda v: self.hvp(x, np.ravel(v)), dtype=np.float64)
 
-    def default_x0(self) -> np.ndarray:
+    def default_x0(self) -> NDArray[np.float64]:
         """The starting point used when none is given: zeros."""
         return np.zeros(self.dim)
 
     # -- curvature ----------------------------------------------------------------------
-    def curvature(self, x: np.ndarray | None = None, *, which: str = "LA",
+    def curvature(self, x: NDArray[Any] | None = None, *, which: str = "LA",
                   **eig_kwargs: Any) -> EigResult:
         """An :class:`lrcore.curvature.EigResult` of the Hessian at ``x``.
 
@@ -95,20 +101,21 @@ class Problem:
         """
         key = (which, tuple(sorted(eig_kwargs.items())))
         if x is None:
-            cache = self.__dict__.setdefault("_curv_cache", {})
+            cache: dict[tuple[str, tuple[tuple[str, Any], ...]], EigResult] = \
+                self.__dict__.setdefault("_curv_cache", {})
             if key not in cache:
                 cache[key] = top_eigenvalue(self._global_operator(), which=which, **eig_kwargs)
             return cache[key]
         return top_eigenvalue(self.hessian(self._x(x)), which=which, **eig_kwargs)
 
-    def _global_operator(self):
+    def _global_operator(self) -> Operator:
         return self.hessian(None)
 
     def smoothness(self) -> float:
         """The smoothness constant L (largest Hessian eigenvalue; see subclasses)."""
         return float(self.curvature().value)
 
-    def local_smoothness(self, x: np.ndarray) -> float:
+    def local_smoothness(self, x: NDArray[Any]) -> float:
         """The largest eigenvalue of the Hessian at ``x``."""
         return float(self.curvature(x).value)
 
@@ -120,9 +127,8 @@ class Problem:
         return float(self.curvature(which="SA").value)
 
     @staticmethod
-    def from_functions(value_and_grad: Callable[[np.ndarray], tuple[float, np.ndarray]], *,
-                       hvp: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
-                       n: int | None = None) -> "FunctionProblem":
+    def from_functions(value_and_grad: _ValueAndGrad, *, hvp: _Hvp | None = None,
+                       n: int | None = None) -> FunctionProblem:
         """A problem from the user's ``value_and_grad(x) -> (f, g)`` (and optional exact
         ``hvp(x, v)``; otherwise Hessian-vector products are central differences of the
         gradient, :func:`lrcore.curvature.hvp_operator`).  ``n`` is the dimension.
@@ -148,17 +154,17 @@ class _Builtin(Problem):
     def c_problem(self) -> _CProblem:
         return self._c
 
-    def value(self, x):
+    def value(self, x: NDArray[Any]) -> float:
         return float(self._c.value(self._x(x)))
 
-    def value_and_grad(self, x):
+    def value_and_grad(self, x: NDArray[Any]) -> tuple[float, NDArray[np.float64]]:
         f, g = self._c.value_and_grad(self._x(x))
         return float(f), g
 
-    def hvp(self, x, v):
+    def hvp(self, x: NDArray[Any], v: NDArray[Any]) -> NDArray[np.float64]:
         return self._c.hvp(self._x(x), self._x(v, "v"))
 
-    def __getstate__(self):
+    def __getstate__(self) -> dict[str, Any]:
         d = dict(self.__dict__)
         d.pop("_curv_cache", None)
         return d
@@ -205,19 +211,20 @@ class Quadratic(_Builtin):
 
     constant_hessian = True
 
-    def _global_operator(self):
+    def _global_operator(self) -> Operator:
         return self.A
 
-    def curvature(self, x=None, *, which="LA", **eig_kwargs):
+    def curvature(self, x: NDArray[Any] | None = None, *, which: str = "LA",
+                  **eig_kwargs: Any) -> EigResult:
         return super().curvature(None, which=which, **eig_kwargs)   # constant Hessian
 
-    def default_x0(self):
+    def default_x0(self) -> NDArray[np.float64]:
         if self.b is not None:
             return np.zeros(self.dim)
         v = np.random.default_rng(0).standard_normal(self.dim)
-        return v / max(np.linalg.norm(v), 1e-300)
+        return v / max(float(np.linalg.norm(v)), 1e-300)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Quadratic(dim={self.dim}, b={'None' if self.b is None else '...'})"
 
 
@@ -256,7 +263,7 @@ class LeastSquares(_Builtin):
 
     _DENSE_GRAM_MAX_DIM = 512
 
-    def _gram_operator(self, scale: float):
+    def _gram_operator(self, scale: float) -> Operator:
         X, l2, n = self.X, self.l2, self.n_samples
         if self.dim <= self._DENSE_GRAM_MAX_DIM:
             # small d: the d x d matrix costs one pass over X and gives the eigen-solver a
@@ -268,10 +275,11 @@ class LeastSquares(_Builtin):
         f = lambda v: scale * (X.T @ (X @ np.ravel(v))) / n + l2 * np.ravel(v)  # noqa: E731
         return LinearOperator((self.dim, self.dim), matvec=f, rmatvec=f, dtype=np.float64)
 
-    def _global_operator(self):
+    def _global_operator(self) -> Operator:
         return self._gram_operator(1.0)
 
-    def curvature(self, x=None, *, which="LA", **eig_kwargs):
+    def curvature(self, x: NDArray[Any] | None = None, *, which: str = "LA",
+                  **eig_kwargs: Any) -> EigResult:
         return super().curvature(None, which=which, **eig_kwargs)   # constant Hessian
 
     def strong_convexity(self) -> float:
@@ -280,7 +288,7 @@ class LeastSquares(_Builtin):
             return float(np.linalg.eigvalsh(G)[0]) + self.l2
         return super().strong_convexity()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{type(self).__name__}(n_samples={self.n_samples}, dim={self.dim}, l2={self.l2})"
 
 
@@ -316,10 +324,11 @@ class Logistic(LeastSquares):
                 raise ValueError(f"y must hold labels 0 and 1, got {y_arr[i].item()!r} at index {i}")
         super().__init__(X, y, l2=l2)
 
-    def _global_operator(self):
+    def _global_operator(self) -> Operator:
         return self._gram_operator(0.25)
 
-    def curvature(self, x=None, *, which="LA", **eig_kwargs):
+    def curvature(self, x: NDArray[Any] | None = None, *, which: str = "LA",
+                  **eig_kwargs: Any) -> EigResult:
         return Problem.curvature(self, x, which=which, **eig_kwargs)
 
     def strong_convexity(self) -> float:
@@ -333,7 +342,8 @@ class FunctionProblem(Problem):
     :meth:`strong_convexity` are local, at :meth:`default_x0` (zeros).
     """
 
-    def __init__(self, value_and_grad, *, hvp=None, n=None) -> None:
+    def __init__(self, value_and_grad: _ValueAndGrad, *, hvp: _Hvp | None = None,
+                 n: int | None = None) -> None:
         if not callable(value_and_grad):
             raise TypeError("value_and_grad must be callable as value_and_grad(x) -> (f, g)")
         if hvp is not None and not callable(hvp):
@@ -344,7 +354,7 @@ class FunctionProblem(Problem):
         self._hvp = hvp
         self.dim = int(n)
 
-    def value_and_grad(self, x):
+    def value_and_grad(self, x: NDArray[Any]) -> tuple[float, NDArray[np.float64]]:
         x = self._x(x)
         out = self._vg(x.copy())
         try:
@@ -357,7 +367,7 @@ class FunctionProblem(Problem):
                              f"expected ({self.dim},)")
         return float(f), g
 
-    def hvp(self, x, v):
+    def hvp(self, x: NDArray[Any], v: NDArray[Any]) -> NDArray[np.float64]:
         x, v = self._x(x), self._x(v, "v")
         if self._hvp is not None:
             out = np.asarray(self._hvp(x.copy(), v.copy()), dtype=np.float64)
@@ -367,11 +377,11 @@ class FunctionProblem(Problem):
             raise ValueError(f"hvp returned shape {out.shape}, expected ({self.dim},)")
         return out
 
-    def hessian(self, x=None):
+    def hessian(self, x: NDArray[Any] | None = None) -> LinearOperator:
         x = self.default_x0() if x is None else self._x(x)
         if self._hvp is None:
             return hvp_operator(lambda z: self.value_and_grad(z)[1], x)
         return super().hessian(x)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"FunctionProblem(dim={self.dim}, exact_hvp={self._hvp is not None})"

@@ -159,7 +159,7 @@ def _preconditioned(op: LinearOperator, second_moment: Any, eps: float) -> Linea
 
 def safe_lr(target: Any, *, method: str = "gd", momentum: float = 0.0, x: Any = None,
             certified: bool = True, mu: float | None = None, second_moment: Any = None,
-            eps: float = 1e-8, **eig_kwargs) -> SafeRate:
+            eps: float = 1e-8, **eig_kwargs: Any) -> SafeRate:
     """The largest stable and the recommended learning rate for ``target``.
 
     Parameters

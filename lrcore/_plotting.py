@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 
-def axes(ax: Any = None, *, what: str = "plotting", figsize: tuple[float, float] = (6, 4)):
+def axes(ax: Any = None, *, what: str = "plotting", figsize: tuple[float, float] = (6, 4)) -> Any:
     """``ax``, or new axes on a new figure; a clear ImportError without matplotlib."""
     try:
         import matplotlib.pyplot as plt

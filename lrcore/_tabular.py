@@ -11,6 +11,7 @@ import math
 import os
 import zipfile
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -71,7 +72,8 @@ def _load_csv(path: str, target: str) -> Table:
     dup = sorted({h for h in header if header.count(h) > 1})
     if dup:
         raise DataError(f"{path}: duplicate column name(s) in the header: {', '.join(dup)}")
-    if all(_float(h) is not None and not math.isnan(_float(h)) for h in header):
+    # cast: the second _float(h) is the value just checked not to be None
+    if all(_float(h) is not None and not math.isnan(cast(float, _float(h))) for h in header):
         raise DataError(f"{path}: the first row looks like data, not a header row of "
                         "column names")
     if target not in header:

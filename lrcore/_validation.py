@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from lrcore import _core
 
@@ -198,7 +199,7 @@ def rate_sequence(v: Any, name: str = "lrs") -> list[float]:
 # arrays
 # ----------------------------------------------------------------------------------------
 
-def finite_data(a: Any, name: str, ndim: int) -> np.ndarray:
+def finite_data(a: Any, name: str, ndim: int) -> NDArray[np.float64]:
     """A private, read-only float64 C-contiguous copy of real, finite data of ``ndim`` dims."""
     if hasattr(a, "toarray") and hasattr(a, "nnz"):
         raise TypeError(f"{name} must be a dense array (scipy.sparse is not supported by the "
@@ -217,7 +218,7 @@ def finite_data(a: Any, name: str, ndim: int) -> np.ndarray:
     return arr
 
 
-def updatable_array(p: Any, name: str) -> np.ndarray:
+def updatable_array(p: Any, name: str) -> NDArray[Any]:
     """A float32/float64 ndarray that can be updated in place: C-contiguous, aligned, in
     native byte order and writeable (a copy would silently lose the update)."""
     if not isinstance(p, np.ndarray):
@@ -233,7 +234,7 @@ def updatable_array(p: Any, name: str) -> np.ndarray:
     return p
 
 
-def point(x: Any, dim: int, name: str = "x") -> np.ndarray:
+def point(x: Any, dim: int, name: str = "x") -> NDArray[np.float64]:
     """A float64 C-contiguous vector of shape ``(dim,)`` with finite entries (may be a view
     of ``x`` when no conversion is needed: callers that modify it copy first)."""
     arr = np.asarray(x)

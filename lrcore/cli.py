@@ -104,7 +104,7 @@ def analyze_table(table: Table, *, model: str = "least-squares", l2: float = 0.0
                          + ("" if std else " or pass --standardize")
                          + ("" if intercept else " (--intercept adds a constant feature)"))
     mu = float(problem.strong_convexity())
-    extra = {}
+    extra: dict[str, Any] = {}
     if method == "adam":
         g0 = problem.grad(x0)
         sr = safe_lr(problem, method="adam", momentum=momentum, second_moment=g0 * g0)
@@ -137,7 +137,7 @@ def analyze_table(table: Table, *, model: str = "least-squares", l2: float = 0.0
     total = 1000
     warm = 50
     sched = S.warmup_cosine(rec, warmup_steps=warm, total_steps=total, floor=rec / 100)
-    report = {
+    report: dict[str, Any] = {
         "name": name or table.source,
         "problem": {"model": model, "n_samples": int(problem.n_samples),
                     "n_features": int(problem.dim), "features": names, "target": table.target,

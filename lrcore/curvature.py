@@ -29,9 +29,10 @@ import warnings
 from collections.abc import Callable
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias, cast
 
 import numpy as np
+from numpy.typing import NDArray
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 from scipy.special import betaincinv
@@ -62,7 +63,8 @@ DEFAULT_MAXITER = 20000
 #: A symmetry defect above this (relative to ||A||) triggers a warning.
 ASYMMETRY_WARN = 1e-3
 
-Operator = np.ndarray | sp.spmatrix | sp.sparray | LinearOperator | Callable[[np.ndarray], Any]
+Operator: TypeAlias = (NDArray[Any] | sp.spmatrix | sp.sparray | LinearOperator
+                       | Callable[[NDArray[np.float64]], Any])
 
 
 @dataclass(frozen=True, repr=False)
@@ -146,7 +148,7 @@ class EigResult:
     """
 
     value: float
-    vector: np.ndarray
+    vector: NDArray[np.float64]
     n_matvec: int
     converged: bool
     residual: float
@@ -175,7 +177,7 @@ class EigResult:
                 f"vector=<array shape={self.vector.shape} dtype={self.vector.dtype}>)")
 
 
-class SymmetricOperator(LinearOperator):
+class SymmetricOperator(LinearOperator):  # type: ignore[misc]  # scipy ships no types
     r"""A symmetric :class:`~scipy.sparse.linalg.LinearOperator` that tells the eigen-solver
     what it knows, for certified bounds (see :class:`EigResult`).
 
@@ -231,6 +233,9 @@ class SymmetricOperator(LinearOperator):
 # operator normalisation
 # ---------------------------------------------------------------------------------------
 
+_Stats: TypeAlias = tuple[float, float, float, float]
+
+
 @dataclass
 class _Op:
     kind: str                      # "dense" | "csr" | "callable"
@@ -240,9 +245,9 @@ class _Op:
     matvec: Any = None
     dtype: Any = np.float64
     op_eps: float = float(np.finfo(np.float64).eps)
-    stats: tuple | None = None  # (trace, fro2, gersh_hi, gersh_lo)
+    stats: _Stats | None = None    # (trace, fro2, gersh_hi, gersh_lo)
     name: str = "A"
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
     scale: float = 1.0             # the solver sees scale * A (an exact power of two)
 
 
@@ -399,14 +404,14 @@ def _pow2_scale(amax: float) -> float:
     return math.ldexp(1.0, -math.frexp(amax)[1])
 
 
-def _needs_scaling(stats: tuple[float, float, float, float]) -> bool:
+def _needs_scaling(stats: _Stats) -> bool:
     g = max(abs(stats[2]), abs(stats[3]))
     return not (math.isfinite(stats[1]) and math.isfinite(g)) or \
         (g > 0 and not 2.0 ** -SAFE_EXPONENT <= g <= 2.0 ** SAFE_EXPONENT) or \
         (stats[1] == 0.0 and g > 0)
 
 
-def _scaled_dense(arr: np.ndarray, name: str) -> tuple[np.ndarray, tuple, float]:
+def _scaled_dense(arr: NDArray[Any], name: str) -> tuple[NDArray[Any], _Stats, float]:
     try:
         stats = _core._symstats(arr)          # raises NonFiniteError on NaN/Inf
         if not _needs_scaling(stats):
@@ -425,8 +430,8 @@ def _scaled_dense(arr: np.ndarray, name: str) -> tuple[np.ndarray, tuple, float]
     return scaled, _core._symstats(scaled), scale
 
 
-def _scaled_csr(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, n: int,
-                name: str) -> tuple[np.ndarray, tuple, float]:
+def _scaled_csr(indptr: NDArray[Any], indices: NDArray[Any], data: NDArray[Any], n: int,
+                name: str) -> tuple[NDArray[Any], _Stats, float]:
     try:
         stats = _core._csrstats(indptr, indices, data, n)
         if not _needs_scaling(stats):
@@ -476,7 +481,10 @@ def _seed64(seed: Any) -> int:
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
         raise TypeError(f"seed must be None, an int or a numpy.random.Generator, got "
                         f"{type(seed).__name__}")
-    return int(np.random.default_rng(seed).integers(0, 2**63, dtype=np.int64))
+    # seed is None or a numbers.Integral (e.g. np.int64), which default_rng takes at run
+    # time; numpy's stubs list only int and np.integer
+    return int(np.random.default_rng(seed).integers(0, 2**63,  # type: ignore[arg-type]
+                                                    dtype=np.int64))
 
 
 # ---------------------------------------------------------------------------------------
@@ -545,13 +553,14 @@ def _lmax2(a: float, b: float, c: float) -> float:
     return m + math.hypot(0.5 * (a - c), b)
 
 
-def _tri_eigvals(d: np.ndarray, e: np.ndarray) -> np.ndarray:
+def _tri_eigvals(d: NDArray[np.float64], e: NDArray[np.float64]) -> NDArray[np.float64]:
     if d.size == 0:
         return d
-    return _core._tridiag_eig(d, e, vectors=False)[0]
+    ev: NDArray[np.float64] = _core._tridiag_eig(d, e, vectors=False)[0]
+    return ev
 
 
-def _bounds(res: dict, op: _Op, which: str, random_start: bool, psd: bool,
+def _bounds(res: dict[str, Any], op: _Op, which: str, random_start: bool, psd: bool,
             trace: float | None) -> tuple[float, float, str, float]:
     """(lower_bound, upper_bound, kind, failure_probability) for the wanted quantity."""
     n = op.n
@@ -569,10 +578,11 @@ def _bounds(res: dict, op: _Op, which: str, random_start: bool, psd: bool,
     norm_det = min(fro, gersh_rho)          # ||A|| <= these
 
     # ---- deterministic block bounds on lambda_max(M)
-    def block_bounds(theta_top: float, tfro2: float, ttrace: float, beta: float):
-        out = []
-        if math.isfinite(fro):
-            c = math.sqrt(max(stats[1] - tfro2 - 2 * beta * beta, 0.0))
+    def block_bounds(theta_top: float, tfro2: float, ttrace: float,
+                     beta: float) -> list[float]:
+        out: list[float] = []
+        if math.isfinite(fro):              # fro is finite only when stats is not None
+            c = math.sqrt(max(cast(_Stats, stats)[1] - tfro2 - 2 * beta * beta, 0.0))
             out.append(_lmax2(theta_top, beta, c))
         if psd and trace is not None and which == "LA":
             c = max(trace - ttrace, 0.0)
@@ -690,7 +700,7 @@ def _bounds(res: dict, op: _Op, which: str, random_start: bool, psd: bool,
 # ---------------------------------------------------------------------------------------
 
 def _solve(op: _Op, which: str, method: str, tol: float, maxiter: int | None,
-           v0: Any, seed: Any, ncv: int | None, min_matvec: int = 0) -> dict:
+           v0: Any, seed: Any, ncv: int | None, min_matvec: int = 0) -> dict[str, Any]:
     which = choice(which, "which", ("LA", "LM", "SA"))
     method = choice(method, "method", ("lanczos", "power"))
     tol = positive(tol, "tol")
@@ -698,15 +708,19 @@ def _solve(op: _Op, which: str, method: str, tol: float, maxiter: int | None,
     k = integer(DEFAULT_NCV if ncv is None else ncv, "ncv", 2, LRC_EIG_MAX_NCV)
     common = dict(which=which, method=method, ncv=k, tol=tol, maxiter=mx,
                   v0=v0, v0_mix=V0_MIX, seed=_seed64(seed), minmv=int(min_matvec))
+    res: dict[str, Any]
     if op.kind == "dense":
-        return _core._eig_dense(op.A, **common)
+        res = _core._eig_dense(op.A, **common)
+        return res
     if op.kind == "csr":
         indptr, indices, data = op.csr
-        return _core._eig_csr(indptr, indices, data, op.n, **common)
-    return _core._eig_callable(op.matvec, op.n, op.dtype, name=op.name, **common)
+        res = _core._eig_csr(indptr, indices, data, op.n, **common)
+        return res
+    res = _core._eig_callable(op.matvec, op.n, op.dtype, name=op.name, **common)
+    return res
 
 
-def _unscale(res: dict, s: float) -> dict:
+def _unscale(res: dict[str, Any], s: float) -> dict[str, Any]:
     """Results on ``s * A`` back to ``A`` (divisions by a power of two are exact)."""
     if s == 1.0:
         return res
@@ -925,7 +939,7 @@ def hvp_operator(grad: Any, x: Any, *, eps: float | None = None) -> LinearOperat
         h = positive(eps, "eps")
     n = x0.size
 
-    def matvec(v: np.ndarray) -> np.ndarray:
+    def matvec(v: NDArray[Any]) -> NDArray[Any]:
         v = np.asarray(v, dtype=np.float64).reshape(-1)
         nv = float(np.linalg.norm(v))
         if nv == 0.0:
@@ -935,6 +949,7 @@ def hvp_operator(grad: Any, x: Any, *, eps: float | None = None) -> LinearOperat
         gm = np.asarray(grad(x0 - h * u), dtype=np.float64).reshape(-1)
         if gp.shape != (n,) or gm.shape != (n,):
             raise ValueError(f"grad returned shape {gp.shape}; expected ({n},) like x")
-        return ((gp - gm) * (nv / (2.0 * h))).astype(x0.dtype)
+        # astype(dtype[Any]) matches several overloads, so mypy infers Any
+        return cast("NDArray[Any]", ((gp - gm) * (nv / (2.0 * h))).astype(x0.dtype))
 
     return LinearOperator((n, n), matvec=matvec, rmatvec=matvec, dtype=x0.dtype)

@@ -18,9 +18,10 @@ or as any callable ``t -> lr`` (``t`` = optimizer steps already taken, 0-based),
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal, TypeAlias, cast
 
 import numpy as np
+from numpy.typing import NDArray
 
 from lrcore._validation import choice, integer, nonneg, unit_interval, updatable_array
 from lrcore._core import (
@@ -48,8 +49,13 @@ __all__ = [
     "Adagrad",
 ]
 
-LearningRate = float | Callable[[int], float]
-Arrays = np.ndarray | Sequence[np.ndarray]
+LearningRate: TypeAlias = float | Callable[[int], float]
+#: one float32/float64 array, or a sequence of them
+Arrays: TypeAlias = NDArray[Any] | Sequence[NDArray[Any]]
+_State: TypeAlias = dict[str, NDArray[Any]]
+# The kernels take nonfinite="unchecked" too, but lrcore/_core.pyi's _Policy lists only
+# "raise" and "skip": the calls below carry `type: ignore[arg-type]` until the stub does.
+_Nonfinite: TypeAlias = Literal["raise", "skip", "unchecked"]
 
 
 def _adaptive_eps(value: Any) -> float:
@@ -90,7 +96,8 @@ class Optimizer:
                 if np.shares_memory(self._params[i], self._params[j]):
                     raise ValueError(f"{names[i]} and {names[j]} share memory")
         self._single = single
-        self.nonfinite = choice(nonfinite, "nonfinite", ("raise", "skip", "unchecked"))
+        self.nonfinite = cast(_Nonfinite,
+                              choice(nonfinite, "nonfinite", ("raise", "skip", "unchecked")))
         if not callable(lr):
             lr = nonneg(lr, "lr")
         self.lr = lr
@@ -98,13 +105,13 @@ class Optimizer:
         self.t = 0
         #: number of steps skipped because of a non-finite gradient
         self.n_skipped = 0
-        self.state: list[dict[str, np.ndarray]] = [self._init_state(p) for p in self._params]
+        self.state: list[_State] = [self._init_state(p) for p in self._params]
 
     # -- helpers ------------------------------------------------------------------------
-    def _init_state(self, p: np.ndarray) -> dict[str, np.ndarray]:
+    def _init_state(self, p: NDArray[Any]) -> _State:
         return {name: np.zeros_like(p) for name in self._buffers}
 
-    def _grads(self, grads: Arrays) -> list[np.ndarray]:
+    def _grads(self, grads: Arrays) -> list[NDArray[Any]]:
         if self._single:
             self._check_grads([grads])
             return [grads]  # type: ignore[list-item]
@@ -181,11 +188,12 @@ class Optimizer:
         self.t += 1
         return True
 
-    def _update(self, p: np.ndarray, g: np.ndarray, st: dict, lr: float, policy: str) -> bool:
+    def _update(self, p: NDArray[Any], g: NDArray[Any], st: _State, lr: float,
+                policy: _Nonfinite) -> bool:
         raise NotImplementedError
 
     # -- persistence --------------------------------------------------------------------
-    def state_dict(self) -> dict:
+    def state_dict(self) -> dict[str, Any]:
         """A copy of the mutable state: step count, skipped count and the buffers."""
         return {
             "t": self.t,
@@ -196,7 +204,7 @@ class Optimizer:
     #: Buffers that hold running sums of squares: never negative.
     _SQUARE_BUFFERS = ("exp_avg_sq", "max_exp_avg_sq", "square_avg", "sum")
 
-    def load_state_dict(self, d: dict) -> None:
+    def load_state_dict(self, d: dict[str, Any]) -> None:
         """Restore what :meth:`state_dict` returned.
 
         Everything is checked before anything changes: the keys, each buffer's shape
@@ -273,14 +281,15 @@ class SGD(Optimizer):
         self._buffers = ("momentum_buffer",) if self.momentum != 0 else ()
         super().__init__(params, lr, nonfinite=nonfinite)
 
-    def _update(self, p, g, st, lr, policy):
+    def _update(self, p: NDArray[Any], g: NDArray[Any], st: _State, lr: float,
+                policy: _Nonfinite) -> bool:
         if self.momentum == 0:
             return sgd_step(p, g, lr, weight_decay=self.weight_decay, maximize=self.maximize,
-                            nonfinite=policy)
+                            nonfinite=policy)  # type: ignore[arg-type]
         return momentum_step(p, g, st["momentum_buffer"], lr, self.momentum,
                              nesterov=self.nesterov, dampening=self.dampening,
                              weight_decay=self.weight_decay, first_step=self.t == 0,
-                             maximize=self.maximize, nonfinite=policy)
+                             maximize=self.maximize, nonfinite=policy)  # type: ignore[arg-type]
 
 
 class Adam(Optimizer):
@@ -346,12 +355,13 @@ class Adam(Optimizer):
         self._buffers = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if amsgrad else ())
         super().__init__(params, lr, nonfinite=nonfinite)
 
-    def _update(self, p, g, st, lr, policy):
+    def _update(self, p: NDArray[Any], g: NDArray[Any], st: _State, lr: float,
+                policy: _Nonfinite) -> bool:
         return adam_step(p, g, st["exp_avg"], st["exp_avg_sq"], self.t + 1, lr,
                          beta1=self.betas[0], beta2=self.betas[1], eps=self.eps,
                          weight_decay=self.weight_decay, decoupled=self._decoupled,
                          amsgrad=self.amsgrad, vmax=st.get("max_exp_avg_sq"),
-                         maximize=self.maximize, nonfinite=policy)
+                         maximize=self.maximize, nonfinite=policy)  # type: ignore[arg-type]
 
 
 class AdamW(Adam):
@@ -433,12 +443,13 @@ class RMSprop(Optimizer):
         self._buffers = tuple(bufs)
         super().__init__(params, lr, nonfinite=nonfinite)
 
-    def _update(self, p, g, st, lr, policy):
+    def _update(self, p: NDArray[Any], g: NDArray[Any], st: _State, lr: float,
+                policy: _Nonfinite) -> bool:
         return rmsprop_step(p, g, st["square_avg"], lr, alpha=self.alpha, eps=self.eps,
                             weight_decay=self.weight_decay, momentum=self.momentum,
                             centered=self.centered, grad_avg=st.get("grad_avg"),
                             buf=st.get("momentum_buffer"), maximize=self.maximize,
-                            nonfinite=policy)
+                            nonfinite=policy)  # type: ignore[arg-type]
 
 
 class Adagrad(Optimizer):
@@ -497,10 +508,11 @@ class Adagrad(Optimizer):
         self.maximize = bool(maximize)
         super().__init__(params, lr, nonfinite=nonfinite)
 
-    def _init_state(self, p):
+    def _init_state(self, p: NDArray[Any]) -> _State:
         return {"sum": np.full_like(p, self.initial_accumulator_value)}
 
-    def _update(self, p, g, st, lr, policy):
+    def _update(self, p: NDArray[Any], g: NDArray[Any], st: _State, lr: float,
+                policy: _Nonfinite) -> bool:
         return adagrad_step(p, g, st["sum"], self.t + 1, lr, lr_decay=self.lr_decay,
                             eps=self.eps, weight_decay=self.weight_decay,
-                            maximize=self.maximize, nonfinite=policy)
+                            maximize=self.maximize, nonfinite=policy)  # type: ignore[arg-type]

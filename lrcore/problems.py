@@ -18,9 +18,10 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 from scipy.sparse.linalg import LinearOperator
 
 from lrcore._core import _CProblem
@@ -30,6 +31,11 @@ from lrcore.curvature import EigResult, SymmetricOperator, hvp_operator, top_eig
 __all__ = ["Problem", "Quadratic", "LeastSquares", "Logistic", "FunctionProblem"]
 
 _KIND_QUADRATIC, _KIND_LS, _KIND_LOGISTIC = 0, 1, 2
+
+# the user's functions receive float64 copies of the point (and direction); what they
+# return is converted with np.asarray(..., dtype=np.float64)
+_ValueAndGrad: TypeAlias = Callable[[NDArray[np.float64]], tuple[float, ArrayLike]]
+_Hvp: TypeAlias = Callable[[NDArray[np.float64], NDArray[np.float64]], ArrayLike]
 
 
 class Problem:
@@ -55,26 +61,26 @@ class Problem:
         return None
 
     # -- evaluation ---------------------------------------------------------------------
-    def _x(self, x: Any, name: str = "x") -> np.ndarray:
+    def _x(self, x: Any, name: str = "x") -> NDArray[np.float64]:
         return point(x, self.dim, name)
 
-    def value(self, x: np.ndarray) -> float:
+    def value(self, x: NDArray[Any]) -> float:
         """f(x)."""
         return self.value_and_grad(x)[0]
 
-    def grad(self, x: np.ndarray) -> np.ndarray:
+    def grad(self, x: NDArray[Any]) -> NDArray[np.float64]:
         """The gradient of f at x."""
         return self.value_and_grad(x)[1]
 
-    def value_and_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+    def value_and_grad(self, x: NDArray[Any]) -> tuple[float, NDArray[np.float64]]:
         """(f(x), grad f(x)) in one evaluation."""
         raise NotImplementedError
 
-    def hvp(self, x: np.ndarray, v: np.ndarray) -> np.ndarray:
+    def hvp(self, x: NDArray[Any], v: NDArray[Any]) -> NDArray[np.float64]:
         """The Hessian of f at x applied to v."""
         raise NotImplementedError
 
-    def hessian(self, x: np.ndarray | None = None) -> LinearOperator:
+    def hessian(self, x: NDArray[Any] | None = None) -> LinearOperator:
         """The Hessian at ``x`` (default: :meth:`default_x0`) as a symmetric LinearOperator.
 
         Never formed: every product is one :meth:`hvp`.
@@ -83,12 +89,12 @@ class Problem:
         psd, trace = self._hessian_facts(x)
         return SymmetricOperator(self.dim, lambda v: self.hvp(x, v), psd=psd, trace=trace)
 
-    def _hessian_facts(self, x: np.ndarray) -> tuple[bool, float | None]:
+    def _hessian_facts(self, x: NDArray[np.float64]) -> tuple[bool, float | None]:
         """(positive semi-definite?, trace or None) of the Hessian at x, when known cheaply
         (they give the eigen-solver a deterministic bound)."""
         return False, None
 
-    def default_x0(self) -> np.ndarray:
+    def default_x0(self) -> NDArray[np.float64]:
         """The starting point used when none is given: zeros."""
         return np.zeros(self.dim)
 
@@ -97,7 +103,7 @@ class Problem:
         return "the problem's global smoothness constant"
 
     # -- curvature ----------------------------------------------------------------------
-    def curvature(self, x: np.ndarray | None = None, *, which: str = "LA",
+    def curvature(self, x: NDArray[Any] | None = None, *, which: str = "LA",
                   **eig_kwargs: Any) -> EigResult:
         """An :class:`lrcore.curvature.EigResult` of the Hessian at ``x``.
 
@@ -111,7 +117,8 @@ class Problem:
         eig_kwargs.setdefault("seed", 0)
         key = (which, tuple(sorted(eig_kwargs.items(), key=lambda kv: kv[0])))
         if x is None:
-            cache = self.__dict__.setdefault("_curv_cache", {})
+            cache: dict[tuple[str, tuple[tuple[str, Any], ...]], EigResult] = \
+                self.__dict__.setdefault("_curv_cache", {})
             if key not in cache:
                 cache[key] = self._global_curvature(which, **eig_kwargs)
             return cache[key]
@@ -127,7 +134,7 @@ class Problem:
         """The smoothness constant L (largest Hessian eigenvalue; see subclasses)."""
         return float(self.curvature().value)
 
-    def local_smoothness(self, x: np.ndarray) -> float:
+    def local_smoothness(self, x: NDArray[Any]) -> float:
         """The largest eigenvalue of the Hessian at ``x``."""
         return float(self.curvature(x).value)
 
@@ -139,9 +146,8 @@ class Problem:
         return float(self.curvature(which="SA").value)
 
     @staticmethod
-    def from_functions(value_and_grad: Callable[[np.ndarray], tuple[float, np.ndarray]], *,
-                       hvp: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
-                       n: int | None = None, x0: Any = None) -> "FunctionProblem":
+    def from_functions(value_and_grad: _ValueAndGrad, *, hvp: _Hvp | None = None,
+                       n: int | None = None, x0: ArrayLike | None = None) -> FunctionProblem:
         """A problem from the user's ``value_and_grad(x) -> (f, g)`` (and optional exact
         ``hvp(x, v)``; otherwise Hessian-vector products are central differences of the
         gradient, :func:`lrcore.curvature.hvp_operator`).  ``n`` is the dimension.
@@ -172,17 +178,17 @@ class _Builtin(Problem):
     def c_problem(self) -> _CProblem:
         return self._c
 
-    def value(self, x):
+    def value(self, x: NDArray[Any]) -> float:
         return float(self._c.value(self._x(x)))
 
-    def value_and_grad(self, x):
+    def value_and_grad(self, x: NDArray[Any]) -> tuple[float, NDArray[np.float64]]:
         f, g = self._c.value_and_grad(self._x(x))
         return float(f), g
 
-    def hvp(self, x, v):
+    def hvp(self, x: NDArray[Any], v: NDArray[Any]) -> NDArray[np.float64]:
         return self._c.hvp(self._x(x), self._x(v, "v"))
 
-    def __getstate__(self):
+    def __getstate__(self) -> dict[str, Any]:
         d = dict(self.__dict__)
         d.pop("_curv_cache", None)
         return d
@@ -235,16 +241,17 @@ class Quadratic(_Builtin):
     def smoothness_source(self) -> str:
         return f"lambda_max(A) of the quadratic (its constant Hessian, {self.dim} x {self.dim})"
 
-    def curvature(self, x=None, *, which="LA", **eig_kwargs):
+    def curvature(self, x: NDArray[Any] | None = None, *, which: str = "LA",
+                  **eig_kwargs: Any) -> EigResult:
         return super().curvature(None, which=which, **eig_kwargs)   # constant Hessian
 
-    def default_x0(self):
+    def default_x0(self) -> NDArray[np.float64]:
         if self.b is not None:
             return np.zeros(self.dim)
         v = np.random.default_rng(0).standard_normal(self.dim)
-        return v / max(np.linalg.norm(v), 1e-300)
+        return v / max(float(np.linalg.norm(v)), 1e-300)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Quadratic(dim={self.dim}, b={'None' if self.b is None else '...'})"
 
 
@@ -331,20 +338,23 @@ class LeastSquares(_Builtin):
                 f"to {np.max(np.abs(self.X)):.3g}, so lambda_max(X'X/n) is about "
                 f"2**{math.log2(abs(res.value)) - 2 * j:.0f}; rescale X (e.g. standardize "
                 "its columns)")
-        return dataclasses.replace(res, **out)
+        return dataclasses.replace(res, value=out["value"], residual=out["residual"],
+                                   upper_bound=out["upper_bound"],
+                                   lower_bound=out["lower_bound"])
 
-    def _hessian_facts(self, x: np.ndarray) -> tuple[bool, float | None]:
+    def _hessian_facts(self, x: NDArray[np.float64]) -> tuple[bool, float | None]:
         return True, self._row_sq.sum() / self.n_samples + self.l2 * self.dim
 
     @property
-    def _row_sq(self) -> np.ndarray:
-        r = self.__dict__.get("_row_sq_cache")
+    def _row_sq(self) -> NDArray[np.float64]:
+        r: NDArray[np.float64] | None = self.__dict__.get("_row_sq_cache")
         if r is None:
             r = np.einsum("ij,ij->i", self.X, self.X)
             self.__dict__["_row_sq_cache"] = r
         return r
 
-    def curvature(self, x=None, *, which="LA", **eig_kwargs):
+    def curvature(self, x: NDArray[Any] | None = None, *, which: str = "LA",
+                  **eig_kwargs: Any) -> EigResult:
         return super().curvature(None, which=which, **eig_kwargs)   # constant Hessian
 
     def strong_convexity(self) -> float:
@@ -353,7 +363,7 @@ class LeastSquares(_Builtin):
             return float(np.linalg.eigvalsh(G)[0]) + self.l2
         return super().strong_convexity()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{type(self).__name__}(n_samples={self.n_samples}, dim={self.dim}, l2={self.l2})"
 
 
@@ -395,13 +405,14 @@ class Logistic(LeastSquares):
         return (f"lambda_max(X'X)/(4n) + l2, the global bound on the logistic Hessian "
                 f"({self.n_samples} samples x {self.dim} features)")
 
-    def _hessian_facts(self, x: np.ndarray) -> tuple[bool, float | None]:
+    def _hessian_facts(self, x: NDArray[np.float64]) -> tuple[bool, float | None]:
         z = self.X @ x
         sig = 0.5 * (1.0 + np.tanh(0.5 * z))            # sigma(z) without overflow
         dgt = sig * (1.0 - sig)
         return True, float(dgt @ self._row_sq) / self.n_samples + self.l2 * self.dim
 
-    def curvature(self, x=None, *, which="LA", **eig_kwargs):
+    def curvature(self, x: NDArray[Any] | None = None, *, which: str = "LA",
+                  **eig_kwargs: Any) -> EigResult:
         return Problem.curvature(self, x, which=which, **eig_kwargs)
 
     def strong_convexity(self) -> float:
@@ -416,8 +427,8 @@ class FunctionProblem(Problem):
     :meth:`Problem.from_functions`; without one they raise).
     """
 
-    def __init__(self, value_and_grad: Any, *, hvp: Any = None, n: Any = None,
-                 x0: Any = None) -> None:
+    def __init__(self, value_and_grad: _ValueAndGrad, *, hvp: _Hvp | None = None,
+                 n: int | None = None, x0: ArrayLike | None = None) -> None:
         if not callable(value_and_grad):
             raise TypeError("value_and_grad must be callable as value_and_grad(x) -> (f, g)")
         if hvp is not None and not callable(hvp):
@@ -427,21 +438,23 @@ class FunctionProblem(Problem):
         self._vg = value_and_grad
         self._hvp = hvp
         self.dim = int(n)
-        self.x0 = None if x0 is None else self._x(x0, "x0").copy()
+        self.x0: NDArray[np.float64] | None = None if x0 is None else \
+            self._x(x0, "x0").copy()
 
-    def default_x0(self) -> np.ndarray:
+    def default_x0(self) -> NDArray[np.float64]:
         """The ``x0`` given to :meth:`Problem.from_functions` (a copy)."""
         if self.x0 is None:
             raise ValueError("this problem was made from functions and has no reference "
                              "point: pass the point (x= or x0=) to this call, or x0= to "
                              "Problem.from_functions (lrcore does not guess zeros)")
-        return self.x0.copy()
+        x0: NDArray[np.float64] = self.x0.copy()
+        return x0
 
     def smoothness_source(self) -> str:
         return (f"Hessian at the problem's x0 (||x0|| = {np.linalg.norm(self.default_x0()):.4g},"
                 f" {self.dim} parameters)")
 
-    def value_and_grad(self, x):
+    def value_and_grad(self, x: NDArray[Any]) -> tuple[float, NDArray[np.float64]]:
         x = self._x(x)
         out = self._vg(x.copy())
         try:
@@ -454,7 +467,7 @@ class FunctionProblem(Problem):
                              f"expected ({self.dim},)")
         return float(f), g
 
-    def hvp(self, x, v):
+    def hvp(self, x: NDArray[Any], v: NDArray[Any]) -> NDArray[np.float64]:
         x, v = self._x(x), self._x(v, "v")
         if self._hvp is not None:
             out = np.asarray(self._hvp(x.copy(), v.copy()), dtype=np.float64)
@@ -464,11 +477,11 @@ class FunctionProblem(Problem):
             raise ValueError(f"hvp returned shape {out.shape}, expected ({self.dim},)")
         return out
 
-    def hessian(self, x=None):
+    def hessian(self, x: NDArray[Any] | None = None) -> LinearOperator:
         x = self.default_x0() if x is None else self._x(x)
         if self._hvp is None:
             return hvp_operator(lambda z: self.value_and_grad(z)[1], x)
         return super().hessian(x)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"FunctionProblem(dim={self.dim}, exact_hvp={self._hvp is not None})"

@@ -22,9 +22,10 @@ import warnings
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, as_completed
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
+from numpy.typing import NDArray
 
 from lrcore._core import NonFiniteError
 from lrcore._validation import (
@@ -53,6 +54,11 @@ __all__ = [
 
 _FIELDS = ("lr", "seed", "score", "status", "time", "budget", "round", "error")
 
+#: ``objective(lr, budget=None, seed=None) -> float``, or a problem (see grid_search)
+_Objective: TypeAlias = Callable[..., Any] | Problem
+#: one trial's record (the keys of _FIELDS)
+_Record: TypeAlias = dict[str, Any]
+
 
 # ----------------------------------------------------------------------------------------
 # trials
@@ -63,14 +69,15 @@ class _Trial:
 
     __slots__ = ("objective", "lr", "budget", "seed", "round")
 
-    def __init__(self, objective, lr, budget=None, seed=None, round=None):
+    def __init__(self, objective: Callable[..., Any], lr: float, budget: int | None = None,
+                 seed: int | None = None, round: int | None = None) -> None:
         self.objective = objective
         self.lr = lr
         self.budget = budget
         self.seed = seed
         self.round = round
 
-    def __call__(self) -> dict:
+    def __call__(self) -> _Record:
         kwargs = {}
         if self.budget is not None:
             kwargs["budget"] = self.budget
@@ -91,7 +98,8 @@ class _Trial:
                 "round": self.round, "error": error}
 
 
-def _progress_bar(total: int, desc: str, progress: bool | None):
+def _progress_bar(total: int, desc: str, progress: bool | None) -> Any:
+    """A tqdm bar, or None."""
     if progress is False:
         return None
     try:
@@ -104,10 +112,11 @@ def _progress_bar(total: int, desc: str, progress: bool | None):
 
 
 def _run_trials(trials: list[_Trial], executor: Executor | None, progress: bool | None,
-                desc: str) -> list[dict]:
+                desc: str) -> list[_Record]:
     """Run trials, in order (serially) or on ``executor``; results in submission order."""
     bar = _progress_bar(len(trials), desc, progress)
     try:
+        out: list[Any]
         if executor is None:
             out = []
             for t in trials:
@@ -128,7 +137,7 @@ def _run_trials(trials: list[_Trial], executor: Executor | None, progress: bool 
             raise RuntimeError(f"{desc}: the executor refused a trial "
                                f"({type(exc).__name__}: {exc})") from exc
         index = {f: i for i, f in enumerate(futures)}
-        out: list[Any] = [None] * len(futures)
+        out = [None] * len(futures)
         try:
             for f in as_completed(futures):
                 out[index[f]] = f.result()
@@ -153,7 +162,7 @@ def _run_trials(trials: list[_Trial], executor: Executor | None, progress: bool 
 # results
 # ----------------------------------------------------------------------------------------
 
-def _atomic_write(path: str | os.PathLike, text: str) -> None:
+def _atomic_write(path: str | os.PathLike[str], text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file: never a half-written file."""
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
@@ -188,12 +197,12 @@ class SearchResult:
         Its score.
     """
 
-    records: list
+    records: list[_Record]
     best_lr: float
     best_score: float
     method: str = "search"
 
-    def to_csv(self, path: str | os.PathLike) -> None:
+    def to_csv(self, path: str | os.PathLike[str]) -> None:
         """Write the records as CSV (atomically: the file is complete or untouched)."""
         buf = io.StringIO()
         w = csv.DictWriter(buf, fieldnames=_FIELDS, lineterminator="\n")
@@ -202,9 +211,9 @@ class SearchResult:
             w.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in _FIELDS})
         _atomic_write(path, buf.getvalue())
 
-    def to_json(self, path: str | os.PathLike) -> None:
+    def to_json(self, path: str | os.PathLike[str]) -> None:
         """Write ``{"method", "best_lr", "best_score", "records"}`` as JSON (atomically)."""
-        def clean(v):
+        def clean(v: Any) -> Any:
             return None if isinstance(v, float) and not math.isfinite(v) else v
         doc = {"method": self.method, "best_lr": clean(self.best_lr),
                "best_score": clean(self.best_score),
@@ -221,7 +230,7 @@ class SearchResult:
                 f"failed={self.n_failed})")
 
 
-def _best(records: Sequence[dict]) -> tuple[float, float]:
+def _best(records: Sequence[_Record]) -> tuple[float, float]:
     """Best rate by mean score over its trials; rates with a failed trial are excluded."""
     by_lr: dict[float, list[float]] = {}
     failed: set[float] = set()
@@ -244,7 +253,7 @@ def _best(records: Sequence[dict]) -> tuple[float, float]:
 # validation
 # ----------------------------------------------------------------------------------------
 
-def _check_objective(objective: Any) -> Callable[..., Any]:
+def _check_objective(objective: object) -> Callable[..., Any]:
     if isinstance(objective, Problem):
         return ProblemObjective(objective)
     if not callable(objective):
@@ -262,7 +271,7 @@ def _trial_seeds(seed: int | None, n: int) -> list[int]:
 # searches
 # ----------------------------------------------------------------------------------------
 
-def grid_search(objective: Callable, lrs: Iterable[float], *, executor: Executor | None = None,
+def grid_search(objective: _Objective, lrs: Iterable[float], *, executor: Executor | None = None,
                 seeds: Sequence[int] | None = None, budget: int | None = None,
                 progress: bool | None = None) -> SearchResult:
     """Evaluate ``objective`` at every rate of ``lrs`` (and every seed of ``seeds``).
@@ -310,7 +319,7 @@ def grid_search(objective: Callable, lrs: Iterable[float], *, executor: Executor
     return SearchResult(records, *_best(records), method="grid")
 
 
-def random_search(objective: Callable, low: float, high: float, n: int, *, log: bool = True,
+def random_search(objective: _Objective, low: float, high: float, n: int, *, log: bool = True,
                   seed: int | None = None, executor: Executor | None = None,
                   budget: int | None = None, progress: bool | None = None) -> SearchResult:
     """Evaluate ``objective`` at ``n`` rates drawn uniformly (in log space by default).
@@ -362,7 +371,7 @@ def random_search(objective: Callable, low: float, high: float, n: int, *, log: 
     return SearchResult(records, *_best(records), method="random")
 
 
-def successive_halving(objective: Callable, lrs: Iterable[float], *, budget: int, eta: int = 3,
+def successive_halving(objective: _Objective, lrs: Iterable[float], *, budget: int, eta: int = 3,
                        executor: Executor | None = None, seed: int | None = None,
                        progress: bool | None = None) -> SearchResult:
     """Successive halving: run every rate cheaply, keep the best ``1/eta``, repeat.
@@ -413,8 +422,8 @@ def successive_halving(objective: Callable, lrs: Iterable[float], *, budget: int
         s += 1
     seeds = dict(zip(range(n), _trial_seeds(seed, n)))
     alive = list(range(n))
-    records: list[dict] = []
-    final: list[dict] = []
+    records: list[_Record] = []
+    final: list[_Record] = []
     for i in range(s + 1):
         b = max(1, int(round(budget * float(eta) ** (i - s))))
         trials = [_Trial(obj, rates[k], b, seeds[k], i) for k in alive]
@@ -459,9 +468,9 @@ class RangeTest:
         Its momentum (Adam's ``beta1``).
     """
 
-    lrs: np.ndarray
-    losses: np.ndarray
-    smoothed: np.ndarray
+    lrs: NDArray[np.float64]
+    losses: NDArray[np.float64]
+    smoothed: NDArray[np.float64]
     stopped_at: int | None
     recommended_lr: float | None = None
     max_stable_lr: float | None = None
@@ -616,7 +625,7 @@ class _SmoothedLoss:
         return v - best > (self.diverge - 1.0) * scale
 
 
-def _smooth(losses: np.ndarray, smooth: float) -> np.ndarray:
+def _smooth(losses: NDArray[np.float64], smooth: float) -> NDArray[np.float64]:
     """The moving average of :class:`_SmoothedLoss` over a whole array."""
     acc = _SmoothedLoss(smooth, math.inf)
     out = np.empty(len(losses))
@@ -626,14 +635,14 @@ def _smooth(losses: np.ndarray, smooth: float) -> np.ndarray:
     return out
 
 
-def _rate_grid(start: float, end: float, num: int, mode: str) -> np.ndarray:
+def _rate_grid(start: float, end: float, num: int, mode: str) -> NDArray[np.float64]:
     mode = choice(mode, "mode", ("exp", "linear"))
     if mode == "exp":
         return np.geomspace(start, end, num)
     return np.linspace(start, end, num)
 
 
-def _first_divergence(losses: np.ndarray, smooth: float, diverge: float) -> int | None:
+def _first_divergence(losses: NDArray[np.float64], smooth: float, diverge: float) -> int | None:
     acc = _SmoothedLoss(smooth, diverge)
     for i, v in enumerate(losses):
         if acc.update(float(v)):
@@ -653,8 +662,8 @@ def _user_loss(value: Any, i: int, lr: float) -> float:
                         f"{type(value).__name__}") from None
 
 
-def _range_test_user(obj: Any, lrs: np.ndarray, smooth: float,
-                     diverge: float) -> tuple[np.ndarray, int | None]:
+def _range_test_user(obj: Any, lrs: NDArray[np.float64], smooth: float,
+                     diverge: float) -> tuple[NDArray[np.float64], int | None]:
     state = obj.snapshot()
     losses: list[float] = []
     stopped = None
@@ -671,9 +680,9 @@ def _range_test_user(obj: Any, lrs: np.ndarray, smooth: float,
     return np.asarray(losses, dtype=np.float64), stopped
 
 
-def _range_test_problem(problem: Problem, lrs: np.ndarray, *, x0: Any, smooth: float,
+def _range_test_problem(problem: Problem, lrs: NDArray[np.float64], *, x0: Any, smooth: float,
                         diverge: float, method: str, b: float,
-                        seed: Any) -> tuple[np.ndarray, int | None, SafeRate | None]:
+                        seed: Any) -> tuple[NDArray[np.float64], int | None, SafeRate | None]:
     """The LR range test on a problem: one C run with the rates as a schedule."""
     x0 = problem.default_x0() if x0 is None else point(x0, problem.dim, "x0")
     tr = descend(problem, x0, lrs, steps=len(lrs), method=method, momentum=b)

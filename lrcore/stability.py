@@ -10,11 +10,12 @@ bound of :mod:`lrcore.rates`, and :func:`sweep` runs several rates side by side.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from lrcore import optim
 from lrcore._validation import integer, nonneg, optimizer_method, point, unit_interval
@@ -47,9 +48,9 @@ class Trajectory:
         At the last iterate.
     """
 
-    x: np.ndarray
-    losses: np.ndarray
-    grad_norms: np.ndarray
+    x: NDArray[np.float64]
+    losses: NDArray[np.float64]
+    grad_norms: NDArray[np.float64]
     status: str
     steps_run: int
     final_loss: float
@@ -68,9 +69,9 @@ def _check_problem(problem: Any) -> Problem:
     return problem
 
 
-def _rate_array(lr: Any, schedule: Any, steps: int) -> np.ndarray:
+def _rate_array(lr: Any, schedule: Any, steps: int) -> NDArray[np.float64]:
     """The per-step learning rates: lr (float, array, schedule or callable) x schedule."""
-    def from_callable(f, what):
+    def from_callable(f: Callable[[int], Any], what: str) -> NDArray[np.float64]:
         vals = getattr(f, "values", None)
         if callable(vals):
             out = np.asarray(vals(steps), dtype=np.float64)
@@ -102,8 +103,10 @@ def _rate_array(lr: Any, schedule: Any, steps: int) -> np.ndarray:
     return rates
 
 
-def _descend_python(problem: Problem, x: np.ndarray, rates: np.ndarray, steps: int,
-                    method: str, b: float, beta2: float, eps: float, tol: float, r: int):
+def _descend_python(problem: Problem, x: NDArray[np.float64], rates: NDArray[np.float64],
+                    steps: int, method: str, b: float, beta2: float, eps: float, tol: float,
+                    r: int) -> tuple[NDArray[np.float64], NDArray[np.float64],
+                                     NDArray[np.float64], int, float, float, str]:
     """The C runner's loop, in Python, for problems given by Python functions."""
     nrec = steps // r + 1
     losses = np.full(nrec, np.nan)
@@ -248,7 +251,7 @@ class StabilityReport:
     final_loss: float
 
 
-def _spectral_radius(lr: float, lams: np.ndarray, method: str, b: float) -> float:
+def _spectral_radius(lr: float, lams: NDArray[np.float64], method: str, b: float) -> float:
     h = lr * lams
     if method == "gd":
         return float(np.max(np.abs(1.0 - h)))
@@ -282,7 +285,7 @@ def _theory(problem: Problem, lr: float, method: str,
     return pred, mx
 
 
-def _observed_rate(g: np.ndarray) -> float:
+def _observed_rate(g: NDArray[np.float64]) -> float:
     g = g[np.isfinite(g)]
     g = g[: np.argmax(g <= 0)] if np.any(g <= 0) else g
     if len(g) < 3:
@@ -473,12 +476,12 @@ class Sweep:
         Steps per run.
     """
 
-    lrs: np.ndarray
-    losses: list
-    statuses: list
+    lrs: NDArray[np.float64]
+    losses: list[NDArray[np.float64]]
+    statuses: list[str]
     steps: int
 
-    def plot(self, ax=None):
+    def plot(self, ax: Any = None) -> Any:
         """The loss curves on a log scale, one per rate; returns the axes."""
         from lrcore._plotting import axes
 

@@ -21,24 +21,25 @@ from __future__ import annotations
 import gzip
 from collections.abc import Sequence
 from importlib import resources
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
+from numpy.typing import NDArray
 
 __all__ = ["load_diabetes", "load_breast_cancer", "standardize_columns"]
 
-Dataset = tuple[np.ndarray, np.ndarray, tuple[str, ...]]
+Dataset: TypeAlias = tuple[NDArray[np.float64], NDArray[np.float64], tuple[str, ...]]
 
 
-def _column_label(j: int, feature_names: Sequence[str | None]) -> str:
+def _column_label(j: int, feature_names: Sequence[str] | None) -> str:
     if feature_names is None:
         return f"column {j}"
     return f"column {j} ({feature_names[j]!r})"
 
 
 def standardize_columns(
-    X: Any, feature_names: Sequence[str | None] = None
-) -> np.ndarray:
+    X: Any, feature_names: Sequence[str] | None = None
+) -> NDArray[np.float64]:
     r"""Center each column to mean 0 and scale it to unit standard deviation.
 
     .. math::

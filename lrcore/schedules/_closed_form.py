@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from lrcore.schedules._schedule import (
     Builder,
@@ -28,7 +29,7 @@ from lrcore.schedules._schedule import (
 # closed-form schedules
 # ----------------------------------------------------------------------------------------
 
-def _c_constant(b: Builder, p: Mapping) -> int:
+def _c_constant(b: Builder, p: Mapping[str, Any]) -> int:
     return b.node("constant", p=(p["value"],))
 
 
@@ -45,7 +46,7 @@ def constant(value: Real) -> Schedule:
     return make("constant", value=nonneg_rate(value, "value"))
 
 
-def _c_step(b: Builder, p: Mapping) -> int:
+def _c_step(b: Builder, p: Mapping[str, Any]) -> int:
     return b.node("step", n=(p["step_size"],), p=(p["lr"], p["gamma"]))
 
 
@@ -68,7 +69,7 @@ def step(lr: Real, step_size: int, gamma: Real = 0.1) -> Schedule:
                  gamma=nonneg_rate(gamma, "gamma"))
 
 
-def _c_multistep(b: Builder, p: Mapping) -> int:
+def _c_multistep(b: Builder, p: Mapping[str, Any]) -> int:
     ms = p["milestones"]
     vals = [p["lr"] * p["gamma"] ** k for k in range(len(ms) + 1)]
     return b.node("piecewise_const", n=(b.add_ints(ms), len(ms), b.add_reals(vals)))
@@ -101,14 +102,14 @@ def multistep(lr: Real, milestones: Sequence[int], gamma: Real = 0.1) -> Schedul
     return make("multistep", lr=lr_, milestones=ms, gamma=g)
 
 
-def _c_exponential(b: Builder, p: Mapping) -> int:
+def _c_exponential(b: Builder, p: Mapping[str, Any]) -> int:
     lo = 0.0 if p["floor"] is None else p["floor"]
     hi = math.inf if p["ceiling"] is None else p["ceiling"]
     return b.node("exponential", mode=int(p["staircase"]), n=(p["every"],),
                   p=(p["lr"], p["gamma"], lo, hi))
 
 
-def _d_exponential(p: Mapping) -> str:
+def _d_exponential(p: Mapping[str, Any]) -> str:
     e = f"floor(t/{p['every']})" if p["staircase"] else (f"t/{p['every']}" if p["every"] != 1 else "t")
     s = f"{fmt(p['lr'])} x {fmt(p['gamma'])}^{e}"
     if p["floor"] is not None:
@@ -147,7 +148,7 @@ def exponential(lr: Real, gamma: Real, *, every: int = 1, staircase: bool = Fals
                  floor=fl, ceiling=ce)
 
 
-def _c_inverse_time(b: Builder, p: Mapping) -> int:
+def _c_inverse_time(b: Builder, p: Mapping[str, Any]) -> int:
     return b.node("inverse_time", mode=int(p["staircase"]), n=(p["every"],),
                   p=(p["lr"], p["rate"]))
 
@@ -172,7 +173,7 @@ def inverse_time(lr: Real, rate: Real, *, every: int = 1, staircase: bool = Fals
                  every=length(every, "every"), staircase=flag(staircase, "staircase"))
 
 
-def _c_inverse_sqrt(b: Builder, p: Mapping) -> int:
+def _c_inverse_sqrt(b: Builder, p: Mapping[str, Any]) -> int:
     return b.node("inverse_sqrt", n=(p["timescale"],), p=(p["lr"],))
 
 
@@ -197,7 +198,7 @@ def inverse_sqrt(lr: Real, timescale: int) -> Schedule:
     return make("inverse_sqrt", lr=nonneg_rate(lr, "lr"), timescale=length(timescale, "timescale"))
 
 
-def _c_polynomial(b: Builder, p: Mapping) -> int:
+def _c_polynomial(b: Builder, p: Mapping[str, Any]) -> int:
     return b.node("polynomial", n=(p["steps"],), p=(p["lr"], p["end"], p["power"]))
 
 
@@ -225,7 +226,7 @@ def polynomial(lr: Real, steps: int, *, end: Real = 0.0, power: Real = 1.0) -> S
                  end=nonneg_rate(end, "end"), power=pw)
 
 
-def _c_linear(b: Builder, p: Mapping) -> int:
+def _c_linear(b: Builder, p: Mapping[str, Any]) -> int:
     return b.node("linear", n=(p["steps"],), p=(p["start"], p["end"]))
 
 
@@ -249,12 +250,12 @@ def linear(start: Real, end: Real, steps: int) -> Schedule:
                  steps=length(steps, "steps"))
 
 
-def _c_cosine(b: Builder, p: Mapping) -> int:
+def _c_cosine(b: Builder, p: Mapping[str, Any]) -> int:
     return b.node("cosine", mode=int(p["periodic"]), n=(p["steps"],),
                   p=(p["lr"], p["floor"], p["exponent"]))
 
 
-def _d_cosine(p: Mapping) -> str:
+def _d_cosine(p: Mapping[str, Any]) -> str:
     s = f"cosine decay {fmt(p['lr'])} -> {fmt(p['floor'])} over {p['steps']} steps"
     if p["exponent"] != 1.0:
         s += f" (exponent {fmt(p['exponent'])})"
@@ -301,14 +302,14 @@ def cosine(lr: Real, steps: int, *, floor: Real = 0.0, exponent: Real = 1.0,
                  floor=nonneg_rate(floor, "floor"), exponent=e, periodic=flag(periodic, "periodic"))
 
 
-def _c_restarts(b: Builder, p: Mapping) -> int:
+def _c_restarts(b: Builder, p: Mapping[str, Any]) -> int:
     ws = p["warmup_start"]
     return b.node("cosine_restarts", mode=int(ws is None),
                   n=(p["period"], p["period_mult"], p["warmup"]),
                   p=(p["lr"], p["floor"], p["peak_decay"], 0.0 if ws is None else ws))
 
 
-def _d_restarts(p: Mapping) -> str:
+def _d_restarts(p: Mapping[str, Any]) -> str:
     s = f"cosine with warm restarts {fmt(p['lr'])} -> {fmt(p['floor'])}, period {p['period']}"
     if p["period_mult"] != 1:
         s += f" x {p['period_mult']} per cycle"
@@ -361,7 +362,7 @@ def cosine_restarts(lr: Real, period: int, *, period_mult: int = 1, peak_decay: 
 _CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
 
 
-def _c_cyclic(b: Builder, p: Mapping) -> int:
+def _c_cyclic(b: Builder, p: Mapping[str, Any]) -> int:
     up = p["step_size_up"]
     down = up if p["step_size_down"] is None else p["step_size_down"]
     return b.node("cyclic", mode=_CYCLIC_MODES.index(p["mode"]), n=(up, down),
@@ -403,7 +404,7 @@ def cyclic(base_lr: Real, max_lr: Real, step_size_up: int, step_size_down: int |
                  mode=choice(mode, "mode", _CYCLIC_MODES), gamma=g)
 
 
-def _onecycle_knots(p: Mapping) -> tuple[list, list]:
+def _onecycle_knots(p: Mapping[str, Any]) -> tuple[list[float], list[float]]:
     T, pct = p["total_steps"], p["pct_start"]
     init = p["max_lr"] / p["div_factor"]
     fin = init / p["final_div_factor"]
@@ -422,7 +423,7 @@ def _onecycle_knots(p: Mapping) -> tuple[list, list]:
     return knots, vals
 
 
-def _c_onecycle(b: Builder, p: Mapping) -> int:
+def _c_onecycle(b: Builder, p: Mapping[str, Any]) -> int:
     knots, vals = _onecycle_knots(p)
     off = b.add_reals(knots + vals)
     return b.node("interp", mode=int(p["anneal"] == "cos"), n=(off, len(knots)))
@@ -479,7 +480,7 @@ def onecycle(max_lr: Real, total_steps: int, *, pct_start: Real = 0.3, anneal: s
     return make("onecycle", **p)
 
 
-def _c_warmup_cosine(b: Builder, p: Mapping) -> int:
+def _c_warmup_cosine(b: Builder, p: Mapping[str, Any]) -> int:
     W, T = p["warmup_steps"], p["total_steps"]
     c = b.node("cosine", n=(T - W,), p=(p["peak"], p["floor"], p["exponent"]))
     if W == 0:
@@ -528,7 +529,7 @@ def warmup_cosine(peak: Real, warmup_steps: int, total_steps: int, *,
 _WSD_DECAYS = ("linear", "cosine", "1-sqrt")
 
 
-def _c_wsd(b: Builder, p: Mapping) -> int:
+def _c_wsd(b: Builder, p: Mapping[str, Any]) -> int:
     pk, fl, D = p["peak"], p["floor"], p["decay_steps"]
     if p["decay"] == "linear":
         d = b.node("linear", n=(D,), p=(pk, fl))
@@ -579,7 +580,7 @@ def wsd(peak: Real, warmup_steps: int, stable_steps: int, decay_steps: int, *,
                  floor=nonneg_rate(floor, "floor"))
 
 
-def _c_pconst(b: Builder, p: Mapping) -> int:
+def _c_pconst(b: Builder, p: Mapping[str, Any]) -> int:
     bd = p["boundaries"]
     return b.node("piecewise_const", n=(b.add_ints(bd), len(bd), b.add_reals(p["values"])))
 
@@ -610,7 +611,7 @@ def piecewise_constant(boundaries: Sequence[int], values: Sequence[Real]) -> Sch
     return make("piecewise_constant", boundaries=bd, values=vals)
 
 
-def _c_plinear(b: Builder, p: Mapping) -> int:
+def _c_plinear(b: Builder, p: Mapping[str, Any]) -> int:
     st, vals = p["steps"], p["values"]
     if len(st) == 1:
         return b.node("constant", p=(vals[0],))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from lrcore.schedules._schedule import (
     Builder,
@@ -25,7 +26,7 @@ from lrcore.schedules._schedule import (
 # composition
 # ----------------------------------------------------------------------------------------
 
-def _c_join(b: Builder, p: Mapping) -> int:
+def _c_join(b: Builder, p: Mapping[str, Any]) -> int:
     kids = [b.build(s) for s in p["schedules"]]
     if len(kids) == 1:
         return kids[0]
@@ -59,7 +60,7 @@ def join(schedules: Sequence[ScheduleLike], boundaries: Sequence[int]) -> Schedu
     return make("join", schedules=sch, boundaries=bd)
 
 
-def _c_warmup(b: Builder, p: Mapping) -> int:
+def _c_warmup(b: Builder, p: Mapping[str, Any]) -> int:
     c = b.build(p["schedule"])
     st = p["start"]
     return b.node("warmup", mode=int(st is None), kids=(c,), n=(p["steps"],),
@@ -93,7 +94,7 @@ def warmup(schedule: ScheduleLike, steps: int, *, start: Real | None = None) -> 
                  start=opt_rate(start, "start"))
 
 
-def _c_scale(b: Builder, p: Mapping) -> int:
+def _c_scale(b: Builder, p: Mapping[str, Any]) -> int:
     return b.node("scale", kids=(b.build(p["schedule"]),), p=(p["factor"],))
 
 
@@ -111,7 +112,7 @@ def scale(schedule: ScheduleLike, factor: Real) -> Schedule:
     return make("scale", schedule=as_schedule(schedule, "schedule"), factor=nonneg_rate(factor, "factor"))
 
 
-def _c_product(b: Builder, p: Mapping) -> int:
+def _c_product(b: Builder, p: Mapping[str, Any]) -> int:
     return b.node("product", kids=(b.build(p["first"]), b.build(p["second"])))
 
 
@@ -131,7 +132,7 @@ def product(first: ScheduleLike, second: ScheduleLike) -> Schedule:
     return make("product", first=as_schedule(first, "first"), second=as_schedule(second, "second"))
 
 
-def _c_clip(b: Builder, p: Mapping) -> int:
+def _c_clip(b: Builder, p: Mapping[str, Any]) -> int:
     hi = math.inf if p["hi"] is None else p["hi"]
     return b.node("clip", kids=(b.build(p["schedule"]),), p=(p["lo"], hi))
 

@@ -119,7 +119,7 @@ class ReduceOnPlateau:
     _STATE_KEYS = ("scale", "best", "num_bad_epochs", "cooldown_counter", "n_reductions",
                    "n_reports", "t")
 
-    def state_dict(self) -> dict:
+    def state_dict(self) -> dict[str, Any]:
         """The mutable state as a JSON-safe dict (``best`` is None before the first report)."""
         return {k: getattr(self, k) for k in self._STATE_KEYS}
 
@@ -136,7 +136,7 @@ class ReduceOnPlateau:
         for k, v in ints.items():
             setattr(self, k, v)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The configuration (not the state) as a JSON-safe dict for :func:`from_dict`."""
         return {"name": "reduce_on_plateau", "lr": self.base.to_dict(), "mode": self.mode,
                 "factor": self.factor, "patience": self.patience,
@@ -185,7 +185,7 @@ class ReduceOnPlateau:
             self.t = steps_int(t, "t", 0, 2**63 - 1)
         now = self.t
         if now < self.active_from:
-            return self.base(now) * self.scale
+            return float(self.base(now) * self.scale)    # base(int) is a float
         self.n_reports += 1
         if self._is_better(m):
             self.best = m
@@ -205,7 +205,7 @@ class ReduceOnPlateau:
                 self.n_reductions += 1
             self.cooldown_counter = self.cooldown
             self.num_bad_epochs = 0
-        return self.base(now) * self.scale
+        return float(self.base(now) * self.scale)
 
     def describe(self) -> str:
         """One line: the rule, its base schedule and the current scale."""

@@ -13,9 +13,10 @@ import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Union
+from typing import Any, TypeVar, Union
 
 import numpy as np
+from numpy.typing import NDArray
 
 from lrcore import _core
 from lrcore._core import _ScheduleBase
@@ -127,19 +128,23 @@ def fmt(x: Any) -> str:
 
 @dataclass(frozen=True)
 class Kind:
-    factory: Callable[..., "Schedule"]
-    compile: Callable[["Builder", Mapping], int]
-    describe: Callable[[Mapping], str]
+    factory: Callable[..., Schedule]
+    compile: Callable[[Builder, Mapping[str, Any]], int]
+    describe: Callable[[Mapping[str, Any]], str]
     signature: inspect.Signature
 
 
 REGISTRY: dict[str, Kind] = {}
 #: Stateful rules that :func:`from_dict` rebuilds, by name (e.g. ``"reduce_on_plateau"``).
-STATEFUL: dict[str, type] = {}
+STATEFUL: dict[str, type[Any]] = {}
 
 
-def register(name: str, compile: Callable, describe: Callable) -> Callable:
-    def deco(factory: Callable) -> Callable:
+_Factory = TypeVar("_Factory", bound=Callable[..., "Schedule"])
+
+
+def register(name: str, compile: Callable[[Builder, Mapping[str, Any]], int],
+             describe: Callable[[Mapping[str, Any]], str]) -> Callable[[_Factory], _Factory]:
+    def deco(factory: _Factory) -> _Factory:
         REGISTRY[name] = Kind(factory, compile, describe, inspect.signature(factory))
         return factory
     return deco
@@ -213,6 +218,9 @@ class Schedule(_ScheduleBase):
     """
 
     __slots__ = ("_name", "_params", "_hash")
+    _name: str
+    _params: Mapping[str, Any]
+    _hash: int | None
     # numpy must not broadcast over a schedule: ``2.0 * s`` and ``np.float64(2) * s`` both
     # land in __rmul__
     __array_ufunc__ = None
@@ -273,11 +281,11 @@ class Schedule(_ScheduleBase):
                 parts.append(f"{pname}={_repr_value(v)}")
         return f"{self._name}({', '.join(parts)})"
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Callable[[Mapping[str, Any]], Any], tuple[dict[str, Any]]]:
         return (from_dict, (self.to_dict(),))
 
     # -- serialization ---------------------------------------------------------------------
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict ``{"name": ..., <parameters>...}``; child schedules are nested
         dicts.  :func:`from_dict` rebuilds an equal schedule.
 
@@ -287,16 +295,17 @@ class Schedule(_ScheduleBase):
         >>> S.join([S.linear(0.0, 0.1, 10), S.cosine(0.1, 90)], [10]).to_dict()["schedules"][1]
         {'name': 'cosine', 'lr': 0.1, 'steps': 90, 'floor': 0.0, 'exponent': 1.0, 'periodic': False}
         """
-        d: dict = {"name": self._name}
+        d: dict[str, Any] = {"name": self._name}
         for k, v in self._params.items():
             d[k] = _to_json(v)
         return d
 
     # -- conveniences ----------------------------------------------------------------------
-    def values(self, n: int) -> np.ndarray:
+    def values(self, n: int) -> NDArray[np.float64]:
         """The first ``n`` rates, ``s(numpy.arange(n))`` (float64)."""
         n = steps_int(n, "n", 0, 2**62)
-        return self(np.arange(n, dtype=np.int64))
+        out: NDArray[np.float64] = self(np.arange(n, dtype=np.int64))
+        return out
 
     def describe(self) -> str:
         """A one-line human summary, e.g. ``"cosine decay 0.1 -> 0 over 1000 steps, then
@@ -331,7 +340,7 @@ class Schedule(_ScheduleBase):
         return NotImplemented
 
     # -- compilation (called once, lazily, by the C side) ----------------------------------
-    def _program(self) -> tuple[list, list, list]:
+    def _program(self) -> tuple[list[tuple[Any, ...]], list[int], list[float]]:
         b = Builder()
         b.build(self)
         return b.nodes, b.ints, b.reals

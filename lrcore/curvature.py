@@ -345,45 +345,58 @@ def _check_compressed(indptr: Any, indices: Any, nmajor: int, nminor: int,
     return nnz
 
 
-def _own_csr(A: Any, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(indptr, indices, data) of the CSR form of the symmetric sparse ``A``, validated
-    before anything else touches them, with index arrays the caller cannot change while
-    the GIL-free solver reads them (copies), no duplicate entries, float32/float64 data."""
+def _own_csr(A: Any, name: str) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
+    """(indptr, indices, data) of the CSR form of the symmetric sparse ``A``: private
+    copies taken *first* and validated afterwards (another thread may write the caller's
+    arrays at any time, so nothing is read twice from them), with no duplicate entries and
+    float32/float64 data.  Nothing scipy-side runs on unvalidated index arrays."""
     n = int(A.shape[0])
     fmt = getattr(A, "format", None)
-    if fmt in ("csr", "csc"):
+    if fmt in ("csr", "csc", "bsr"):
+        indptr = np.array(A.indptr, copy=True)
+        indices = np.array(A.indices, copy=True)
+        data = np.array(A.data, copy=True)
+        if fmt == "bsr":
+            r, c = A.blocksize
+            if n % r or n % c or data.ndim != 3 or data.shape[1:] != (r, c):
+                raise ValueError(f"{name} is not a valid BSR matrix (blocksize {A.blocksize})")
+            nnz = _check_compressed(indptr, indices, n // r, n // c, name)
+            if data.shape[0] < nnz:
+                raise ValueError(f"{name} is not a valid sparse matrix: data has fewer blocks "
+                                 "than indptr[-1]")
+            M = sp.bsr_array((data[:nnz], indices[:nnz], indptr), shape=(n, n)).tocsr()
+            indptr, indices, data = M.indptr, M.indices, M.data
         # a symmetric matrix's CSC arrays are the CSR arrays of its transpose, itself
-        nnz = _check_compressed(A.indptr, A.indices, n, n, name)
-        if np.asarray(A.data).shape[0] < nnz:
+        nnz = _check_compressed(indptr, indices, n, n, name)
+        if data.ndim != 1 or data.shape[0] < nnz:
             raise ValueError(f"{name} is not a valid sparse matrix: data has fewer entries "
                              "than indptr[-1]")
-        indptr, indices, data = A.indptr, A.indices[:nnz], A.data[:nnz]
-    else:
-        if fmt == "coo":
-            row, col = np.asarray(A.row if hasattr(A, "row") else A.coords[0]), \
-                np.asarray(A.col if hasattr(A, "col") else A.coords[1])
-            if row.shape != col.shape or (row.size and (row.min() < 0 or row.max() >= n or
-                                                        col.min() < 0 or col.max() >= n)):
-                raise ValueError(f"{name} has coordinates outside [0, {n})")
-        elif fmt == "bsr":
-            r, c = A.blocksize
-            if n % r or n % c:
-                raise ValueError(f"{name} is not a valid BSR matrix (blocksize {A.blocksize})")
-            _check_compressed(A.indptr, A.indices, n // r, n // c, name)
+        indices, data = indices[:nnz], data[:nnz]
+    elif fmt == "coo":
+        coords = getattr(A, "coords", None)
+        row = np.array(A.row if coords is None else coords[0], copy=True)
+        col = np.array(A.col if coords is None else coords[1], copy=True)
+        vals = np.array(A.data, copy=True)
+        if row.shape != col.shape or row.shape != vals.shape or row.ndim != 1 or \
+                (row.size and (row.min() < 0 or row.max() >= n or col.min() < 0 or
+                               col.max() >= n)):
+            raise ValueError(f"{name} has coordinates outside [0, {n})")
+        M = sp.coo_array((vals, (row, col)), shape=(n, n)).tocsr()
+        indptr, indices, data = M.indptr, M.indices, M.data
+    else:                                  # dia, lil, dok: Python-level formats
         M = A.tocsr()
-        nnz = _check_compressed(M.indptr, M.indices, n, n, name)
-        indptr, indices, data = M.indptr, M.indices[:nnz], M.data[:nnz]
-    itype = np.int32 if (np.asarray(indptr).dtype == np.int32 and
-                         np.asarray(indices).dtype == np.int32) else np.int64
-    indptr = np.array(indptr, dtype=itype, copy=True)
-    indices = np.array(indices, dtype=itype, copy=True)
-    data = np.asarray(data)
+        indptr = np.array(M.indptr, copy=True)
+        indices = np.array(M.indices, copy=True)
+        data = np.array(M.data, copy=True)
+        nnz = _check_compressed(indptr, indices, n, n, name)
+        indices, data = indices[:nnz], data[:nnz]
+    itype = np.int32 if (indptr.dtype == np.int32 and indices.dtype == np.int32) else np.int64
+    indptr, indices = indptr.astype(itype, copy=False), indices.astype(itype, copy=False)
     if data.dtype not in (np.float32, np.float64):
         data = data.astype(np.float64)
-    # duplicates (and unsorted rows) are resolved on private copies only, after validation
+    # duplicates (and unsorted rows) are resolved on the private copies, after validation
     own = sp.csr_array((data, indices, indptr), shape=(n, n), copy=False)
     if not own.has_canonical_format:
-        own = sp.csr_array((data.copy(), indices, indptr), shape=(n, n), copy=False)
         own.sum_duplicates()
         indptr, indices, data = own.indptr, own.indices, own.data
     return (np.ascontiguousarray(indptr), np.ascontiguousarray(indices),

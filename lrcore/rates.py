@@ -278,16 +278,21 @@ def safe_lr(target: Any, *, method: str = "gd", momentum: float = 0.0, x: Any = 
         problem = target if isinstance(target, Problem) else None
         op: Any
         if problem is not None:
+            if x is not None and problem.constant_hessian and method != "adam":
+                point(x, problem.dim, "x")
+                x = None                          # the Hessian is the same everywhere
+            at = "x"
             if x is None and (method == "adam" or not problem.global_smoothness):
                 x = problem.default_x0()          # raises when the problem has no point
+                at = "its default point x0"
             if x is None:
                 op = None
                 where = problem.smoothness_source()
             else:
                 xx = point(x, problem.dim, "x")
                 op = problem.hessian(xx)
-                where = (f"Hessian of the problem at x (||x|| = {np.linalg.norm(xx):.4g}, "
-                         f"{problem.dim} parameters)")
+                where = (f"Hessian of the problem at {at} (||{at.split()[-1]}|| = "
+                         f"{np.linalg.norm(xx):.4g}, {problem.dim} parameters)")
         else:
             if x is not None:
                 raise ValueError("x is only used when target is a problem")

@@ -36,6 +36,7 @@ from lrcore._validation import (
     point,
     positive,
     rate_sequence,
+    real,
     unit_interval,
 )
 from lrcore.problems import Problem
@@ -651,15 +652,14 @@ def _first_divergence(losses: NDArray[np.float64], smooth: float, diverge: float
 
 
 def _user_loss(value: Any, i: int, lr: float) -> float:
-    if isinstance(value, (bool, np.bool_)) or value is None or \
-            (isinstance(value, np.ndarray) and value.size != 1):
-        raise TypeError(f"fn.step({lr!r}) (point {i}) must return the loss as a number, got "
-                        f"{'an array of shape ' + str(value.shape) if isinstance(value, np.ndarray) else type(value).__name__}")
+    """The loss ``fn.step`` returned, as a float (a number or a 0-d array/tensor)."""
     try:
-        return float(value)
-    except (TypeError, ValueError):
+        return real(value, "loss")
+    except TypeError:
+        shape = getattr(value, "shape", ())
+        got = f"an array of shape {shape}" if shape else type(value).__name__
         raise TypeError(f"fn.step({lr!r}) (point {i}) must return the loss as a number, got "
-                        f"{type(value).__name__}") from None
+                        f"{got}") from None
 
 
 def _range_test_user(obj: Any, lrs: NDArray[np.float64], smooth: float,

@@ -91,7 +91,9 @@ class EigResult:
         An interval containing the wanted quantity: :math:`\lambda_{\max}` for
         ``which="LA"``, :math:`\lambda_{\min}` for ``"SA"``, the spectral radius
         :math:`\max_i |\lambda_i|` for ``"LM"``.  On the side of the estimate the bound is
-        the estimate itself (a Rayleigh quotient never exceeds :math:`\lambda_{\max}`).
+        the estimate itself (a Rayleigh quotient never exceeds :math:`\lambda_{\max}`) less
+        the rounding allowance below (the computed quotient carries the rounding of the
+        products: about 1e-7 relative for a float32 operator).
         The far side (``upper_bound`` for LA/LM, ``lower_bound`` for SA) is the tightest
         of the bounds that apply, each computed with a rounding allowance
         :math:`64\sqrt{n}\,\epsilon\,\|A\|`:
@@ -703,9 +705,13 @@ def _bounds(res: dict[str, Any], op: _Op, which: str, random_start: bool, psd: b
     else:
         far, kind = math.inf, "none"
     fp = 0.0 if kind in ("deterministic", "none") else delta
+    # the near side: a Rayleigh quotient never passes the extreme eigenvalue in exact
+    # arithmetic, but the computed one carries the products' rounding (float32 operators:
+    # ~1e-7 relative), so it gets the same allowance as the far side
+    near_b = near - slack
     if which == "SA":
-        return -far, value, kind, fp
-    return near, far, kind, fp
+        return -far, -near_b, kind, fp
+    return near_b, far, kind, fp
 
 
 # ---------------------------------------------------------------------------------------

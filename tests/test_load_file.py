@@ -193,6 +193,7 @@ CSV_ERRORS = [
     ("blank lines count", "a,b,t\n\n1,2,3\n\n\n4,?,6\n", "missing value in column 'b', row 6"),
     ("quoted line breaks count", 'a,b,t\n1,"2\n\n",3\n4,5,z\n',
      "non-numeric value 'z' in column 't', row 5"),
+    ("header after blank lines", "\n \na,b,t\n1,2,x\n", "non-numeric value 'x' in column 't', row 4"),
     ("crlf line numbers", "a,b,t\r\n1,2,3\r\n4,5,q\r\n", "non-numeric value 'q' in column 't', row 3"),
     ("long token shortened", "a,b,t\n1,2," + "z" * 100 + "\n", "'" + "z" * 37 + "...'"),
     ("empty", "", "the file is empty"),
@@ -357,6 +358,13 @@ def test_npz_sparse_errors(tmp_path):
     one_line_error(path, "at least two columns", target=0)
     sp.save_npz(path, sp.csr_array(np.ones((2, 2), dtype=complex)))
     one_line_error(path, "expected a real numeric matrix", target=0)
+
+
+def test_npy_and_npz_mixed_up(tmp_path):
+    np.save(tmp_path / "a.npy", np.ones((2, 2)))
+    one_line_error(tmp_path / "a.npy", "not a .npz archive", format="npz")
+    np.savez(tmp_path / "b.npz", X=np.ones((2, 2)), y=np.ones(2))
+    one_line_error(tmp_path / "b.npz", "not a .npy file", format="npy", target=0)
 
 
 def test_npz_damaged(tmp_path):

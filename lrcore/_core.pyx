@@ -268,6 +268,7 @@ include "_schedule.pxi"
 # (section: problems)
 include "_problems.pxi"
 # (end section: problems)
+include "_parse.pxi"
 
 
 # the C-level status codes of _core.pxd mirror csrc/lrcore.h

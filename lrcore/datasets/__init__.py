@@ -26,7 +26,9 @@ from typing import Any, TypeAlias
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["load_diabetes", "load_breast_cancer", "standardize_columns"]
+from lrcore.datasets._files import load_file
+
+__all__ = ["load_diabetes", "load_breast_cancer", "standardize_columns", "load_file"]
 
 Dataset: TypeAlias = tuple[NDArray[np.float64], NDArray[np.float64], tuple[str, ...]]
 

@@ -1,6 +1,5 @@
 /* common.c -- status strings and the OpenMP work-splitting helpers shared by kernels. */
-#define LRCORE_BUILDING
-#include "lrcore.h"
+#include "internal.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -29,7 +28,7 @@ int lrc_omp_max_threads(void)
 #endif
 }
 
-int lrc_team_size(ptrdiff_t n, int nthreads)
+int lrci_team_size(ptrdiff_t n, int nthreads)
 {
 #ifdef _OPENMP
     if (nthreads == 1 || n < LRC_OMP_MIN_N) return 1;
@@ -45,7 +44,7 @@ int lrc_team_size(ptrdiff_t n, int nthreads)
 #endif
 }
 
-void lrc_thread_range(ptrdiff_t n, int tid, int nt, ptrdiff_t *lo, ptrdiff_t *hi)
+void lrci_thread_range(ptrdiff_t n, int tid, int nt, ptrdiff_t *lo, ptrdiff_t *hi)
 {
     /* split in units of 16 elements (a 64-byte line of f32) so threads never share a line
      * of output when the arrays are line-aligned */

@@ -2,8 +2,7 @@
  * on any objective given as a value-and-gradient callback (the built-in problems of
  * problems.c provide one), with a per-step learning rate (a schedule's values), early stops
  * on convergence or divergence, and strided recording of the loss and gradient norm.   */
-#define LRCORE_BUILDING
-#include "lrcore.h"
+#include "internal.h"
 
 #include <math.h>
 

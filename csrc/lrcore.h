@@ -11,7 +11,8 @@
  *
  * The Python binding (lrcore/_core.pyx) validates arguments before calling in, so the
  * argument checks here are a second line of defence: they return LRC_EINVAL instead of
- * touching memory.
+ * touching memory.  Private helpers of the C sources are in csrc/internal.h (prefix
+ * lrci_), which is not part of this API.
  */
 #ifndef LRCORE_H
 #define LRCORE_H
@@ -111,13 +112,6 @@ int lrc_adagrad_f32(float *x, const float *g, float *sum, ptrdiff_t n, int64_t s
                     double lr, double lr_decay, double eps, double weight_decay,
                     int maximize, int check, int nthreads);
 
-/* Memory-bandwidth reference kernel used by the benchmarks: one pass that reads a,b,c,d
- * and writes a,c,d (the traffic of an Adam step).                                        */
-void lrc_stream_4r3w_f64(double *a, const double *b, double *c, double *d, ptrdiff_t n,
-                         int nthreads);
-void lrc_stream_4r3w_f32(float *a, const float *b, float *c, float *d, ptrdiff_t n,
-                         int nthreads);
-
 /* ------------------------------------------------------------------------------------ */
 /* eigen.c -- symmetric mat-vecs and reverse-communication eigen-solvers                 */
 /* ------------------------------------------------------------------------------------ */
@@ -173,9 +167,6 @@ int lrc_csrstats_f32_i32(ptrdiff_t n, const int32_t *indptr, const int32_t *indi
                          const float *data, double out[4], int nthreads);
 int lrc_csrstats_f32_i64(ptrdiff_t n, const int64_t *indptr, const int64_t *indices,
                          const float *data, double out[4], int nthreads);
-
-/* Read-bandwidth reference for the benchmarks: sum of a[0..n) (one streaming pass). */
-double lrc_stream_sum_f64(const double *a, ptrdiff_t n, int nthreads);
 
 /*
  * Reverse-communication eigen-solvers for one extreme eigenpair of a symmetric operator.
@@ -265,13 +256,6 @@ int lrc_eig_init(lrc_eig *s, ptrdiff_t n, int method, int which, int ncv, double
                  double op_eps, int64_t minmv, int64_t maxmv, const double *v0,
                  double v0_mix, uint64_t seed, double *work, size_t lwork, int nthreads);
 int lrc_eig_iterate(lrc_eig *s);
-
-/* Eigenvalues (ascending, into d) and eigenvectors of the symmetric tridiagonal matrix
- * with diagonal d[0..n) and off-diagonal e[0..n-1) (e is destroyed) by the implicit QL
- * method (EISPACK tql2).  z is nrows x n, row-major, usually the identity (nrows = n: z
- * becomes the eigenvector matrix, column i for d[i]) or one row (the last components).
- * Returns LRC_NONFINITE for NaN/Inf input, LRC_NOT_CONVERGED after 30 n sweeps.        */
-int lrc_tridiag_eig(double *d, double *e, ptrdiff_t n, double *z, ptrdiff_t nrows);
 /* (end section: eigen) */
 
 /* ------------------------------------------------------------------------------------ */
@@ -372,11 +356,6 @@ int lrc_sched_check(const lrc_sched_program *prog, int32_t *bad_node);
  * unbounded exponential growth overflowed; out is fully written then).                    */
 int lrc_sched_eval(const lrc_sched_program *prog, const int64_t *steps, double *out,
                    ptrdiff_t n, int nthreads);
-
-/* The kernels behind the cosine family, for tests: sin(pi x) and (1 + cos(pi x)) / 2 for
- * any finite x, with exact argument reduction.                                            */
-double lrc_sinpi(double x);
-double lrc_cos_anneal(double x);
 /* (end section: schedule) */
 
 /* ------------------------------------------------------------------------------------ */
@@ -464,28 +443,6 @@ int lrc_descend_f64(lrc_value_grad_fn f, void *ctx, double *x, ptrdiff_t n,
                     double *losses, double *gnorms, int64_t *steps_run, double *final_loss,
                     double *final_gnorm, int *outcome);
 /* (end section: descend) */
-
-/* ------------------------------------------------------------------------------------ */
-/* Private helpers for the C sources in csrc/ (not part of the public API).            */
-/* ------------------------------------------------------------------------------------ */
-#ifdef LRCORE_BUILDING
-/* LRC_HOT: compile a function twice (AVX2 and baseline x86-64) and pick at load time, so a
- * portable wheel still uses 256-bit vectors.  Off under -march=native (LRC_NATIVE), on
- * non-x86/non-glibc targets, and when LRC_NO_MULTIVERSION is defined.                  */
-#if !defined(LRC_NATIVE) && !defined(LRC_NO_MULTIVERSION) && defined(__x86_64__) && \
-    defined(__linux__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define LRC_HOT __attribute__((target_clones("avx2", "default")))
-#else
-#define LRC_HOT
-#endif
-#define LRC_CAT_(a, b) a##_##b
-#define LRC_CAT(a, b) LRC_CAT_(a, b)
-
-/* Number of OpenMP threads to use for n elements given the caller's request. */
-int lrc_team_size(ptrdiff_t n, int nthreads);
-/* The [lo, hi) slice of [0, n) owned by thread `tid` of `nt` (cache-line aligned). */
-void lrc_thread_range(ptrdiff_t n, int tid, int nt, ptrdiff_t *lo, ptrdiff_t *hi);
-#endif /* LRCORE_BUILDING */
 
 #ifdef __cplusplus
 }

@@ -2,8 +2,7 @@
  * value, gradient and Hessian-vector product.  Dense products go through the caller's
  * BLAS (lrc_blas); the element-wise parts (residuals, the stable log-loss and its
  * derivatives) are fused into one pass over the samples.                               */
-#define LRCORE_BUILDING
-#include "lrcore.h"
+#include "internal.h"
 
 #include <limits.h>
 #include <math.h>

@@ -74,13 +74,15 @@ cdef extern from "lrcore.h" nogil:
                              const float *data, double *out, int nthreads)
     int lrc_csrstats_f32_i64(ptrdiff_t n, const int64_t *indptr, const int64_t *indices,
                              const float *data, double *out, int nthreads)
-    double lrc_stream_sum_f64(const double *a, ptrdiff_t n, int nthreads)
     size_t lrc_eig_workspace_size(ptrdiff_t n, int method, int ncv, int nthreads)
     int lrc_eig_init(lrc_eig *s, ptrdiff_t n, int method, int which, int ncv, double tol,
                      double op_eps, int64_t minmv, int64_t maxmv, const double *v0,
                      double v0_mix, uint64_t seed, double *work, size_t lwork, int nthreads)
     int lrc_eig_iterate(lrc_eig *s)
-    int lrc_tridiag_eig(double *d, double *e, ptrdiff_t n, double *z, ptrdiff_t nrows)
+
+cdef extern from "internal.h" nogil:
+    double lrci_stream_sum_f64(const double *a, ptrdiff_t n, int nthreads)
+    int lrci_tridiag_eig(double *d, double *e, ptrdiff_t n, double *z, ptrdiff_t nrows)
 
 
 # ---- C-level API (declared in _core.pxd) ------------------------------------------------
@@ -593,7 +595,7 @@ def _stream_sum(a):
     cdef Py_ssize_t n = cnp.PyArray_SIZE(A)
     cdef int nt = _nthreads
     with nogil:
-        s = lrc_stream_sum_f64(<const double *>cnp.PyArray_DATA(A), n, nt)
+        s = lrci_stream_sum_f64(<const double *>cnp.PyArray_DATA(A), n, nt)
     return s
 
 
@@ -613,7 +615,7 @@ def _tridiag_eig(d, e, vectors=True):
         if n > 0:
             Z[0, n - 1] = 1.0
         rows = 1
-    cdef int st = lrc_tridiag_eig(<double *>cnp.PyArray_DATA(D), <double *>cnp.PyArray_DATA(E),
+    cdef int st = lrci_tridiag_eig(<double *>cnp.PyArray_DATA(D), <double *>cnp.PyArray_DATA(E),
                                   n, <double *>cnp.PyArray_DATA(Z), rows)
     if st != LRC_OK:
         raise _status_error(st, "tridiag_eig")

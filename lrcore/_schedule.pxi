@@ -45,8 +45,10 @@ cdef extern from "lrcore.h" nogil:
     int lrc_sched_check(const lrc_sched_program *prog, int32_t *bad_node)
     int lrc_sched_eval(const lrc_sched_program *prog, const int64_t *steps, double *out,
                        ptrdiff_t n, int nthreads)
-    double lrc_sinpi(double x)
-    double lrc_cos_anneal(double x)
+
+cdef extern from "internal.h" nogil:
+    double lrci_sinpi(double x)
+    double lrci_cos_anneal(double x)
 
 
 #: node kind codes and limits of csrc/schedule.c, for lrcore.schedules' compiler
@@ -216,13 +218,13 @@ def _sched_eval_program(nodes, ints, reals, steps):
 def _sinpi(x):
     """sin(pi x) by the kernel of the cosine family (exact reduction), elementwise."""
     a = np.asarray(x, dtype=np.float64)
-    return np.vectorize(lambda v: lrc_sinpi(v), otypes=[np.float64])(a)
+    return np.vectorize(lambda v: lrci_sinpi(v), otypes=[np.float64])(a)
 
 
 def _cos_anneal(x):
     """(1 + cos(pi x)) / 2 as computed by the cosine schedules, elementwise."""
     a = np.asarray(x, dtype=np.float64)
-    return np.vectorize(lambda v: lrc_cos_anneal(v), otypes=[np.float64])(a)
+    return np.vectorize(lambda v: lrci_cos_anneal(v), otypes=[np.float64])(a)
 
 
 # ---- C-level API (declared in _core.pxd) ------------------------------------------------

@@ -14,7 +14,7 @@ const char *lrc_status_string(int status)
     case LRC_ENOMEM: return "out of memory";
     case LRC_NOT_CONVERGED: return "did not converge within the iteration limit";
     case LRC_BREAKDOWN: return "iteration broke down";
-    case LRC_DIVERGED: return "diverged";
+    case LRC_REQ_MATVEC: return "request: a matrix-vector product";
     default: return "unknown status";
     }
 }

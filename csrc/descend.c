@@ -5,16 +5,26 @@
 #include "internal.h"
 
 #include <math.h>
+#include <stdint.h>
 
-ptrdiff_t lrc_descend_workspace(ptrdiff_t n, int method)
+/* doubles per parameter: gradient (+ momentum buffer, or Adam's m and v); 0 if unknown */
+static ptrdiff_t per_param(int method)
 {
     switch (method) {
-    case LRC_METHOD_GD: return n;               /* gradient                         */
+    case LRC_METHOD_GD: return 1;
     case LRC_METHOD_HEAVY_BALL:
-    case LRC_METHOD_NESTEROV: return 2 * n;     /* gradient, momentum buffer        */
-    case LRC_METHOD_ADAM: return 3 * n;         /* gradient, m, v                   */
-    default: return -1;
+    case LRC_METHOD_NESTEROV: return 2;
+    case LRC_METHOD_ADAM: return 3;
+    default: return 0;
     }
+}
+
+int lrc_descend_workspace_size(ptrdiff_t n, int method, size_t *size)
+{
+    const ptrdiff_t k = per_param(method);
+    if (size == NULL || n < 0 || k == 0 || n > PTRDIFF_MAX / 3) return LRC_EINVAL;
+    *size = (size_t)(k * n);
+    return LRC_OK;
 }
 
 static double norm2(const double *g, ptrdiff_t n)
@@ -58,8 +68,10 @@ int lrc_descend_f64(lrc_value_grad_fn f, void *ctx, double *x, ptrdiff_t n,
     if (f == NULL || opts == NULL || n < 0 || steps < 0 || opts->record_every < 1 ||
         (n > 0 && (x == NULL || work == NULL)) || (steps > 0 && lrs == NULL) ||
         losses == NULL || gnorms == NULL || steps_run == NULL || final_loss == NULL ||
-        final_gnorm == NULL || outcome == NULL || lrc_descend_workspace(n, opts->method) < 0)
+        final_gnorm == NULL || outcome == NULL)
         return LRC_EINVAL;
+    size_t need;
+    if (lrc_descend_workspace_size(n, opts->method, &need) != LRC_OK) return LRC_EINVAL;
     const int method = opts->method;
     const int64_t r = opts->record_every;
     const int64_t nrec = steps / r + 1;

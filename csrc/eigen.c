@@ -40,11 +40,16 @@ static void sym_split(ptrdiff_t n, int upper, int t, int nt, ptrdiff_t *r0, ptrd
     *r1 = sym_cut(n, upper, t + 1, nt);
 }
 
-size_t lrc_symv_workspace_size(ptrdiff_t n, int nthreads)
+int lrc_symv_workspace_size(ptrdiff_t n, int nthreads, size_t *size)
 {
-    if (n <= 0) return 0;
+    if (n < 0 || size == NULL) return LRC_EINVAL;
+    if (n == 0) {
+        *size = 0;
+        return LRC_OK;
+    }
     int nt = lrci_team_size(n * (n + 1) / 2, nthreads);
-    return (size_t)(nt > 1 ? nt : 1) * (size_t)n; /* also enough for lrc_symstats */
+    *size = (size_t)(nt > 1 ? nt : 1) * (size_t)n; /* also enough for lrc_symstats */
+    return LRC_OK;
 }
 
 /* ---- type-generic kernels ----------------------------------------------------------- */
@@ -706,7 +711,8 @@ static int eff_ncv(ptrdiff_t n, int ncv)
     return (int)m;
 }
 
-size_t lrc_eig_workspace_size(ptrdiff_t n, int method, int ncv, int nthreads)
+/* 0 on invalid arguments */
+static size_t eig_workspace(ptrdiff_t n, int method, int ncv, int nthreads)
 {
     if (n < 1 || ncv < 1 || ncv > LRC_EIG_MAX_NCV) return 0;
     const size_t N = (size_t)n;
@@ -723,6 +729,15 @@ size_t lrc_eig_workspace_size(ptrdiff_t n, int method, int ncv, int nthreads)
            + 2 * (m + 2)           /* h, h2 (each with ||w||^2 appended) */
            + 2 * (m + 1)           /* selection coefficients and column indices */
            + nt * LRCI_BLK * m;     /* restart rotation */
+}
+
+int lrc_eig_workspace_size(ptrdiff_t n, int method, int ncv, int nthreads, size_t *size)
+{
+    if (size == NULL) return LRC_EINVAL;
+    const size_t w = eig_workspace(n, method, method == LRC_EIG_POWER ? 1 : ncv, nthreads);
+    if (w == 0) return LRC_EINVAL;
+    *size = w;
+    return LRC_OK;
 }
 
 static double wanted_score(int which, double theta)
@@ -750,7 +765,7 @@ int lrc_eig_init(lrc_eig *s, ptrdiff_t n, int method, int which, int ncv, double
     if (which != LRC_EIG_LA && which != LRC_EIG_LM && which != LRC_EIG_SA) return LRC_EINVAL;
     if (method != LRC_EIG_LANCZOS && method != LRC_EIG_POWER) return LRC_EINVAL;
     if (method == LRC_EIG_LANCZOS && (ncv < 1 || ncv > LRC_EIG_MAX_NCV)) return LRC_EINVAL;
-    const size_t need = lrc_eig_workspace_size(n, method, method == LRC_EIG_POWER ? 1 : ncv, nthreads);
+    const size_t need = eig_workspace(n, method, method == LRC_EIG_POWER ? 1 : ncv, nthreads);
     if (need == 0 || lwork < need) return LRC_EINVAL;
     s->n = n;
     s->method = method;

@@ -24,26 +24,31 @@
 extern "C" {
 #endif
 
-#define LRCORE_C_API_VERSION 1
+/* Bumped whenever a declaration below changes incompatibly (2: workspace sizes are
+ * `int f(..., size_t *size)`; LRC_DIVERGED and the internal helpers left this header).  */
+#define LRCORE_C_API_VERSION 2
 
 /* ------------------------------------------------------------------------------------ */
 /* Status codes shared by every kernel                                                   */
 /* ------------------------------------------------------------------------------------ */
 #define LRC_OK 0             /* success                                                   */
-#define LRC_NONFINITE 1      /* a non-finite input was found; nothing was written         */
+#define LRC_NONFINITE 1      /* NaN or Inf: in the input of an update kernel (nothing was
+                              * written), or in the result of an evaluation (the result
+                              * is fully written and holds the NaN/Inf; see each function) */
 #define LRC_EINVAL 2         /* invalid argument (negative length, NULL pointer, ...)     */
 #define LRC_ENOMEM 3         /* allocation failed (only set-up code allocates)            */
 #define LRC_NOT_CONVERGED 4  /* an iterative method ran out of iterations                 */
 #define LRC_BREAKDOWN 5      /* an iterative method broke down (e.g. invariant subspace)  */
-#define LRC_DIVERGED 6       /* an optimisation run diverged                              */
-/* codes >= 100 are requests of reverse-communication solvers (see eigen section) */
+/* 6 was LRC_DIVERGED in version 1 (never returned: a diverged run is an outcome, see
+ * LRC_RUN_DIVERGED); it is not reused.
+ * Codes >= 100 are requests of reverse-communication solvers (see eigen section).      */
 
 /* Below this many elements a kernel never starts an OpenMP team. */
 #ifndef LRC_OMP_MIN_N
 #define LRC_OMP_MIN_N 131072
 #endif
 
-/* Human-readable text of a status code (static storage, never NULL). */
+/* Human-readable text of a status or request code (static storage, never NULL). */
 const char *lrc_status_string(int status);
 
 /* Number of threads OpenMP would use by default (1 when built without OpenMP). */
@@ -127,10 +132,13 @@ int lrc_adagrad_f32(float *x, const float *g, float *sum, ptrdiff_t n, int64_t s
  * Fortran-ordered array's lower triangle is upper == 1 on the transposed storage.)
  * One pass over the triangle: each stored element feeds both y_i and y_j.  With more than
  * one thread, each extra thread accumulates into its own length-n slice of `work` (lwork
- * doubles; lrc_symv_workspace_size(n, nthreads) lets every thread run, fewer threads run
- * when lwork is smaller, NULL/0 runs serially).  x and y must not overlap `a` or each other.
+ * doubles; the size from lrc_symv_workspace_size(n, nthreads, &lwork) lets every thread
+ * run, fewer threads run when lwork is smaller, NULL/0 runs serially).  x and y must not
+ * overlap `a` or each other.
  */
-size_t lrc_symv_workspace_size(ptrdiff_t n, int nthreads);
+/* Workspace sizes, here and everywhere: int f(..., size_t *size) stores the number of
+ * doubles in *size and returns LRC_OK, or returns LRC_EINVAL (size untouched).         */
+int lrc_symv_workspace_size(ptrdiff_t n, int nthreads, size_t *size);
 int lrc_symv_f64(ptrdiff_t n, const double *a, ptrdiff_t lda, int upper, const double *x,
                  double *y, double *work, size_t lwork, int nthreads);
 int lrc_symv_f32(ptrdiff_t n, const float *a, ptrdiff_t lda, int upper, const double *x,
@@ -172,7 +180,9 @@ int lrc_csrstats_f32_i64(ptrdiff_t n, const int64_t *indptr, const int64_t *indi
  * Reverse-communication eigen-solvers for one extreme eigenpair of a symmetric operator.
  *
  *     lrc_eig s;
- *     double *work = malloc(lrc_eig_workspace_size(n, method, ncv, nthreads) * sizeof(double));
+ *     size_t lwork;
+ *     lrc_eig_workspace_size(n, method, ncv, nthreads, &lwork);   // check the status
+ *     double *work = malloc(lwork * sizeof(double));
  *     int st = lrc_eig_init(&s, n, method, which, ncv, tol, op_eps, minmv, maxmv, v0,
  *                           v0_mix, seed, work, lwork, nthreads);
  *     while (st == LRC_OK && (st = lrc_eig_iterate(&s)) == LRC_REQ_MATVEC)
@@ -250,11 +260,15 @@ typedef struct lrc_eig {
     uint64_t rng[4];
 } lrc_eig;
 
-/* Size of the workspace in doubles (0 on invalid arguments). */
-size_t lrc_eig_workspace_size(ptrdiff_t n, int method, int ncv, int nthreads);
+/* Size of the workspace in doubles (LRC_EINVAL for n < 1, an unknown method, or ncv
+ * outside [1, LRC_EIG_MAX_NCV] for Lanczos). */
+int lrc_eig_workspace_size(ptrdiff_t n, int method, int ncv, int nthreads, size_t *size);
 int lrc_eig_init(lrc_eig *s, ptrdiff_t n, int method, int which, int ncv, double tol,
                  double op_eps, int64_t minmv, int64_t maxmv, const double *v0,
                  double v0_mix, uint64_t seed, double *work, size_t lwork, int nthreads);
+/* Returns LRC_REQ_MATVEC (answer it, call again) or a final status; after a final status
+ * further calls return LRC_EINVAL.  A solve may be abandoned at any request: the state
+ * holds no resources of its own. */
 int lrc_eig_iterate(lrc_eig *s);
 /* (end section: eigen) */
 
@@ -378,7 +392,8 @@ typedef struct {
 #define LRC_PROBLEM_LOGISTIC 2      /* f = mean(log(1 + e^z) - y z) + l2 ||w||^2/2, z = Xw  */
 
 /* A built-in objective.  Arrays are row-major float64 and owned by the caller; `work` must
- * hold lrc_problem_workspace(p) doubles.  Not shared between threads while in use (work). */
+ * hold lrc_problem_workspace_size() doubles.  Not shared between threads while in use
+ * (work); copy the struct and give each copy its own work to share the data.          */
 typedef struct {
     int kind;
     ptrdiff_t n_samples;   /* rows of X (unused for quadratics)                           */
@@ -392,12 +407,16 @@ typedef struct {
     lrc_blas blas;
 } lrc_problem;
 
-ptrdiff_t lrc_problem_workspace(const lrc_problem *p);
-/* f(w) and g = grad f(w); *status = LRC_OK or LRC_EINVAL / LRC_NONFINITE.               */
+/* Evaluation status (in *status or returned): LRC_OK; LRC_NONFINITE when the result
+ * holds NaN or Inf (the result is fully written: f, and g or out, are returned as
+ * computed; this is how an overflowing objective reports itself, not an error); or
+ * LRC_EINVAL for an invalid problem or NULL pointer (nothing written, NaN returned).   */
+int lrc_problem_workspace_size(const lrc_problem *p, size_t *size);
+/* f(w) and g = grad f(w); LRC_NONFINITE when f or any g_i is NaN/Inf.                   */
 double lrc_problem_value_grad(const lrc_problem *p, const double *w, double *g, int *status);
-/* f(w) only. */
+/* f(w) only; LRC_NONFINITE when f is NaN/Inf. */
 double lrc_problem_value(const lrc_problem *p, const double *w, int *status);
-/* out = (Hessian of f at w) v. */
+/* out = (Hessian of f at w) v; LRC_NONFINITE when some out_i is NaN/Inf. */
 int lrc_problem_hvp(const lrc_problem *p, const double *w, const double *v, double *out);
 /* Adapter for lrc_descend_f64: ctx is a const lrc_problem *.                           */
 double lrc_problem_vg_callback(void *ctx, const double *x, double *g, int *status);
@@ -430,8 +449,8 @@ typedef struct {
     int64_t record_every;   /* record loss and ||grad|| every this many steps (>= 1)    */
 } lrc_run_opts;
 
-/* Number of doubles of workspace lrc_descend_f64 needs for n parameters. */
-ptrdiff_t lrc_descend_workspace(ptrdiff_t n, int method);
+/* Doubles of workspace for n parameters: n (gd), 2n (heavy ball, Nesterov), 3n (Adam). */
+int lrc_descend_workspace_size(ptrdiff_t n, int method, size_t *size);
 
 /* Run `steps` optimizer steps from x (updated in place) with rate lrs[k] at step k.
  * losses/gnorms (length steps / record_every + 1) receive f and ||grad f|| at iterates

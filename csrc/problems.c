@@ -7,10 +7,18 @@
 #include <limits.h>
 #include <math.h>
 
-ptrdiff_t lrc_problem_workspace(const lrc_problem *p)
+int lrc_problem_workspace_size(const lrc_problem *p, size_t *size)
 {
-    if (p == NULL) return -1;
-    return p->kind == LRC_PROBLEM_QUADRATIC ? 0 : p->n_samples;
+    if (p == NULL || size == NULL) return LRC_EINVAL;
+    if (p->kind == LRC_PROBLEM_QUADRATIC) {
+        *size = 0;
+        return LRC_OK;
+    }
+    if ((p->kind != LRC_PROBLEM_LEAST_SQUARES && p->kind != LRC_PROBLEM_LOGISTIC) ||
+        p->n_samples < 1)
+        return LRC_EINVAL;
+    *size = (size_t)p->n_samples;
+    return LRC_OK;
 }
 
 static int valid(const lrc_problem *p)
@@ -154,7 +162,11 @@ static double eval(const lrc_problem *p, const double *w, double *g, int *status
         if (g != NULL)
             for (ptrdiff_t i = 0; i < d; i++) g[i] += p->l2 * w[i];
     }
-    if (!isfinite(f)) *status = LRC_NONFINITE;
+    /* LRC_NONFINITE reports a result that holds NaN/Inf (fully written, returned as is) */
+    int finite = isfinite(f);
+    if (g != NULL)
+        for (ptrdiff_t i = 0; i < d && finite; i++) finite = isfinite(g[i]);
+    if (!finite) *status = LRC_NONFINITE;
     return f;
 }
 

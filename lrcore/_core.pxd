@@ -12,13 +12,14 @@
 from libc.stdint cimport int64_t
 
 cdef enum:
+    C_API_VERSION = 2        # LRCORE_C_API_VERSION of csrc/lrcore.h (checked at import)
     STATUS_OK = 0            # success
-    STATUS_NONFINITE = 1     # a non-finite input was found; nothing was written
+    STATUS_NONFINITE = 1     # NaN/Inf: in an update kernel's input (nothing written) or
+                             # in an evaluation's result (fully written)
     STATUS_EINVAL = 2        # invalid argument
     STATUS_ENOMEM = 3        # allocation failed
     STATUS_NOT_CONVERGED = 4 # an iterative method ran out of iterations
     STATUS_BREAKDOWN = 5     # an iterative method broke down
-    STATUS_DIVERGED = 6      # an optimisation run diverged
 
 # ---- update kernels (csrc/update.c) ----------------------------------------------------
 cdef int all_finite_f64(const double *a, Py_ssize_t n, int nthreads) noexcept nogil
@@ -61,7 +62,8 @@ cdef int adagrad_f32(float *x, const float *g, float *sum, Py_ssize_t n, int64_t
 # double.  Dense: one triangle of an n x n row-major array with row stride lda is read,
 # the lower one if upper == 0 (see lrcore.h for the storage conventions and `work`).
 # Reverse-communication eigen-solver (opaque state of eig_state_size() bytes, workspace of
-# eig_workspace_size() doubles, no allocation inside):
+# lwork doubles from eig_workspace_size(), no allocation inside):
+#     eig_workspace_size(n, EIG_LANCZOS, 32, nthreads, &lwork)
 #     eig_init(state, n, EIG_LANCZOS, EIG_LA, 32, 1e-6, DBL_EPSILON, 0, 20000, NULL, 0.1,
 #              seed, work, lwork, nthreads)
 #     while eig_iterate(state, &x, &y) == EIG_REQ_MATVEC:
@@ -77,7 +79,7 @@ cdef enum:
     EIG_LANCZOS = 0
     EIG_POWER = 1
 
-cdef size_t symv_workspace_size(Py_ssize_t n, int nthreads) noexcept nogil
+cdef int symv_workspace_size(Py_ssize_t n, int nthreads, size_t *size) noexcept nogil
 cdef int symv_f64(Py_ssize_t n, const double *a, Py_ssize_t lda, int upper, const double *x,
                   double *y, double *work, size_t lwork, int nthreads) noexcept nogil
 cdef int symv_f32(Py_ssize_t n, const float *a, Py_ssize_t lda, int upper, const double *x,
@@ -95,7 +97,8 @@ cdef int csrmv_f32_i64(Py_ssize_t nrows, const int64_t *indptr, const int64_t *i
                        const float *data, const double *x, double *y,
                        int nthreads) noexcept nogil
 cdef size_t eig_state_size() noexcept nogil
-cdef size_t eig_workspace_size(Py_ssize_t n, int method, int ncv, int nthreads) noexcept nogil
+cdef int eig_workspace_size(Py_ssize_t n, int method, int ncv, int nthreads,
+                            size_t *size) noexcept nogil
 cdef int eig_init(void *state, Py_ssize_t n, int method, int which, int ncv, double tol,
                   double op_eps, int64_t minmv, int64_t maxmv, const double *v0,
                   double v0_mix, uint64_t seed, double *work, size_t lwork,

@@ -30,7 +30,6 @@ cdef extern from "lrcore.h" nogil:
     int LRC_ENOMEM
     int LRC_NOT_CONVERGED
     int LRC_BREAKDOWN
-    int LRC_DIVERGED
     int LRC_OMP_MIN_N
     int LRCORE_C_API_VERSION
     const char *lrc_status_string(int status)
@@ -270,8 +269,11 @@ include "_problems.pxi"
 # (end section: problems)
 
 
-# the C-level status codes of _core.pxd mirror csrc/lrcore.h
-if not (STATUS_OK == LRC_OK and STATUS_NONFINITE == LRC_NONFINITE and STATUS_EINVAL == LRC_EINVAL
-        and STATUS_ENOMEM == LRC_ENOMEM and STATUS_NOT_CONVERGED == LRC_NOT_CONVERGED
-        and STATUS_BREAKDOWN == LRC_BREAKDOWN and STATUS_DIVERGED == LRC_DIVERGED):
-    raise ImportError("lrcore._core: _core.pxd and csrc/lrcore.h disagree on status codes")
+# the C-level constants of _core.pxd mirror csrc/lrcore.h
+if not (C_API_VERSION == LRCORE_C_API_VERSION
+        and STATUS_OK == LRC_OK and STATUS_NONFINITE == LRC_NONFINITE
+        and STATUS_EINVAL == LRC_EINVAL and STATUS_ENOMEM == LRC_ENOMEM
+        and STATUS_NOT_CONVERGED == LRC_NOT_CONVERGED and STATUS_BREAKDOWN == LRC_BREAKDOWN
+        and EIG_REQ_MATVEC == LRC_REQ_MATVEC):
+    raise ImportError("lrcore._core: _core.pxd and csrc/lrcore.h disagree on the C API "
+                      f"(pxd version {C_API_VERSION}, header version {LRCORE_C_API_VERSION})")

@@ -49,7 +49,7 @@ cdef extern from "lrcore.h" nogil:
         ptrdiff_t n
         int ncv
 
-    size_t lrc_symv_workspace_size(ptrdiff_t n, int nthreads)
+    int lrc_symv_workspace_size(ptrdiff_t n, int nthreads, size_t *size)
     int lrc_symv_f64(ptrdiff_t n, const double *a, ptrdiff_t lda, int upper, const double *x,
                      double *y, double *work, size_t lwork, int nthreads)
     int lrc_symv_f32(ptrdiff_t n, const float *a, ptrdiff_t lda, int upper, const double *x,
@@ -74,7 +74,7 @@ cdef extern from "lrcore.h" nogil:
                              const float *data, double *out, int nthreads)
     int lrc_csrstats_f32_i64(ptrdiff_t n, const int64_t *indptr, const int64_t *indices,
                              const float *data, double *out, int nthreads)
-    size_t lrc_eig_workspace_size(ptrdiff_t n, int method, int ncv, int nthreads)
+    int lrc_eig_workspace_size(ptrdiff_t n, int method, int ncv, int nthreads, size_t *size)
     int lrc_eig_init(lrc_eig *s, ptrdiff_t n, int method, int which, int ncv, double tol,
                      double op_eps, int64_t minmv, int64_t maxmv, const double *v0,
                      double v0_mix, uint64_t seed, double *work, size_t lwork, int nthreads)
@@ -90,8 +90,9 @@ cdef extern from "internal.h" nogil:
 cdef size_t eig_state_size() noexcept nogil:
     return sizeof(lrc_eig)
 
-cdef size_t eig_workspace_size(Py_ssize_t n, int method, int ncv, int nthreads) noexcept nogil:
-    return lrc_eig_workspace_size(n, method, ncv, nthreads)
+cdef int eig_workspace_size(Py_ssize_t n, int method, int ncv, int nthreads,
+                            size_t *size) noexcept nogil:
+    return lrc_eig_workspace_size(n, method, ncv, nthreads, size)
 
 cdef int eig_init(void *state, Py_ssize_t n, int method, int which, int ncv, double tol,
                   double op_eps, int64_t minmv, int64_t maxmv, const double *v0,
@@ -102,6 +103,8 @@ cdef int eig_init(void *state, Py_ssize_t n, int method, int which, int ncv, dou
 
 cdef int eig_iterate(void *state, const double **x, double **y) noexcept nogil:
     cdef lrc_eig *s = <lrc_eig *>state
+    if s == NULL:
+        return STATUS_EINVAL
     cdef int st = lrc_eig_iterate(s)
     if x != NULL:
         x[0] = s.x
@@ -112,6 +115,8 @@ cdef int eig_iterate(void *state, const double **x, double **y) noexcept nogil:
 cdef int eig_result(const void *state, double *value, double *residual,
                     const double **vector, int64_t *n_matvec) noexcept nogil:
     cdef const lrc_eig *s = <const lrc_eig *>state
+    if s == NULL:
+        return STATUS_EINVAL
     if value != NULL:
         value[0] = s.value
     if residual != NULL:
@@ -122,8 +127,8 @@ cdef int eig_result(const void *state, double *value, double *residual,
         n_matvec[0] = s.n_matvec
     return STATUS_OK
 
-cdef size_t symv_workspace_size(Py_ssize_t n, int nthreads) noexcept nogil:
-    return lrc_symv_workspace_size(n, nthreads)
+cdef int symv_workspace_size(Py_ssize_t n, int nthreads, size_t *size) noexcept nogil:
+    return lrc_symv_workspace_size(n, nthreads, size)
 
 cdef int symv_f64(Py_ssize_t n, const double *a, Py_ssize_t lda, int upper, const double *x,
                   double *y, double *work, size_t lwork, int nthreads) noexcept nogil:
@@ -297,9 +302,9 @@ cdef class _EigRun:
                 raise ValueError("v0 must not be the zero vector")
             pv0 = <const double *>cnp.PyArray_DATA(V0)
         cdef int nt = _nthreads
-        cdef size_t lw = lrc_eig_workspace_size(n, m, <int>k, nt)
-        if lw == 0:
-            raise ValueError("invalid solver size")
+        cdef size_t lw = 0
+        if lrc_eig_workspace_size(n, m, <int>k, nt, &lw) != LRC_OK:
+            raise ValueError(f"invalid solver size (n={n}, ncv={k})")
         self.work = np.empty(lw, dtype=np.float64)
         self.n = n
         self.method = m
@@ -389,7 +394,9 @@ cdef int _fill_dense(_dense_op *op, cnp.ndarray A, int kernel, list keep) except
     if kernel == _KERNEL_BLAS and op.n > INT_MAX:
         kernel = _KERNEL_C
     op.kernel = kernel
-    op.lwork = lrc_symv_workspace_size(op.n, op.nthreads)
+    op.lwork = 0
+    if lrc_symv_workspace_size(op.n, op.nthreads, &op.lwork) != LRC_OK:
+        raise ValueError(f"A: invalid size {op.n}")
     cdef cnp.ndarray wk = np.empty(max(<Py_ssize_t>op.lwork, 1), dtype=np.float64)
     keep.append(wk)
     op.work = <double *>cnp.PyArray_DATA(wk)
@@ -542,7 +549,7 @@ def _symstats(A):
     cdef _dense_op op
     keep = []
     _fill_dense(&op, Aa, _KERNEL_C, keep)
-    cdef size_t lw = max(lrc_symv_workspace_size(op.n, op.nthreads), <size_t>max(op.n, 1))
+    cdef size_t lw = max(op.lwork, <size_t>max(op.n, 1))
     cdef cnp.ndarray W = np.empty(lw, dtype=np.float64)
     cdef double out[4]
     cdef int st

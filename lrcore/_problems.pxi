@@ -28,7 +28,7 @@ cdef extern from "lrcore.h" nogil:
     int LRC_PROBLEM_QUADRATIC
     int LRC_PROBLEM_LEAST_SQUARES
     int LRC_PROBLEM_LOGISTIC
-    ptrdiff_t lrc_problem_workspace(const lrc_problem *p)
+    int lrc_problem_workspace_size(const lrc_problem *p, size_t *size)
     double lrc_problem_value_grad(const lrc_problem *p, const double *w, double *g, int *status)
     double lrc_problem_value(const lrc_problem *p, const double *w, int *status)
     int lrc_problem_hvp(const lrc_problem *p, const double *w, const double *v, double *out)
@@ -50,7 +50,7 @@ cdef extern from "lrcore.h" nogil:
         double tol
         double blowup
         int64_t record_every
-    ptrdiff_t lrc_descend_workspace(ptrdiff_t n, int method)
+    int lrc_descend_workspace_size(ptrdiff_t n, int method, size_t *size)
     int lrc_descend_f64(lrc_value_grad_fn f, void *ctx, double *x, ptrdiff_t n,
                         const double *lrs, int64_t steps, const lrc_run_opts *opts,
                         double *work, double *losses, double *gnorms, int64_t *steps_run,
@@ -74,6 +74,12 @@ cdef class _CProblem:
 
     Holds references to its float64 arrays; every call uses its own workspace, so one
     object may be used from several threads at once.
+
+    Non-finite results: when the objective overflows (the C kernels report
+    ``LRC_NONFINITE``: the result holds NaN or Inf), :meth:`value`,
+    :meth:`value_and_grad` and :meth:`hvp` return that result as is -- NaN/Inf are values
+    here, not errors (a caller such as a line search or a divergence check inspects them).
+    Any other C status raises.
     """
     cdef lrc_problem p
     cdef object _arrays
@@ -120,9 +126,14 @@ cdef class _CProblem:
         self._arrays = (cA, cb, cX, cy)
 
     cdef inline cnp.ndarray _work(self):
-        return np.empty(max(1, lrc_problem_workspace(&self.p)), dtype=np.float64)
+        cdef size_t lw = 0
+        if lrc_problem_workspace_size(&self.p, &lw) != LRC_OK:
+            raise ValueError("invalid problem")
+        return np.empty(max(<size_t>1, lw), dtype=np.float64)
+
 
     def value(self, w):
+        """f(w) (NaN/Inf returned as is when the objective overflows; see the class)."""
         cdef cnp.ndarray W = _f64_vector(w, "x", self.dim)
         cdef cnp.ndarray work = self._work()
         cdef lrc_problem q = self.p
@@ -131,11 +142,12 @@ cdef class _CProblem:
         q.work = <double *>cnp.PyArray_DATA(work)
         with nogil:
             f = lrc_problem_value(&q, <const double *>cnp.PyArray_DATA(W), &st)
-        if st != LRC_OK and st != LRC_NONFINITE:
-            raise _status_error(st, "value")
-        return f
+        if st == LRC_OK or st == LRC_NONFINITE:     # NONFINITE: f is NaN/Inf, a value
+            return f
+        raise _status_error(st, "value")
 
     def value_and_grad(self, w):
+        """(f(w), grad f(w)); NaN/Inf in either are returned as is (see the class)."""
         cdef cnp.ndarray W = _f64_vector(w, "x", self.dim)
         cdef cnp.ndarray g = np.empty(self.dim, dtype=np.float64)
         cdef cnp.ndarray work = self._work()
@@ -146,11 +158,12 @@ cdef class _CProblem:
         with nogil:
             f = lrc_problem_value_grad(&q, <const double *>cnp.PyArray_DATA(W),
                                        <double *>cnp.PyArray_DATA(g), &st)
-        if st != LRC_OK and st != LRC_NONFINITE:
-            raise _status_error(st, "value_and_grad")
-        return f, g
+        if st == LRC_OK or st == LRC_NONFINITE:     # NONFINITE: f or g holds NaN/Inf
+            return f, g
+        raise _status_error(st, "value_and_grad")
 
     def hvp(self, w, v):
+        """(Hessian of f at w) v; NaN/Inf returned as is (see the class)."""
         cdef cnp.ndarray W = _f64_vector(w, "x", self.dim)
         cdef cnp.ndarray V = _f64_vector(v, "v", self.dim)
         cdef cnp.ndarray out = np.empty(self.dim, dtype=np.float64)
@@ -162,9 +175,9 @@ cdef class _CProblem:
             st = lrc_problem_hvp(&q, <const double *>cnp.PyArray_DATA(W),
                                  <const double *>cnp.PyArray_DATA(V),
                                  <double *>cnp.PyArray_DATA(out))
-        if st != LRC_OK and st != LRC_NONFINITE:
-            raise _status_error(st, "hvp")
-        return out
+        if st == LRC_OK or st == LRC_NONFINITE:     # NONFINITE: out holds NaN/Inf
+            return out
+        raise _status_error(st, "hvp")
 
     def descend(self, x0, lrs, Py_ssize_t steps, str method, double momentum, double beta2,
                 double eps, double tol, double blowup, Py_ssize_t record_every):
@@ -192,8 +205,10 @@ cdef class _CProblem:
         cdef Py_ssize_t nrec = steps // record_every + 1
         cdef cnp.ndarray losses = np.empty(nrec, dtype=np.float64)
         cdef cnp.ndarray gnorms = np.empty(nrec, dtype=np.float64)
-        cdef cnp.ndarray work = np.empty(max(1, lrc_descend_workspace(self.dim, o.method)),
-                                         dtype=np.float64)
+        cdef size_t lw = 0
+        if lrc_descend_workspace_size(self.dim, o.method, &lw) != LRC_OK:
+            raise ValueError("invalid descend size")
+        cdef cnp.ndarray work = np.empty(max(<size_t>1, lw), dtype=np.float64)
         cdef cnp.ndarray pwork = self._work()
         cdef lrc_problem q = self.p
         q.work = <double *>cnp.PyArray_DATA(pwork)
@@ -207,7 +222,9 @@ cdef class _CProblem:
                                  <double *>cnp.PyArray_DATA(work),
                                  <double *>cnp.PyArray_DATA(losses),
                                  <double *>cnp.PyArray_DATA(gnorms), &run, &fl, &fg, &outcome)
-        if st != LRC_OK and st != LRC_NONFINITE:
+        if st != LRC_OK:
+            # lrc_descend_f64 ends with LRC_OK whatever the outcome (a non-finite loss is
+            # the outcome "diverged"); anything else is an internal error
             raise _status_error(st, "descend")
         return X, losses, gnorms, int(run), fl, fg, _OUTCOMES[outcome]
 

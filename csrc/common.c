@@ -15,6 +15,7 @@ const char *lrc_status_string(int status)
     case LRC_NOT_CONVERGED: return "did not converge within the iteration limit";
     case LRC_BREAKDOWN: return "iteration broke down";
     case LRC_REQ_MATVEC: return "request: a matrix-vector product";
+    case LRC_REQ_VALUE_GRAD: return "request: a value and gradient";
     default: return "unknown status";
     }
 }

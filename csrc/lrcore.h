@@ -24,8 +24,9 @@
 extern "C" {
 #endif
 
-/* Bumped whenever a declaration below changes incompatibly (2: workspace sizes are
- * `int f(..., size_t *size)`; LRC_DIVERGED and the internal helpers left this header).  */
+/* Bumped whenever a declaration below changes incompatibly (2: descend became a
+ * reverse-communication machine; workspace sizes are `int f(..., size_t *size)`;
+ * LRC_DIVERGED and the internal helpers left this header).                            */
 #define LRCORE_C_API_VERSION 2
 
 /* ------------------------------------------------------------------------------------ */
@@ -41,7 +42,9 @@ extern "C" {
 #define LRC_BREAKDOWN 5      /* an iterative method broke down (e.g. invariant subspace)  */
 /* 6 was LRC_DIVERGED in version 1 (never returned: a diverged run is an outcome, see
  * LRC_RUN_DIVERGED); it is not reused.
- * Codes >= 100 are requests of reverse-communication solvers (see eigen section).      */
+ * Codes >= 100 are not final: they ask the caller to do something and call again.    */
+#define LRC_REQ_MATVEC 100     /* eigen-solver: compute y = A x (see eigen section)       */
+#define LRC_REQ_VALUE_GRAD 101 /* descend: evaluate f and grad f at x (descend section)   */
 
 /* Below this many elements a kernel never starts an OpenMP team. */
 #ifndef LRC_OMP_MIN_N
@@ -213,8 +216,7 @@ int lrc_csrstats_f32_i64(ptrdiff_t n, const int64_t *indptr, const int64_t *indi
  *   v = v0/||v0|| + v0_mix * g/||g||  (v0 == NULL: v = g).  A little randomness keeps a
  *   v0 that is orthogonal to the wanted eigenvector from hiding it.
  */
-#define LRC_REQ_MATVEC 100 /* compute y = A x with x = s->x, y = s->y, then iterate again */
-
+/* (LRC_REQ_MATVEC, above: compute y = A x with x = s->x, y = s->y, then iterate again) */
 #define LRC_EIG_LA 0
 #define LRC_EIG_LM 1
 #define LRC_EIG_SA 2
@@ -373,7 +375,109 @@ int lrc_sched_eval(const lrc_sched_program *prog, const int64_t *steps, double *
 /* (end section: schedule) */
 
 /* ------------------------------------------------------------------------------------ */
-/* problems.c -- built-in objectives and the optimisation runner                         */
+/* descend.c -- the optimizer loop as a reverse-communication machine                    */
+/* ------------------------------------------------------------------------------------ */
+/* (section: descend) */
+/*
+ * `steps` optimizer steps of gd / heavy ball / Nesterov / Adam from x (updated in place)
+ * with rate lrs[k] at step k, on ANY objective: the machine asks its caller for f and
+ * grad f, exactly like the eigen-solver asks for mat-vecs.  A C objective, a Python
+ * function or a user's Cython code all drive the same loop:
+ *
+ *     lrc_descend s;
+ *     size_t lwork;
+ *     lrc_descend_workspace_size(n, opts.method, &lwork);     // check the status
+ *     double *work = malloc(lwork * sizeof(double));
+ *     int st = lrc_descend_init(&s, x, n, lrs, steps, &opts, work, lwork, losses, gnorms);
+ *     while (st == LRC_OK && (st = lrc_descend_iterate(&s)) == LRC_REQ_VALUE_GRAD)
+ *         s.f = my_value_grad(s.x, s.g, &s.status);   // f(x) -> s.f, grad f(x) -> s.g
+ *     // st is LRC_OK (s.outcome, s.steps_run, s.loss, s.gnorm describe the run), or the
+ *     // failure status the objective stored in s.status, or LRC_EINVAL
+ *
+ * The request (LRC_REQ_VALUE_GRAD): evaluate the objective at s->x (n doubles; do not
+ * modify them), store f(x) in s->f and the whole gradient in s->g (n doubles), and a
+ * status in s->status (preset to LRC_OK, s->f to NaN): LRC_OK, or LRC_NONFINITE when f
+ * or the gradient is NaN/Inf (the run then stops as diverged, like a NaN value does), or
+ * any other non-zero code when the objective failed: lrc_descend_iterate then returns
+ * that code and the run ends (nothing is recorded for that iterate).
+ *
+ * Iteration k = 0, 1, ..., steps evaluates iterate x_k, then:
+ *   - records f and ||g|| at losses[k / r], gnorms[k / r] when k % r == 0 (r =
+ *     record_every; both arrays have steps / r + 1 entries, NaN where nothing was
+ *     recorded; either may be NULL to record nothing);
+ *   - stops as LRC_RUN_DIVERGED if f or ||g|| is not finite or f - f(x_0) > blowup *
+ *     max(|f(x_0)|, 1) (blowup > 0; 0 turns the bound off);
+ *   - stops as LRC_RUN_CONVERGED if tol > 0 and ||g|| <= tol;
+ *   - stops as LRC_RUN_COMPLETED if k == steps;
+ *   - otherwise takes one step with rate lrs[k] through the update kernels (lrc_sgd_f64,
+ *     lrc_momentum_f64, lrc_adam_f64 with step count k + 1; on one thread).
+ * ||g|| is the Euclidean norm, computed with scaling so that it neither overflows nor
+ * underflows for representable results.
+ *
+ * No allocation; the state lives in `s` and `work` and may be abandoned at any request
+ * (it holds no resources).  Reentrant: one state per run.  After a final status further
+ * calls to lrc_descend_iterate return the same status.
+ */
+#define LRC_METHOD_GD 0         /* x <- x - lr g                                         */
+#define LRC_METHOD_HEAVY_BALL 1 /* b <- beta b + g;  x <- x - lr b        (Polyak 1964)   */
+#define LRC_METHOD_NESTEROV 2   /* b <- beta b + g;  x <- x - lr (g + beta b)  (Sutskever) */
+#define LRC_METHOD_ADAM 3       /* Adam (lrc_adam_f64), beta1 = momentum                  */
+
+#define LRC_RUN_COMPLETED 0     /* every step was taken                                  */
+#define LRC_RUN_CONVERGED 1     /* ||g|| <= tol stopped the run                           */
+#define LRC_RUN_DIVERGED 2      /* non-finite loss/gradient, or loss above the blow-up bound */
+
+typedef struct {
+    int method;             /* LRC_METHOD_*                                             */
+    double momentum;        /* heavy ball / Nesterov beta, or Adam's beta1              */
+    double beta2, eps;      /* Adam                                                     */
+    double tol;             /* stop when ||grad|| <= tol (0: never)                     */
+    double blowup;          /* diverged when f(x) - f(x0) > blowup * max(|f(x0)|, 1)    */
+    int64_t record_every;   /* record loss and ||grad|| every this many steps (>= 1)    */
+} lrc_run_opts;
+
+typedef struct lrc_descend {
+    /* ---- the request: valid while lrc_descend_iterate returns LRC_REQ_VALUE_GRAD ---- */
+    const double *x;   /* evaluate at this point (n doubles; do not modify them) ...    */
+    double *g;         /* ... store grad f(x) here (n doubles) ...                      */
+    double f;          /* ... f(x) here ...                                             */
+    int status;        /* ... and LRC_OK / LRC_NONFINITE / a failure code here          */
+    /* ---- progress and results ---- */
+    int64_t steps_run; /* optimizer steps taken                                         */
+    int64_t n_evals;   /* evaluations requested so far                                  */
+    double loss;       /* f at the last evaluated iterate (NaN before the first)        */
+    double gnorm;      /* ||grad f|| there                                              */
+    int outcome;       /* LRC_RUN_*, valid after lrc_descend_iterate returned LRC_OK   */
+    /* ---- parameters (set by lrc_descend_init) ---- */
+    ptrdiff_t n;
+    int64_t steps;
+    lrc_run_opts opts;
+    double *xk;
+    const double *lrs;
+    double *losses, *gnorms;
+    /* ---- private ---- */
+    int stage, final_status;
+    int64_t k;
+    double f0;
+    double *buf, *m, *v;
+} lrc_descend;
+
+/* Doubles of workspace for n parameters: n (gd), 2n (heavy ball, Nesterov), 3n (Adam). */
+int lrc_descend_workspace_size(ptrdiff_t n, int method, size_t *size);
+/* Set up a run from x (n doubles, updated in place: it holds the iterate).  lrs has
+ * `steps` entries, losses and gnorms steps / opts->record_every + 1 (or NULL); all are
+ * the caller's and must stay valid (and x, lrs, work unaliased) until the run ends.
+ * Returns LRC_OK or LRC_EINVAL (NULL pointers, n < 0, steps < 0, record_every < 1, an
+ * unknown method, lwork too small).  Nothing is written before the checks pass.       */
+int lrc_descend_init(lrc_descend *s, double *x, ptrdiff_t n, const double *lrs,
+                     int64_t steps, const lrc_run_opts *opts, double *work, size_t lwork,
+                     double *losses, double *gnorms);
+/* Returns LRC_REQ_VALUE_GRAD (answer it, call again) or a final status. */
+int lrc_descend_iterate(lrc_descend *s);
+/* (end section: descend) */
+
+/* ------------------------------------------------------------------------------------ */
+/* problems.c -- built-in objectives and their descend driver                            */
 /* ------------------------------------------------------------------------------------ */
 /* (section: problems) */
 /* Fortran BLAS entry points (column-major), supplied by the caller -- the binding passes
@@ -418,50 +522,11 @@ double lrc_problem_value_grad(const lrc_problem *p, const double *w, double *g, 
 double lrc_problem_value(const lrc_problem *p, const double *w, int *status);
 /* out = (Hessian of f at w) v; LRC_NONFINITE when some out_i is NaN/Inf. */
 int lrc_problem_hvp(const lrc_problem *p, const double *w, const double *v, double *out);
-/* Adapter for lrc_descend_f64: ctx is a const lrc_problem *.                           */
-double lrc_problem_vg_callback(void *ctx, const double *x, double *g, int *status);
 
+/* Run a descend machine (after lrc_descend_init, with s->n == p->dim) to its end with
+ * the problem's value and gradient; returns the machine's final status.               */
+int lrc_problem_descend(const lrc_problem *p, lrc_descend *s);
 /* (end section: problems) */
-
-/* ------------------------------------------------------------------------------------ */
-/* descend.c -- whole optimisation runs in C (gd, heavy ball, Nesterov, Adam)             */
-/* ------------------------------------------------------------------------------------ */
-/* (section: descend) */
-/* An objective for the runner: returns f(x) and writes grad f(x) to g; sets *status to a
- * non-zero LRC_* code on failure (the run then stops and returns that code).            */
-typedef double (*lrc_value_grad_fn)(void *ctx, const double *x, double *g, int *status);
-
-#define LRC_METHOD_GD 0         /* x <- x - lr g                                         */
-#define LRC_METHOD_HEAVY_BALL 1 /* b <- beta b + g;  x <- x - lr b        (Polyak 1964)   */
-#define LRC_METHOD_NESTEROV 2   /* b <- beta b + g;  x <- x - lr (g + beta b)  (Sutskever) */
-#define LRC_METHOD_ADAM 3       /* Adam (lrc_adam_f64), beta1 = momentum                  */
-
-#define LRC_RUN_COMPLETED 0     /* every step was taken                                  */
-#define LRC_RUN_CONVERGED 1     /* ||g|| <= tol stopped the run                           */
-#define LRC_RUN_DIVERGED 2      /* non-finite loss/gradient, or loss above the blow-up bound */
-
-typedef struct {
-    int method;             /* LRC_METHOD_*                                             */
-    double momentum;        /* heavy ball / Nesterov beta, or Adam's beta1              */
-    double beta2, eps;      /* Adam                                                     */
-    double tol;             /* stop when ||grad|| <= tol (0: never)                     */
-    double blowup;          /* diverged when f(x) - f(x0) > blowup * max(|f(x0)|, 1)    */
-    int64_t record_every;   /* record loss and ||grad|| every this many steps (>= 1)    */
-} lrc_run_opts;
-
-/* Doubles of workspace for n parameters: n (gd), 2n (heavy ball, Nesterov), 3n (Adam). */
-int lrc_descend_workspace_size(ptrdiff_t n, int method, size_t *size);
-
-/* Run `steps` optimizer steps from x (updated in place) with rate lrs[k] at step k.
- * losses/gnorms (length steps / record_every + 1) receive f and ||grad f|| at iterates
- * k = 0, r, 2r, ... (NaN after an early stop).  *steps_run is the number of steps taken;
- * *final_loss and *final_gnorm describe the last iterate; *outcome is LRC_RUN_*.
- * Returns LRC_OK, LRC_EINVAL, or the objective's failure status.                      */
-int lrc_descend_f64(lrc_value_grad_fn f, void *ctx, double *x, ptrdiff_t n,
-                    const double *lrs, int64_t steps, const lrc_run_opts *opts, double *work,
-                    double *losses, double *gnorms, int64_t *steps_run, double *final_loss,
-                    double *final_gnorm, int *outcome);
-/* (end section: descend) */
 
 #ifdef __cplusplus
 }

@@ -215,7 +215,12 @@ int lrc_problem_hvp(const lrc_problem *p, const double *w, const double *v, doub
     return LRC_OK;
 }
 
-double lrc_problem_vg_callback(void *ctx, const double *x, double *g, int *status)
+int lrc_problem_descend(const lrc_problem *p, lrc_descend *s)
 {
-    return lrc_problem_value_grad((const lrc_problem *)ctx, x, g, status);
+    if (p == NULL || s == NULL || s->n != p->dim) return LRC_EINVAL;
+    for (;;) {
+        const int st = lrc_descend_iterate(s);
+        if (st != LRC_REQ_VALUE_GRAD) return st;
+        s->f = lrc_problem_value_grad(p, s->x, s->g, &s->status);
+    }
 }

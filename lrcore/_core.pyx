@@ -30,6 +30,8 @@ cdef extern from "lrcore.h" nogil:
     int LRC_ENOMEM
     int LRC_NOT_CONVERGED
     int LRC_BREAKDOWN
+    int LRC_REQ_MATVEC
+    int LRC_REQ_VALUE_GRAD
     int LRC_OMP_MIN_N
     int LRCORE_C_API_VERSION
     const char *lrc_status_string(int status)
@@ -274,6 +276,14 @@ if not (C_API_VERSION == LRCORE_C_API_VERSION
         and STATUS_OK == LRC_OK and STATUS_NONFINITE == LRC_NONFINITE
         and STATUS_EINVAL == LRC_EINVAL and STATUS_ENOMEM == LRC_ENOMEM
         and STATUS_NOT_CONVERGED == LRC_NOT_CONVERGED and STATUS_BREAKDOWN == LRC_BREAKDOWN
-        and EIG_REQ_MATVEC == LRC_REQ_MATVEC):
+        and REQ_MATVEC == LRC_REQ_MATVEC and EIG_REQ_MATVEC == LRC_REQ_MATVEC
+        and REQ_VALUE_GRAD == LRC_REQ_VALUE_GRAD
+        and EIG_LA == LRC_EIG_LA and EIG_LM == LRC_EIG_LM and EIG_SA == LRC_EIG_SA
+        and EIG_LANCZOS == LRC_EIG_LANCZOS and EIG_POWER == LRC_EIG_POWER
+        and EIG_MAX_NCV == LRC_EIG_MAX_NCV
+        and METHOD_GD == LRC_METHOD_GD and METHOD_HEAVY_BALL == LRC_METHOD_HEAVY_BALL
+        and METHOD_NESTEROV == LRC_METHOD_NESTEROV and METHOD_ADAM == LRC_METHOD_ADAM
+        and RUN_COMPLETED == LRC_RUN_COMPLETED and RUN_CONVERGED == LRC_RUN_CONVERGED
+        and RUN_DIVERGED == LRC_RUN_DIVERGED):
     raise ImportError("lrcore._core: _core.pxd and csrc/lrcore.h disagree on the C API "
                       f"(pxd version {C_API_VERSION}, header version {LRCORE_C_API_VERSION})")

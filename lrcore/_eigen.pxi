@@ -15,7 +15,6 @@ from libc.float cimport DBL_EPSILON, FLT_EPSILON
 from scipy.linalg.cython_blas cimport dsymv as _blas_dsymv, ssymv as _blas_ssymv
 
 cdef extern from "lrcore.h" nogil:
-    int LRC_REQ_MATVEC
     int LRC_EIG_LA
     int LRC_EIG_LM
     int LRC_EIG_SA

@@ -1,5 +1,11 @@
-/* common.c -- status strings and the OpenMP work-splitting helpers shared by kernels. */
+/* common.c -- status strings, the OpenMP work-splitting helpers shared by kernels, and
+ * the monotonic clock that paces long loops. */
+#if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
+#define _POSIX_C_SOURCE 200809L /* clock_gettime under -std=c11 */
+#endif
 #include "internal.h"
+
+#include <time.h>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -16,6 +22,7 @@ const char *lrc_status_string(int status)
     case LRC_BREAKDOWN: return "iteration broke down";
     case LRC_REQ_MATVEC: return "request: a matrix-vector product";
     case LRC_REQ_VALUE_GRAD: return "request: a value and gradient";
+    case LRC_PAUSED: return "paused after its time budget";
     default: return "unknown status";
     }
 }
@@ -56,4 +63,14 @@ void lrci_thread_range(ptrdiff_t n, int tid, int nt, ptrdiff_t *lo, ptrdiff_t *h
     ptrdiff_t b1 = b0 + per + (tid < rem ? 1 : 0);
     *lo = b0 * unit < n ? b0 * unit : n;
     *hi = b1 * unit < n ? b1 * unit : n;
+}
+
+double lrci_seconds(void)
+{
+    struct timespec ts;
+#if defined(CLOCK_MONOTONIC)
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) == 0) return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+#endif
+    if (timespec_get(&ts, TIME_UTC) == TIME_UTC) return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    return (double)clock() / CLOCKS_PER_SEC;
 }

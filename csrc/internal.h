@@ -33,6 +33,45 @@ int lrci_team_size(ptrdiff_t n, int nthreads);
 /* The [lo, hi) slice of [0, n) owned by thread `tid` of `nt` (cache-line aligned). */
 void lrci_thread_range(ptrdiff_t n, int tid, int nt, ptrdiff_t *lo, ptrdiff_t *hi);
 
+/* ---- pacing of long loops (common.c) ------------------------------------------------- */
+/* Monotonic wall-clock time in seconds (CLOCK_MONOTONIC where POSIX provides it). */
+double lrci_seconds(void);
+
+/* A pacer tells a long loop when `budget` seconds have passed, reading the clock about
+ * once a millisecond whatever one unit of work costs: the number of units between two
+ * reads doubles while reads come faster than that and halves when they come slower.
+ *     lrci_pacer pc;  lrci_pacer_start(&pc, 0.05);
+ *     for (;;) { one_unit();  if (lrci_pacer_due(&pc)) return LRC_PAUSED; }          */
+typedef struct lrci_pacer {
+    double start, last, budget;
+    int64_t every, count;
+} lrci_pacer;
+
+static inline void lrci_pacer_start(lrci_pacer *p, double budget)
+{
+    p->budget = budget;
+    p->every = 1;
+    p->count = 0;
+    p->start = p->last = budget > 0 ? lrci_seconds() : 0.0;
+}
+
+/* Call once per unit of work; 1 once the budget is spent (never when budget <= 0). */
+static inline int lrci_pacer_due(lrci_pacer *p)
+{
+    if (!(p->budget > 0)) return 0;
+    if (++p->count < p->every) return 0;
+    p->count = 0;
+    const double t = lrci_seconds();
+    if (t - p->start >= p->budget) return 1;
+    const double dt = t - p->last;
+    p->last = t;
+    if (dt < 0.5e-3 && p->every < ((int64_t)1 << 16))
+        p->every *= 2;
+    else if (dt > 2e-3 && p->every > 1)
+        p->every /= 2;
+    return 0;
+}
+
 /* ---- kernels used only by lrcore's own tests and benchmarks -------------------------- */
 /* Eigenvalues (ascending, into d) and eigenvectors of the symmetric tridiagonal matrix
  * with diagonal d[0..n) and off-diagonal e[0..n-1) (e is destroyed) by the implicit QL

@@ -45,6 +45,9 @@ extern "C" {
  * Codes >= 100 are not final: they ask the caller to do something and call again.    */
 #define LRC_REQ_MATVEC 100     /* eigen-solver: compute y = A x (see eigen section)       */
 #define LRC_REQ_VALUE_GRAD 101 /* descend: evaluate f and grad f at x (descend section)   */
+#define LRC_PAUSED 102         /* a driver stopped after its time budget with the run
+                                * intact, so the caller can check for signals; call the
+                                * driver again to continue                               */
 
 /* Below this many elements a kernel never starts an OpenMP team. */
 #ifndef LRC_OMP_MIN_N
@@ -523,9 +526,13 @@ double lrc_problem_value(const lrc_problem *p, const double *w, int *status);
 /* out = (Hessian of f at w) v; LRC_NONFINITE when some out_i is NaN/Inf. */
 int lrc_problem_hvp(const lrc_problem *p, const double *w, const double *v, double *out);
 
-/* Run a descend machine (after lrc_descend_init, with s->n == p->dim) to its end with
- * the problem's value and gradient; returns the machine's final status.               */
-int lrc_problem_descend(const lrc_problem *p, lrc_descend *s);
+/* Drive a descend machine (after lrc_descend_init, with s->n == p->dim) with the
+ * problem's value and gradient.  Returns the machine's final status, or LRC_PAUSED once
+ * `max_seconds` of wall time have passed (max_seconds <= 0: no limit): the run is intact
+ * between two evaluations; call again to continue.  The clock is read about once a
+ * millisecond (every evaluation for slow objectives, every few thousand for fast ones),
+ * so a pause comes within max_seconds plus about a millisecond or one evaluation.     */
+int lrc_problem_descend(const lrc_problem *p, lrc_descend *s, double max_seconds);
 /* (end section: problems) */
 
 #ifdef __cplusplus

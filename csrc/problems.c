@@ -215,12 +215,16 @@ int lrc_problem_hvp(const lrc_problem *p, const double *w, const double *v, doub
     return LRC_OK;
 }
 
-int lrc_problem_descend(const lrc_problem *p, lrc_descend *s)
+int lrc_problem_descend(const lrc_problem *p, lrc_descend *s, double max_seconds)
 {
     if (p == NULL || s == NULL || s->n != p->dim) return LRC_EINVAL;
+    lrci_pacer pc;
+    lrci_pacer_start(&pc, max_seconds);
     for (;;) {
         const int st = lrc_descend_iterate(s);
         if (st != LRC_REQ_VALUE_GRAD) return st;
         s->f = lrc_problem_value_grad(p, s->x, s->g, &s->status);
+        /* the answer is in place: the next call resumes with lrc_descend_iterate */
+        if (lrci_pacer_due(&pc)) return LRC_PAUSED;
     }
 }

@@ -10,6 +10,12 @@ Every public function follows the same three steps:
 
 The C-level API for other Cython projects is declared in ``_core.pxd``.  The code is
 split by concern into ``_*.pxi`` files that are textually included below.
+
+Long C loops (the built-in problems' descend, the dense and CSR eigen-solves) run without
+the GIL in slices of at most ``_PAUSE_SECONDS`` of wall time; between slices the binding
+calls ``PyErr_CheckSignals`` so Ctrl-C raises ``KeyboardInterrupt`` promptly.  Loops that
+call Python functions check for signals after every call.  An interrupted call leaves
+the caller's arrays untouched (every loop works on copies or on its own buffers).
 """
 
 cimport numpy as cnp
@@ -18,6 +24,7 @@ from libc.stdint cimport int64_t
 from libc.math cimport isfinite
 from cpython.float cimport PyFloat_Check, PyFloat_AS_DOUBLE
 from cpython.long cimport PyLong_Check
+from cpython.exc cimport PyErr_CheckSignals
 
 import numpy as np
 
@@ -32,10 +39,21 @@ cdef extern from "lrcore.h" nogil:
     int LRC_BREAKDOWN
     int LRC_REQ_MATVEC
     int LRC_REQ_VALUE_GRAD
+    int LRC_PAUSED
     int LRC_OMP_MIN_N
     int LRCORE_C_API_VERSION
     const char *lrc_status_string(int status)
     int lrc_omp_max_threads()
+
+cdef extern from "internal.h" nogil:
+    ctypedef struct lrci_pacer:
+        double budget
+    void lrci_pacer_start(lrci_pacer *p, double budget)
+    int lrci_pacer_due(lrci_pacer *p)
+
+#: Longest stretch (seconds of wall time) a C loop runs without the binding checking for
+#: signals.  Ctrl-C is seen within this time plus about a millisecond or one unit of work.
+cdef double _PAUSE_SECONDS = 0.05
 
 
 # ----------------------------------------------------------------------------------------

@@ -4,9 +4,12 @@
 #
 # How the solver is driven:
 #   * dense float32/float64 arrays and CSR matrices: the whole loop (solver step + C or
-#     BLAS mat-vec) runs here without the GIL;
+#     BLAS mat-vec) runs here without the GIL, in slices of at most _PAUSE_SECONDS; the
+#     GIL is taken between slices to check for signals (Ctrl-C -> KeyboardInterrupt, the
+#     solve's state is dropped);
 #   * any other operator: the loop runs with the GIL held only around the user's call;
-#     the solver's own work (reorthogonalisation, small eigenproblems) runs without it.
+#     the solver's own work (reorthogonalisation, small eigenproblems) runs without it,
+#     and signals are checked after every call.
 
 from libc.stdint cimport int32_t, uint64_t
 from libc.string cimport memcpy
@@ -356,8 +359,11 @@ cdef class _EigRun:
         return out
 
 
-cdef int _drive_dense(lrc_eig *s, _dense_op *op) noexcept nogil:
+cdef int _drive_dense(lrc_eig *s, _dense_op *op, double seconds) noexcept nogil:
+    """Run the solve with the dense operator; LRC_PAUSED after `seconds` (run intact)."""
     cdef int st
+    cdef lrci_pacer pc
+    lrci_pacer_start(&pc, seconds)
     while True:
         st = lrc_eig_iterate(s)
         if st != LRC_REQ_MATVEC:
@@ -365,10 +371,15 @@ cdef int _drive_dense(lrc_eig *s, _dense_op *op) noexcept nogil:
         st = _dense_apply(op, s.x, s.y)
         if st != LRC_OK:
             return st
+        if lrci_pacer_due(&pc):
+            return LRC_PAUSED
 
 
-cdef int _drive_csr(lrc_eig *s, _csr_op *op) noexcept nogil:
+cdef int _drive_csr(lrc_eig *s, _csr_op *op, double seconds) noexcept nogil:
+    """Run the solve with the CSR operator; LRC_PAUSED after `seconds` (run intact)."""
     cdef int st
+    cdef lrci_pacer pc
+    lrci_pacer_start(&pc, seconds)
     while True:
         st = lrc_eig_iterate(s)
         if st != LRC_REQ_MATVEC:
@@ -376,6 +387,8 @@ cdef int _drive_csr(lrc_eig *s, _csr_op *op) noexcept nogil:
         st = _csr_apply(op, s.x, s.y)
         if st != LRC_OK:
             return st
+        if lrci_pacer_due(&pc):
+            return LRC_PAUSED
 
 
 cdef int _fill_dense(_dense_op *op, cnp.ndarray A, int kernel, list keep) except -1:
@@ -452,8 +465,12 @@ def _eig_dense(A, *, which, method, ncv, tol, maxiter, v0, v0_mix, seed, minmv=0
     (<_EigRun>run).setup(op.n, which, method, ncv, tol, maxiter, v0, v0_mix, seed, op_eps,
                          minmv)
     cdef int st
-    with nogil:
-        st = _drive_dense(&(<_EigRun>run).s, &op)
+    while True:
+        with nogil:
+            st = _drive_dense(&(<_EigRun>run).s, &op, _PAUSE_SECONDS)
+        if st != LRC_PAUSED:
+            break
+        PyErr_CheckSignals()     # KeyboardInterrupt: the solve is dropped
     return (<_EigRun>run).result(st)
 
 
@@ -466,8 +483,12 @@ def _eig_csr(indptr, indices, data, Py_ssize_t n, *, which, method, ncv, tol, ma
     (<_EigRun>run).setup(n, which, method, ncv, tol, maxiter, v0, v0_mix, seed, DBL_EPSILON,
                          minmv)
     cdef int st
-    with nogil:
-        st = _drive_csr(&(<_EigRun>run).s, &op)
+    while True:
+        with nogil:
+            st = _drive_csr(&(<_EigRun>run).s, &op, _PAUSE_SECONDS)
+        if st != LRC_PAUSED:
+            break
+        PyErr_CheckSignals()     # KeyboardInterrupt: the solve is dropped
     return (<_EigRun>run).result(st)
 
 
@@ -501,6 +522,7 @@ def _eig_callable(matvec, Py_ssize_t n, dtype, *, which, method, ncv, tol, maxit
                              f"expected ({n},)")
         yv = r._view(r.s.y)
         np.copyto(yv, y.reshape(n), casting="unsafe")
+        PyErr_CheckSignals()     # the operator may be C code that never checks
     if st == LRC_NONFINITE:
         raise NonFiniteError(f"{name} returned NaN or Inf (at mat-vec {r.s.n_matvec})")
     return r.result(st)

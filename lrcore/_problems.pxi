@@ -4,12 +4,12 @@
 #
 # One loop, three drivers of the same C machine (lrc_descend_init / lrc_descend_iterate):
 #   * built-in problems: lrc_problem_descend (C, no GIL) answers the requests with the
-#     problem's value and gradient;
+#     problem's value and gradient, in slices of _PAUSE_SECONDS between signal checks;
 #   * a Python value_and_grad(x) -> (f, g): descend_callable below answers them in Python;
 #   * another Cython module: descend_init/iterate/tell/result of _core.pxd.
 # Arguments are validated here (the Python layer validates them too, with its own
 # messages); nothing is written before every check has passed, and every run works on
-# a copy of x0, so an error never leaves half-written state.
+# a copy of x0, so an error or a KeyboardInterrupt never leaves half-written state.
 
 from libc.string cimport memcpy
 from libc.math cimport NAN
@@ -74,7 +74,7 @@ cdef extern from "lrcore.h" nogil:
                          int64_t steps, const lrc_run_opts *opts, double *work, size_t lwork,
                          double *losses, double *gnorms)
     int lrc_descend_iterate(lrc_descend *s)
-    int lrc_problem_descend(const lrc_problem *p, lrc_descend *s)
+    int lrc_problem_descend(const lrc_problem *p, lrc_descend *s, double max_seconds)
 
 
 _METHODS = {"gd": 0, "heavy_ball": 1, "nesterov": 2, "adam": 3}
@@ -333,8 +333,8 @@ def descend_callable(value_and_grad, x0, lrs, steps, method, momentum, beta2, ep
         scalar and a real array of shape ``(n,)`` (the message names what was wrong and
         the evaluation's index).
     Exception
-        Whatever ``value_and_grad`` raises propagates unchanged.  Nothing is returned
-        then and ``x0`` is untouched.
+        Whatever ``value_and_grad`` raises propagates unchanged; ``KeyboardInterrupt``
+        (checked after every call) too.  Nothing is returned then and ``x0`` is untouched.
 
     Examples
     --------
@@ -378,6 +378,7 @@ def descend_callable(value_and_grad, x0, lrs, steps, method, momentum, beta2, ep
             memcpy(cnp.PyArray_DATA(xin), s.x, n * sizeof(double))
         out = value_and_grad(xin)
         s.f = _take_answer(out, s.g, n, s.n_evals - 1)
+        PyErr_CheckSignals()
     return run.result(st, "descend_callable")
 
 
@@ -495,8 +496,10 @@ cdef class _CProblem:
         """Run ``steps`` optimizer steps from a copy of x0, the whole loop in C.
 
         The reverse-communication machine of csrc/descend.c driven by the problem's C
-        value and gradient (``lrc_problem_descend``), the GIL released; x0 is never
-        modified.  Arguments and result as :func:`descend_callable`.
+        value and gradient (``lrc_problem_descend``), the GIL released; the loop comes
+        back every ``_PAUSE_SECONDS`` to check for signals (Ctrl-C raises
+        ``KeyboardInterrupt``; x0 is never modified).  Arguments and result as
+        :func:`descend_callable`.
 
         Returns
         -------
@@ -510,8 +513,12 @@ cdef class _CProblem:
         cdef lrc_problem q = self.p
         q.work = <double *>cnp.PyArray_DATA(pwork)
         cdef int st
-        with nogil:
-            st = lrc_problem_descend(&q, &run.s)
+        while True:
+            with nogil:
+                st = lrc_problem_descend(&q, &run.s, _PAUSE_SECONDS)
+            if st != LRC_PAUSED:
+                break
+            PyErr_CheckSignals()     # KeyboardInterrupt: the run (on a copy) is dropped
         return run.result(st, "descend")
 
     def __reduce__(self):

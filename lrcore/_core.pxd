@@ -1,17 +1,19 @@
-# lrcore/_core.pxd -- the C-level API of lrcore for other Cython projects.
+# lrcore/_core.pxd -- the C-level functions implemented by the extension lrcore._core.
 #
-#     from lrcore._core cimport adam_f64, STATUS_OK
+# Other projects cimport them from the public, versioned module lrcore/cython_api.pxd,
+# which re-exports everything below (Cython resolves the functions through this module's
+# __pyx_capi__, so no header, link step or extra runtime module is needed).  The names
+# here follow the same contract; `from lrcore._core cimport ...` keeps working.
 #
 # Every function is ``noexcept nogil`` (except schedule_program, which takes a Python
 # object), works on raw pointers, never allocates in its hot loop, and returns a status
 # code (STATUS_OK == 0).  Arrays passed to one call must not overlap.  ``nthreads``: 1 =
 # run on the calling thread, k > 1 = at most k OpenMP threads, 0 = the OpenMP default.
-# Semantics are those of the C functions of csrc/lrcore.h with the lrc_ prefix, and of
-# the Python functions of the same concern.  No header or link step is needed: Cython
-# imports the function pointers from the installed lrcore._core module.
+# Semantics are those of the C functions of lrcore.h (lrcore.get_include()) with the
+# lrc_ prefix, and of the Python functions of the same concern.
 #
 # C_API_VERSION must equal LRCORE_C_API_VERSION of lrcore.h: lrcore._core checks it at
-# import.
+# import, and a consumer can compare it with lrcore.C_API_VERSION at run time.
 
 from libc.stdint cimport int32_t, int64_t, uint64_t
 

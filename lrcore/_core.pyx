@@ -8,8 +8,9 @@ Every public function follows the same three steps:
 2. call the C kernel inside ``with nogil:``;
 3. map the C status code to a Python exception naming the offending argument.
 
-The C-level API for other Cython projects is declared in ``_core.pxd``.  The code is
-split by concern into ``_*.pxi`` files that are textually included below.
+The C-level API for other Cython projects is declared in ``_core.pxd`` and published,
+versioned, by ``lrcore/cython_api.pxd``.  The code is split by concern into ``_*.pxi``
+files that are textually included below.
 
 Long C loops (the built-in problems' descend, the dense and CSR eigen-solves) run without
 the GIL in slices of at most ``_PAUSE_SECONDS`` of wall time; between slices the binding
@@ -55,6 +56,10 @@ cdef extern from "internal.h" nogil:
 #: signals.  Ctrl-C is seen within this time plus about a millisecond or one unit of work.
 cdef double _PAUSE_SECONDS = 0.05
 
+#: Version of the C-level API (lrcore.h's LRCORE_C_API_VERSION, cython_api.pxd's
+#: C_API_VERSION); bumped on incompatible changes.
+globals()["C_API_VERSION"] = LRCORE_C_API_VERSION
+
 
 # ----------------------------------------------------------------------------------------
 # errors
@@ -85,7 +90,14 @@ cdef object _status_error(int status, str where):
 
 
 def status_string(int status):
-    """Text of a C status code (``LRC_*`` in ``csrc/lrcore.h``)."""
+    """Text of a C status code (``LRC_*`` in ``lrcore.h``, see :func:`lrcore.get_include`).
+
+    Examples
+    --------
+    >>> from lrcore import _core
+    >>> _core.status_string(0)
+    'success'
+    """
     return lrc_status_string(status).decode()
 
 
@@ -289,7 +301,7 @@ include "_problems.pxi"
 # (end section: problems)
 
 
-# the C-level constants of _core.pxd mirror csrc/lrcore.h
+# the C-level constants of _core.pxd (re-exported by cython_api.pxd) mirror lrcore.h
 if not (C_API_VERSION == LRCORE_C_API_VERSION
         and STATUS_OK == LRC_OK and STATUS_NONFINITE == LRC_NONFINITE
         and STATUS_EINVAL == LRC_EINVAL and STATUS_ENOMEM == LRC_ENOMEM
@@ -303,5 +315,5 @@ if not (C_API_VERSION == LRCORE_C_API_VERSION
         and METHOD_NESTEROV == LRC_METHOD_NESTEROV and METHOD_ADAM == LRC_METHOD_ADAM
         and RUN_COMPLETED == LRC_RUN_COMPLETED and RUN_CONVERGED == LRC_RUN_CONVERGED
         and RUN_DIVERGED == LRC_RUN_DIVERGED):
-    raise ImportError("lrcore._core: _core.pxd and csrc/lrcore.h disagree on the C API "
+    raise ImportError("lrcore._core: _core.pxd and lrcore.h disagree on the C API "
                       f"(pxd version {C_API_VERSION}, header version {LRCORE_C_API_VERSION})")

@@ -6,7 +6,7 @@
 #   * built-in problems: lrc_problem_descend (C, no GIL) answers the requests with the
 #     problem's value and gradient, in slices of _PAUSE_SECONDS between signal checks;
 #   * a Python value_and_grad(x) -> (f, g): descend_callable below answers them in Python;
-#   * another Cython module: descend_init/iterate/tell/result of _core.pxd.
+#   * another Cython module: descend_init/iterate/tell/result of cython_api.pxd.
 # Arguments are validated here (the Python layer validates them too, with its own
 # messages); nothing is written before every check has passed, and every run works on
 # a copy of x0, so an error or a KeyboardInterrupt never leaves half-written state.

@@ -1,5 +1,11 @@
 /*
- * lrcore.h -- the single public header of lrcore's C core.
+ * lrcore.h -- the single public header of lrcore's C core (C API version 2).
+ *
+ * Installed with the Python package: lrcore.get_include() is the directory holding it.
+ * The functions are compiled into the extension module lrcore._core; Cython code reaches
+ * them through `from lrcore.cython_api cimport ...` (no link step), C code through that
+ * module or by compiling csrc/ itself.  Everything not declared here (csrc/internal.h) is
+ * private.
  *
  * Plain C11, no Python headers.  Every kernel:
  *   - takes raw pointers and lengths (ptrdiff_t), float (f32) and double (f64) variants;
@@ -11,8 +17,7 @@
  *
  * The Python binding (lrcore/_core.pyx) validates arguments before calling in, so the
  * argument checks here are a second line of defence: they return LRC_EINVAL instead of
- * touching memory.  Private helpers of the C sources are in csrc/internal.h (prefix
- * lrci_), which is not part of this API.
+ * touching memory.
  */
 #ifndef LRCORE_H
 #define LRCORE_H

@@ -196,9 +196,13 @@ cdef class _DescendRun:
         cdef cnp.ndarray L
         if k > 0:
             try:
-                L = _f64_vector(lrs, "lrs", k)
-            except TypeError:
-                raise TypeError(f"lrs must be an array of {k} real numbers") from None
+                L = np.ascontiguousarray(lrs, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise TypeError(f"lrs must be an array of {k} real numbers (one rate per "
+                                f"step), got {type(lrs).__name__}") from None
+            if L.ndim != 1 or L.shape[0] != k:
+                raise ValueError(f"lrs must have shape ({k},) (one rate per step), got "
+                                 f"{np.shape(lrs)}")
             bad = ~(np.isfinite(L) & (L >= 0))
             if bad.any():
                 i = int(np.argmax(bad))

@@ -17,7 +17,9 @@
  *
  * The Python binding (lrcore/_core.pyx) validates arguments before calling in, so the
  * argument checks here are a second line of defence: they return LRC_EINVAL instead of
- * touching memory.
+ * touching memory.  Request codes (>= 100) are answered by the caller of a
+ * reverse-communication machine (eigen-solver, descend), which may abandon it at any
+ * request: machines hold no resources.
  */
 #ifndef LRCORE_H
 #define LRCORE_H
@@ -224,7 +226,6 @@ int lrc_csrstats_f32_i64(ptrdiff_t n, const int64_t *indptr, const int64_t *indi
  *   v = v0/||v0|| + v0_mix * g/||g||  (v0 == NULL: v = g).  A little randomness keeps a
  *   v0 that is orthogonal to the wanted eigenvector from hiding it.
  */
-/* (LRC_REQ_MATVEC, above: compute y = A x with x = s->x, y = s->y, then iterate again) */
 #define LRC_EIG_LA 0
 #define LRC_EIG_LM 1
 #define LRC_EIG_SA 2

@@ -118,3 +118,59 @@ def test_sigint_interrupts_a_long_c_loop_within_a_second(case):
     assert proc.returncode == 0, err
     print(f"{case}: {elapsed:.3f} s from SIGINT to exit")
     assert elapsed < 1.0, f"{case}: {elapsed:.3f} s from SIGINT to exit"
+
+
+# ---- pausing is invisible: a paced run resumes exactly where it stopped --------------------
+
+def _slow_enough(seconds, fn):
+    t0 = time.perf_counter()
+    out = fn()
+    assert time.perf_counter() - t0 > seconds, "too fast to have paused; enlarge the problem"
+    return out
+
+
+def test_paused_descend_equals_the_unpaused_run():
+    """_CProblem.descend pauses every 50 ms; descend_callable (same C objective, same
+    machine) never does: the results must be bit-identical."""
+    import numpy as np
+    from lrcore import _core
+    from lrcore.problems import LeastSquares
+
+    rng = np.random.default_rng(5)
+    p = LeastSquares(rng.normal(size=(600, 400)), rng.normal(size=600))
+    x0, steps = np.zeros(400), 6000
+    lrs = np.full(steps, 1e-3)
+    args = (x0, lrs, steps, "heavy_ball", 0.9, 0.999, 1e-8, 0.0, 1e10, 7)
+    paced = _slow_enough(0.15, lambda: p._c.descend(*args))
+    plain = _core.descend_callable(p._c.value_and_grad, *args)
+    for a, b in zip(paced[:3], plain[:3]):
+        assert np.array_equal(a, b)
+    assert paced[3:] == plain[3:]
+
+
+@pytest.mark.parametrize("kind", ["csr", "dense"])
+def test_paused_eigensolve_equals_the_unpaused_run(kind):
+    """The CSR/dense drivers pause every 50 ms; the callable driver with the same C
+    mat-vec never does: value, vector and counts must be bit-identical."""
+    import numpy as np
+    import scipy.sparse as sp
+    from lrcore import _core
+
+    common = dict(which="LA", method="lanczos", ncv=20, tol=1e-15, maxiter=400, v0=None,
+                  v0_mix=0.1, seed=3)
+    if kind == "csr":
+        n = 60_000                    # below the OpenMP threshold: serial and quick
+        A = sp.diags([np.full(n - 1, -1.0), np.linspace(1.0, 3.0, n), np.full(n - 1, -1.0)],
+                     [-1, 0, 1], format="csr")
+        paced = _slow_enough(0.15, lambda: _core._eig_csr(A.indptr, A.indices, A.data, n,
+                                                          **common))
+        plain = _core._eig_callable(lambda x: _core._csrmv(A.indptr, A.indices, A.data, n, x),
+                                    n, np.float64, **common)
+    else:
+        n = 1500                      # a slowly converging spectrum: hundreds of mat-vecs
+        A = np.diag(np.linspace(1.0, 2.0, n)) + 1e-3 * (np.eye(n, k=1) + np.eye(n, k=-1))
+        paced = _slow_enough(0.15, lambda: _core._eig_dense(A, **common))
+        plain = _core._eig_callable(lambda x: _core._symv(A, x), n, np.float64, **common)
+    assert paced["n_matvec"] == plain["n_matvec"] > 100
+    assert paced["value"] == plain["value"] and paced["residual"] == plain["residual"]
+    assert np.array_equal(paced["vector"], plain["vector"])

@@ -83,11 +83,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 csrc = sorted(os.path.relpath(p, HERE) for p in glob.glob(os.path.join(HERE, "csrc", "*.c")))
 depends = sorted(os.path.relpath(p, HERE) for p in glob.glob(os.path.join(HERE, "csrc", "*.[hi]*")))
 depends += sorted(os.path.relpath(p, HERE) for p in glob.glob(os.path.join(HERE, "lrcore", "*.p[xy]i")))
+depends += sorted(os.path.relpath(p, HERE) for p in glob.glob(os.path.join(HERE, "lrcore", "*.pxd")))
+# the public header lives in the package (installed with it: lrcore.get_include());
+# csrc/internal.h is private and never installed
+depends += sorted(os.path.relpath(p, HERE) for p in glob.glob(os.path.join(HERE, "lrcore", "include", "*.h")))
 
 ext = Extension(
     "lrcore._core",
     sources=["lrcore/_core.pyx"] + csrc,
-    include_dirs=[numpy.get_include(), "csrc"],
+    include_dirs=[numpy.get_include(), os.path.join("lrcore", "include"), "csrc"],
     depends=depends,
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_25_API_VERSION")],
 )

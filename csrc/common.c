@@ -1,6 +1,11 @@
-/* common.c -- status strings and the OpenMP work-splitting helpers shared by kernels. */
-#define LRCORE_BUILDING
-#include "lrcore.h"
+/* common.c -- status strings, the OpenMP work-splitting helpers shared by kernels, and
+ * the monotonic clock that paces long loops. */
+#if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
+#define _POSIX_C_SOURCE 200809L /* clock_gettime under -std=c11 */
+#endif
+#include "internal.h"
+
+#include <time.h>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -15,7 +20,9 @@ const char *lrc_status_string(int status)
     case LRC_ENOMEM: return "out of memory";
     case LRC_NOT_CONVERGED: return "did not converge within the iteration limit";
     case LRC_BREAKDOWN: return "iteration broke down";
-    case LRC_DIVERGED: return "diverged";
+    case LRC_REQ_MATVEC: return "request: a matrix-vector product";
+    case LRC_REQ_VALUE_GRAD: return "request: a value and gradient";
+    case LRC_PAUSED: return "paused after its time budget";
     default: return "unknown status";
     }
 }
@@ -29,7 +36,7 @@ int lrc_omp_max_threads(void)
 #endif
 }
 
-int lrc_team_size(ptrdiff_t n, int nthreads)
+int lrci_team_size(ptrdiff_t n, int nthreads)
 {
 #ifdef _OPENMP
     if (nthreads == 1 || n < LRC_OMP_MIN_N) return 1;
@@ -45,7 +52,7 @@ int lrc_team_size(ptrdiff_t n, int nthreads)
 #endif
 }
 
-void lrc_thread_range(ptrdiff_t n, int tid, int nt, ptrdiff_t *lo, ptrdiff_t *hi)
+void lrci_thread_range(ptrdiff_t n, int tid, int nt, ptrdiff_t *lo, ptrdiff_t *hi)
 {
     /* split in units of 16 elements (a 64-byte line of f32) so threads never share a line
      * of output when the arrays are line-aligned */
@@ -56,4 +63,14 @@ void lrc_thread_range(ptrdiff_t n, int tid, int nt, ptrdiff_t *lo, ptrdiff_t *hi
     ptrdiff_t b1 = b0 + per + (tid < rem ? 1 : 0);
     *lo = b0 * unit < n ? b0 * unit : n;
     *hi = b1 * unit < n ? b1 * unit : n;
+}
+
+double lrci_seconds(void)
+{
+    struct timespec ts;
+#if defined(CLOCK_MONOTONIC)
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) == 0) return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+#endif
+    if (timespec_get(&ts, TIME_UTC) == TIME_UTC) return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    return (double)clock() / CLOCKS_PER_SEC;
 }

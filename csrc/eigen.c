@@ -1,8 +1,7 @@
 /* eigen.c -- symmetric mat-vecs (one triangle, CSR) and reverse-communication solvers for
  * an extreme eigenpair of a symmetric operator (thick-restart Lanczos, power iteration).
  * See the eigen section of lrcore.h for the contract. */
-#define LRCORE_BUILDING
-#include "lrcore.h"
+#include "internal.h"
 
 /* Contract a*b + c into fused multiply-adds in this file (-std=c11 turns contraction off).
  * It only removes a rounding; results stay deterministic for a given build and CPU path.
@@ -35,30 +34,35 @@ static ptrdiff_t sym_cut(ptrdiff_t n, int upper, int t, int nt)
     return c;
 }
 
-static void lrc_sym_split(ptrdiff_t n, int upper, int t, int nt, ptrdiff_t *r0, ptrdiff_t *r1)
+static void sym_split(ptrdiff_t n, int upper, int t, int nt, ptrdiff_t *r0, ptrdiff_t *r1)
 {
     *r0 = sym_cut(n, upper, t, nt);
     *r1 = sym_cut(n, upper, t + 1, nt);
 }
 
-size_t lrc_symv_workspace_size(ptrdiff_t n, int nthreads)
+int lrc_symv_workspace_size(ptrdiff_t n, int nthreads, size_t *size)
 {
-    if (n <= 0) return 0;
-    int nt = lrc_team_size(n * (n + 1) / 2, nthreads);
-    return (size_t)(nt > 1 ? nt : 1) * (size_t)n; /* also enough for lrc_symstats */
+    if (n < 0 || size == NULL) return LRC_EINVAL;
+    if (n == 0) {
+        *size = 0;
+        return LRC_OK;
+    }
+    int nt = lrci_team_size(n * (n + 1) / 2, nthreads);
+    *size = (size_t)(nt > 1 ? nt : 1) * (size_t)n; /* also enough for lrc_symstats */
+    return LRC_OK;
 }
 
 /* ---- type-generic kernels ----------------------------------------------------------- */
 /* The mat-vec kernels are cloned for x86-64-v3 (AVX2 + FMA) rather than plain AVX2 (what
- * LRC_HOT gives): with fused multiply-adds the four-row loops keep their accumulators in
+ * LRCI_HOT gives): with fused multiply-adds the four-row loops keep their accumulators in
  * registers.                                                                            */
 #if !defined(LRC_NATIVE) && !defined(LRC_NO_MULTIVERSION) && defined(__x86_64__) && \
     defined(__linux__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define LRC_HOT_FMA __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define LRCI_HOT_FMA __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
-#define LRC_HOT_FMA LRC_HOT
+#define LRCI_HOT_FMA LRCI_HOT
 #endif
-#define LRC_EIGEN_DENSE
+#define LRCI_EIGEN_DENSE
 #define T double
 #define SFX f64
 #define TMAX DBL_MAX
@@ -73,9 +77,9 @@ size_t lrc_symv_workspace_size(ptrdiff_t n, int nthreads)
 #undef T
 #undef SFX
 #undef TMAX
-#undef LRC_EIGEN_DENSE
+#undef LRCI_EIGEN_DENSE
 
-#define LRC_EIGEN_CSR
+#define LRCI_EIGEN_CSR
 #define T double
 #define SFX f64
 #define TMAX DBL_MAX
@@ -108,10 +112,10 @@ size_t lrc_symv_workspace_size(ptrdiff_t n, int nthreads)
 #undef T
 #undef SFX
 #undef TMAX
-#undef LRC_EIGEN_CSR
+#undef LRCI_EIGEN_CSR
 
 /* ---- bandwidth reference ----------------------------------------------------------- */
-static LRC_HOT_FMA double stream_sum_range(const double *restrict a, ptrdiff_t lo,
+static LRCI_HOT_FMA double stream_sum_range(const double *restrict a, ptrdiff_t lo,
                                            ptrdiff_t hi)
 {
     /* four interleaved accumulators (each a vector after vectorisation) so the loop is
@@ -131,17 +135,17 @@ static LRC_HOT_FMA double stream_sum_range(const double *restrict a, ptrdiff_t l
     return (s0 + s1) + (s2 + s3);
 }
 
-double lrc_stream_sum_f64(const double *a, ptrdiff_t n, int nthreads)
+double lrci_stream_sum_f64(const double *a, ptrdiff_t n, int nthreads)
 {
     if (n <= 0 || a == NULL) return 0.0;
-    int nt = lrc_team_size(n, nthreads);
+    int nt = lrci_team_size(n, nthreads);
     if (nt <= 1) return stream_sum_range(a, 0, n);
     double s = 0.0;
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nt) reduction(+ : s)
     {
         ptrdiff_t lo, hi;
-        lrc_thread_range(n, omp_get_thread_num(), omp_get_num_threads(), &lo, &hi);
+        lrci_thread_range(n, omp_get_thread_num(), omp_get_num_threads(), &lo, &hi);
         s += stream_sum_range(a, lo, hi);
     }
 #endif
@@ -232,7 +236,7 @@ static void tred2(double *V, double *d, double *e, int n)
 #undef A_
 }
 
-int lrc_tridiag_eig(double *d, double *e, ptrdiff_t n_, double *z, ptrdiff_t nrows)
+int lrci_tridiag_eig(double *d, double *e, ptrdiff_t n_, double *z, ptrdiff_t nrows)
 {
     if (n_ < 0 || nrows < 0 || (n_ > 0 && (d == NULL || (n_ > 1 && e == NULL))))
         return LRC_EINVAL;
@@ -372,8 +376,8 @@ static void rng_normal(uint64_t s[4], double *out, ptrdiff_t n)
 /* row-block lengths: projections stream the basis (long blocks amortise the reductions);
  * the update re-reads each block of the basis for the second projection, so its block
  * must stay in L2 (2048 rows x 32 columns = 512 KiB) */
-#define LRC_BLK_PROJ 8192
-#define LRC_BLK 2048
+#define LRCI_BLK_PROJ 8192
+#define LRCI_BLK 2048
 
 static inline double dot_(const double *restrict a, const double *restrict b, ptrdiff_t n)
 {
@@ -440,14 +444,14 @@ static inline __attribute__((always_inline)) void block_dots(const double *restr
 
 /* h[0..k) = V[:, 0..k)^T w and h[k] = w^T w on rows [lo, hi)  (V column-major, leading
  * dimension n) */
-static LRC_HOT_FMA void proj_range(const double *restrict V, ptrdiff_t n, int k,
+static LRCI_HOT_FMA void proj_range(const double *restrict V, ptrdiff_t n, int k,
                                    const double *restrict w, double *restrict h, ptrdiff_t lo,
                                    ptrdiff_t hi)
 {
     for (int c = 0; c <= k; c++) h[c] = 0.0;
     double q0 = 0.0, q1 = 0.0, q2 = 0.0, q3 = 0.0;
-    for (ptrdiff_t b = lo; b < hi; b += LRC_BLK_PROJ) {
-        const ptrdiff_t e = b + LRC_BLK_PROJ < hi ? b + LRC_BLK_PROJ : hi, len = e - b;
+    for (ptrdiff_t b = lo; b < hi; b += LRCI_BLK_PROJ) {
+        const ptrdiff_t e = b + LRCI_BLK_PROJ < hi ? b + LRCI_BLK_PROJ : hi, len = e - b;
         const double *restrict wb = w + b;
         block_dots(V, n, k, wb, b, len, h);
         const ptrdiff_t l4 = len / 4 * 4;
@@ -466,14 +470,14 @@ static LRC_HOT_FMA void proj_range(const double *restrict V, ptrdiff_t n, int k,
 
 /* rows [lo, hi): w -= V h; then h2 = V^T w and ||w||^2 on the updated w (the block of
  * the basis is re-read from L2 for h2) */
-static LRC_HOT_FMA double update_range(const double *restrict V, ptrdiff_t n, int k,
+static LRCI_HOT_FMA double update_range(const double *restrict V, ptrdiff_t n, int k,
                                        double *restrict w, const double *restrict h,
                                        double *restrict h2, ptrdiff_t lo, ptrdiff_t hi)
 {
     double q0 = 0.0, q1 = 0.0, q2 = 0.0, q3 = 0.0;
     for (int c = 0; c < k; c++) h2[c] = 0.0;
-    for (ptrdiff_t b = lo; b < hi; b += LRC_BLK) {
-        const ptrdiff_t e = b + LRC_BLK < hi ? b + LRC_BLK : hi, len = e - b;
+    for (ptrdiff_t b = lo; b < hi; b += LRCI_BLK) {
+        const ptrdiff_t e = b + LRCI_BLK < hi ? b + LRCI_BLK : hi, len = e - b;
         double *restrict wb = w + b;
         int c = 0;
         for (; c + 4 <= k; c += 4) {
@@ -508,13 +512,13 @@ static LRC_HOT_FMA double update_range(const double *restrict V, ptrdiff_t n, in
 }
 
 /* rows [lo, hi): w -= sum_s coef[s] V[:, idx[s]]; returns ||w||^2 over the rows */
-static LRC_HOT_FMA double axpy_sel_range(const double *restrict V, ptrdiff_t n, int ns,
+static LRCI_HOT_FMA double axpy_sel_range(const double *restrict V, ptrdiff_t n, int ns,
                                          const int *restrict idx, const double *restrict coef,
                                          double *restrict w, ptrdiff_t lo, ptrdiff_t hi)
 {
     double q0 = 0.0, q1 = 0.0, q2 = 0.0, q3 = 0.0;
-    for (ptrdiff_t b = lo; b < hi; b += LRC_BLK) {
-        const ptrdiff_t e = b + LRC_BLK < hi ? b + LRC_BLK : hi, len = e - b;
+    for (ptrdiff_t b = lo; b < hi; b += LRCI_BLK) {
+        const ptrdiff_t e = b + LRCI_BLK < hi ? b + LRCI_BLK : hi, len = e - b;
         double *restrict wb = w + b;
         int c = 0;
         for (; c + 4 <= ns; c += 4) {
@@ -550,7 +554,7 @@ static LRC_HOT_FMA double axpy_sel_range(const double *restrict V, ptrdiff_t n, 
 /* thread count for a pass over k columns of length n */
 static int vec_team(ptrdiff_t n, int k, int nthreads)
 {
-    return lrc_team_size(n * (ptrdiff_t)(k > 0 ? k : 1), nthreads);
+    return lrci_team_size(n * (ptrdiff_t)(k > 0 ? k : 1), nthreads);
 }
 
 /* h[0..k) = V^T w, h[k] = ||w||^2; hb: scratch of nt * (k + 1) doubles */
@@ -567,7 +571,7 @@ static void proj(const double *V, ptrdiff_t n, int k, const double *w, double *h
     {
         ptrdiff_t lo, hi;
         const int t = omp_get_thread_num();
-        lrc_thread_range(n, t, omp_get_num_threads(), &lo, &hi);
+        lrci_thread_range(n, t, omp_get_num_threads(), &lo, &hi);
         proj_range(V, n, k, w, hb + (size_t)t * (k + 1), lo, hi);
     }
     for (int c = 0; c <= k; c++) {
@@ -590,7 +594,7 @@ static double axpy_sel(const double *V, ptrdiff_t n, int ns, const int *idx,
     {
         ptrdiff_t lo, hi;
         const int t = omp_get_thread_num();
-        lrc_thread_range(n, t, omp_get_num_threads(), &lo, &hi);
+        lrci_thread_range(n, t, omp_get_num_threads(), &lo, &hi);
         hb[t] = axpy_sel_range(V, n, ns, idx, coef, w, lo, hi);
     }
     for (int t = 0; t < nt; t++) q += hb[t];
@@ -610,7 +614,7 @@ static double update(const double *V, ptrdiff_t n, int k, double *w, const doubl
     {
         ptrdiff_t lo, hi;
         const int t = omp_get_thread_num();
-        lrc_thread_range(n, t, omp_get_num_threads(), &lo, &hi);
+        lrci_thread_range(n, t, omp_get_num_threads(), &lo, &hi);
         double *mine = hb + (size_t)t * (k + 1);
         mine[k] = update_range(V, n, k, w, h, mine, lo, hi);
     }
@@ -625,15 +629,15 @@ static double update(const double *V, ptrdiff_t n, int k, double *w, const doubl
 }
 
 /* V[:, 0..k) <- V[:, 0..m) Q  (Q m x k, row-major), in place, by row blocks; tmp holds
- * nt * LRC_BLK * k doubles */
-static LRC_HOT_FMA void rotate_range(double *restrict V, ptrdiff_t n, int m, int k,
+ * nt * LRCI_BLK * k doubles */
+static LRCI_HOT_FMA void rotate_range(double *restrict V, ptrdiff_t n, int m, int k,
                                  const double *restrict Q, double *restrict tmp, ptrdiff_t lo,
                                  ptrdiff_t hi)
 {
-    for (ptrdiff_t b = lo; b < hi; b += LRC_BLK) {
-        const ptrdiff_t e = b + LRC_BLK < hi ? b + LRC_BLK : hi, len = e - b;
+    for (ptrdiff_t b = lo; b < hi; b += LRCI_BLK) {
+        const ptrdiff_t e = b + LRCI_BLK < hi ? b + LRCI_BLK : hi, len = e - b;
         for (int c = 0; c < k; c++) {
-            double *restrict t = tmp + (size_t)c * LRC_BLK;
+            double *restrict t = tmp + (size_t)c * LRCI_BLK;
             for (ptrdiff_t i = 0; i < len; i++) t[i] = 0.0;
             for (int l = 0; l < m; l++) {
                 const double q = Q[(size_t)l * k + c];
@@ -642,7 +646,7 @@ static LRC_HOT_FMA void rotate_range(double *restrict V, ptrdiff_t n, int m, int
                 for (ptrdiff_t i = 0; i < len; i++) t[i] += v[i] * q;
             }
         }
-        for (int c = 0; c < k; c++) memcpy(V + (size_t)c * n + b, tmp + (size_t)c * LRC_BLK,
+        for (int c = 0; c < k; c++) memcpy(V + (size_t)c * n + b, tmp + (size_t)c * LRCI_BLK,
                                            (size_t)len * sizeof(double));
     }
 }
@@ -660,8 +664,8 @@ static void rotate(double *V, ptrdiff_t n, int m, int k, const double *Q, double
     {
         ptrdiff_t lo, hi;
         const int t = omp_get_thread_num();
-        lrc_thread_range(n, t, omp_get_num_threads(), &lo, &hi);
-        rotate_range(V, n, m, k, Q, tmp + (size_t)t * LRC_BLK * k, lo, hi);
+        lrci_thread_range(n, t, omp_get_num_threads(), &lo, &hi);
+        rotate_range(V, n, m, k, Q, tmp + (size_t)t * LRCI_BLK * k, lo, hi);
     }
 #endif
 }
@@ -707,7 +711,8 @@ static int eff_ncv(ptrdiff_t n, int ncv)
     return (int)m;
 }
 
-size_t lrc_eig_workspace_size(ptrdiff_t n, int method, int ncv, int nthreads)
+/* 0 on invalid arguments */
+static size_t eig_workspace(ptrdiff_t n, int method, int ncv, int nthreads)
 {
     if (n < 1 || ncv < 1 || ncv > LRC_EIG_MAX_NCV) return 0;
     const size_t N = (size_t)n;
@@ -723,7 +728,16 @@ size_t lrc_eig_workspace_size(ptrdiff_t n, int method, int ncv, int nthreads)
            + nt * (m + 2) * 2      /* hb: per-thread projections */
            + 2 * (m + 2)           /* h, h2 (each with ||w||^2 appended) */
            + 2 * (m + 1)           /* selection coefficients and column indices */
-           + nt * LRC_BLK * m;     /* restart rotation */
+           + nt * LRCI_BLK * m;     /* restart rotation */
+}
+
+int lrc_eig_workspace_size(ptrdiff_t n, int method, int ncv, int nthreads, size_t *size)
+{
+    if (size == NULL) return LRC_EINVAL;
+    const size_t w = eig_workspace(n, method, method == LRC_EIG_POWER ? 1 : ncv, nthreads);
+    if (w == 0) return LRC_EINVAL;
+    *size = w;
+    return LRC_OK;
 }
 
 static double wanted_score(int which, double theta)
@@ -751,7 +765,7 @@ int lrc_eig_init(lrc_eig *s, ptrdiff_t n, int method, int which, int ncv, double
     if (which != LRC_EIG_LA && which != LRC_EIG_LM && which != LRC_EIG_SA) return LRC_EINVAL;
     if (method != LRC_EIG_LANCZOS && method != LRC_EIG_POWER) return LRC_EINVAL;
     if (method == LRC_EIG_LANCZOS && (ncv < 1 || ncv > LRC_EIG_MAX_NCV)) return LRC_EINVAL;
-    const size_t need = lrc_eig_workspace_size(n, method, method == LRC_EIG_POWER ? 1 : ncv, nthreads);
+    const size_t need = eig_workspace(n, method, method == LRC_EIG_POWER ? 1 : ncv, nthreads);
     if (need == 0 || lwork < need) return LRC_EINVAL;
     s->n = n;
     s->method = method;
@@ -792,7 +806,7 @@ int lrc_eig_init(lrc_eig *s, ptrdiff_t n, int method, int which, int ncv, double
         s->py = p; p += m + 2; /* h2 (+ ||w||^2) */
         s->selcoef = p; p += m + 1;
         s->selidx = (int *)p; p += m + 1;
-        s->tmp = p; p += (size_t)nt * LRC_BLK * m;
+        s->tmp = p; p += (size_t)nt * LRCI_BLK * m;
         s->d_final = s->d;
         s->e_final = s->e;
         start = s->V;
@@ -843,13 +857,13 @@ static int small_eig(lrc_eig *s, int j, int full)
         double *Y = s->Y;
         for (int r = 0; r < j; r++)
             for (int c = 0; c < j; c++) Y[(size_t)r * j + c] = r == c ? 1.0 : 0.0;
-        int st = lrc_tridiag_eig(s->td, s->te, j, Y, j);
+        int st = lrci_tridiag_eig(s->td, s->te, j, Y, j);
         if (st != LRC_OK) return st;
         for (int c = 0; c < j; c++) s->z[c] = Y[(size_t)(j - 1) * j + c];
         return LRC_OK;
     }
     for (int c = 0; c < j; c++) s->z[c] = c == j - 1 ? 1.0 : 0.0;
-    return lrc_tridiag_eig(s->td, s->te, j, s->z, 1);
+    return lrci_tridiag_eig(s->td, s->te, j, s->z, 1);
 }
 
 static int pick(const lrc_eig *s, int j)

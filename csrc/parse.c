@@ -2,8 +2,8 @@
  * rounded), CSV records and svmlight/libsvm lines.  See parse.h for the contracts.
  *
  * No global mutable state, no allocation: outputs are caller-owned arrays sized by the
- * caller (CSV: an upper bound from lrc_count_lines; svmlight: the exact counts of the
- * lrc_svm_scan pass).  The only buffer is a bounded stack array for strtod's slow path.
+ * caller (CSV: an upper bound from lrci_count_lines; svmlight: the exact counts of the
+ * lrci_svm_scan pass).  The only buffer is a bounded stack array for strtod's slow path.
  */
 #include "parse.h"
 
@@ -14,9 +14,9 @@
 
 /* The exact fast path needs double arithmetic without excess precision (no x87). */
 #if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
-#define LRC_PARSE_FAST 1
+#define LRCI_PARSE_FAST 1
 #else
-#define LRC_PARSE_FAST 0
+#define LRCI_PARSE_FAST 0
 #endif
 
 static const double lrc_p10[23] = {
@@ -91,7 +91,7 @@ static int split_decimal(const char *s, ptrdiff_t n, int *neg, uint64_t *mant,
     return 1;
 }
 
-int lrc_number_syntax(const char *s, ptrdiff_t n)
+int lrci_number_syntax(const char *s, ptrdiff_t n)
 {
     int neg;
     uint64_t m;
@@ -100,34 +100,34 @@ int lrc_number_syntax(const char *s, ptrdiff_t n)
     return split_decimal(s, n, &neg, &m, &ns, &e, &de);
 }
 
-int lrc_parse_double(const char *s, ptrdiff_t n, double *out)
+int lrci_parse_double(const char *s, ptrdiff_t n, double *out)
 {
     int neg;
     uint64_t m;
     int64_t ns, e, lead, x;
     ptrdiff_t de, i;
-    char tmp[LRC_PARSE_MAX_DIGITS + 32];
+    char tmp[LRCI_PARSE_MAX_DIGITS + 32];
     int k = 0, sticky = 0;
     double v;
 
     if (s == NULL || n <= 0 || !split_decimal(s, n, &neg, &m, &ns, &e, &de))
-        return LRC_PARSE_ENUMBER;
+        return LRCI_PARSE_ENUMBER;
     if (ns == 0) {
         *out = neg ? -0.0 : 0.0;
-        return LRC_PARSE_OK;
+        return LRCI_PARSE_OK;
     }
-#if LRC_PARSE_FAST
+#if LRCI_PARSE_FAST
     /* Clinger's fast path: m and 10^|e| exact doubles, one correctly rounded operation */
     if (ns <= 19 && m <= ((uint64_t)1 << 53)) {
         if (e >= 0 && e <= 22) {
             v = (double)m * lrc_p10[e];
             *out = neg ? -v : v;
-            return LRC_PARSE_OK;
+            return LRCI_PARSE_OK;
         }
         if (e < 0 && e >= -22) {
             v = (double)m / lrc_p10[-e];
             *out = neg ? -v : v;
-            return LRC_PARSE_OK;
+            return LRCI_PARSE_OK;
         }
         if (e > 22 && e <= 22 + 15) {
             /* 123e30 = 123000000e22 when the shifted integer stays exact */
@@ -140,7 +140,7 @@ int lrc_parse_double(const char *s, ptrdiff_t n, double *out)
             if (t == 0) {
                 v = (double)mm * lrc_p10[22];
                 *out = neg ? -v : v;
-                return LRC_PARSE_OK;
+                return LRCI_PARSE_OK;
             }
         }
     }
@@ -149,21 +149,21 @@ int lrc_parse_double(const char *s, ptrdiff_t n, double *out)
     lead = e + ns - 1;
     if (lead > 309) {
         *out = neg ? -HUGE_VAL : HUGE_VAL;
-        return LRC_PARSE_ERANGE;
+        return LRCI_PARSE_ERANGE;
     }
     if (lead < -330) {          /* below half the smallest subnormal (4.9e-324) */
         *out = neg ? -0.0 : 0.0;
-        return LRC_PARSE_OK;
+        return LRCI_PARSE_OK;
     }
     /* slow path: "DIGITSe<x>" for strtod -- no sign, no decimal point, so no locale.  At
-     * most LRC_PARSE_MAX_DIGITS significant digits; a non-zero tail becomes one sticky '1'
+     * most LRCI_PARSE_MAX_DIGITS significant digits; a non-zero tail becomes one sticky '1'
      * (no midpoint between doubles has more than 767 significant digits, so the rounding
      * is that of the full number). */
     for (i = 0; i < de; i++) {
         char c = s[i];
         if (!is_digit((unsigned char)c)) continue;      /* sign, decimal point */
         if (k == 0 && c == '0') continue;              /* leading zeros */
-        if (k < LRC_PARSE_MAX_DIGITS) tmp[k++] = c;
+        if (k < LRCI_PARSE_MAX_DIGITS) tmp[k++] = c;
         else if (c != '0') sticky = 1;
     }
     x = e + (ns - k);
@@ -189,17 +189,17 @@ int lrc_parse_double(const char *s, ptrdiff_t n, double *out)
     v = strtod(tmp, NULL);
     if (isinf(v)) {
         *out = neg ? -HUGE_VAL : HUGE_VAL;
-        return LRC_PARSE_ERANGE;
+        return LRCI_PARSE_ERANGE;
     }
     *out = neg ? -v : v;
-    return LRC_PARSE_OK;
+    return LRCI_PARSE_OK;
 }
 
 /* ------------------------------------------------------------------------------------ */
 /* lines                                                                                */
 /* ------------------------------------------------------------------------------------ */
 
-int64_t lrc_count_lines(const char *buf, ptrdiff_t len)
+int64_t lrci_count_lines(const char *buf, ptrdiff_t len)
 {
     int64_t n = 0;
     ptrdiff_t i;
@@ -231,7 +231,7 @@ static inline ptrdiff_t skip_eol(const char *b, ptrdiff_t len, ptrdiff_t p)
 /* blanks: space, tab, vertical tab, form feed */
 static inline int is_blank(char c) { return c == ' ' || c == '\t' || c == '\v' || c == '\f'; }
 
-static inline void set_error(lrc_parse_error *err, int64_t line, int64_t field,
+static inline void set_error(lrci_parse_error *err, int64_t line, int64_t field,
                              ptrdiff_t start, ptrdiff_t end, int64_t a, int64_t b)
 {
     err->line = line;
@@ -291,7 +291,7 @@ static int csv_field(const char *b, ptrdiff_t len, ptrdiff_t *pp, char delim, pt
             if (h == NULL) {
                 *tb = p;
                 *te = line_end(b, len, p);
-                return LRC_PARSE_EQUOTE;
+                return LRCI_PARSE_EQUOTE;
             }
             q = (ptrdiff_t)(h - b);
             if (q + 1 < len && b[q + 1] == '"') {
@@ -301,7 +301,7 @@ static int csv_field(const char *b, ptrdiff_t len, ptrdiff_t *pp, char delim, pt
             }
             break;
         }
-        *line += lrc_count_lines(b + s, q - s);
+        *line += lrci_count_lines(b + s, q - s);
         e = q;
         p = q + 1;
         while (s < e && (is_blank(b[s]) || b[s] == '\n' || b[s] == '\r')) s++;
@@ -313,7 +313,7 @@ static int csv_field(const char *b, ptrdiff_t len, ptrdiff_t *pp, char delim, pt
             *tb = p;
             *te = p;
             while (*te < len && b[*te] != delim && b[*te] != '\n' && b[*te] != '\r') (*te)++;
-            return LRC_PARSE_EAFTERQUOTE;
+            return LRCI_PARSE_EAFTERQUOTE;
         }
     } else {
         ptrdiff_t s = p, e;
@@ -328,11 +328,11 @@ static int csv_field(const char *b, ptrdiff_t len, ptrdiff_t *pp, char delim, pt
         *te = e;
     }
     *pp = p;
-    return LRC_PARSE_OK;
+    return LRCI_PARSE_OK;
 }
 
-int lrc_csv_parse(const lrc_csv_spec *sp, lrc_parse_state *st, int64_t max_rows,
-                  lrc_parse_error *err)
+int lrci_csv_parse(const lrci_csv_spec *sp, lrci_parse_state *st, int64_t max_rows,
+                  lrci_parse_error *err)
 {
     const char *b;
     ptrdiff_t len, p, j;
@@ -343,13 +343,13 @@ int lrc_csv_parse(const lrc_csv_spec *sp, lrc_parse_state *st, int64_t max_rows,
     if (sp == NULL || st == NULL || err == NULL || sp->len < 0 || sp->ncols < 1 ||
         sp->colmap == NULL || sp->xcols < 0 || sp->capacity < 0 || st->pos < 0 ||
         (sp->buf == NULL && sp->len > 0))
-        return LRC_PARSE_EINVAL;
+        return LRCI_PARSE_EINVAL;
     for (j = 0; j < sp->ncols; j++) {
         int64_t c = sp->colmap[j];
-        if (c < -2 || c >= sp->xcols) return LRC_PARSE_EINVAL;
+        if (c < -2 || c >= sp->xcols) return LRCI_PARSE_EINVAL;
         need_y |= c == -1;
     }
-    if ((need_y && sp->y == NULL) || (sp->xcols > 0 && sp->X == NULL)) return LRC_PARSE_EINVAL;
+    if ((need_y && sp->y == NULL) || (sp->xcols > 0 && sp->X == NULL)) return LRCI_PARSE_EINVAL;
 
     b = sp->buf;
     len = sp->len;
@@ -375,7 +375,7 @@ int lrc_csv_parse(const lrc_csv_spec *sp, lrc_parse_state *st, int64_t max_rows,
         if (row >= stop) break;
         if (row >= sp->capacity) {
             set_error(err, line, 0, q, q, row, sp->capacity);
-            return LRC_PARSE_ESIZE;
+            return LRCI_PARSE_ESIZE;
         }
         rec_line = line;
         xrow = sp->X + (ptrdiff_t)row * sp->xcols;
@@ -383,17 +383,17 @@ int lrc_csv_parse(const lrc_csv_spec *sp, lrc_parse_state *st, int64_t max_rows,
         for (;;) {
             ptrdiff_t tb, te;
             int esc, s = csv_field(b, len, &p, delim, &tb, &te, &esc, &line);
-            if (s != LRC_PARSE_OK) {
+            if (s != LRCI_PARSE_OK) {
                 set_error(err, rec_line, j, tb, te, 0, 0);
                 return s;
             }
             if (j < sp->ncols) {
                 double v = 0.0;
                 int64_t dst = sp->colmap[j];
-                s = esc ? LRC_PARSE_ENUMBER : lrc_parse_double(b + tb, te - tb, &v);
-                if (s != LRC_PARSE_OK) {
-                    if (s == LRC_PARSE_ENUMBER && !esc && is_missing(b + tb, te - tb))
-                        s = LRC_PARSE_EMISSING;
+                s = esc ? LRCI_PARSE_ENUMBER : lrci_parse_double(b + tb, te - tb, &v);
+                if (s != LRCI_PARSE_OK) {
+                    if (s == LRCI_PARSE_ENUMBER && !esc && is_missing(b + tb, te - tb))
+                        s = LRCI_PARSE_EMISSING;
                     set_error(err, rec_line, j, tb, te, 0, 0);
                     return s;
                 }
@@ -409,7 +409,7 @@ int lrc_csv_parse(const lrc_csv_spec *sp, lrc_parse_state *st, int64_t max_rows,
         }
         if (j != sp->ncols) {
             set_error(err, rec_line, j - 1, p, p, j, sp->ncols);
-            return LRC_PARSE_EFIELDS;
+            return LRCI_PARSE_EFIELDS;
         }
         if (p < len) {
             p = skip_eol(b, len, p);
@@ -421,7 +421,7 @@ int lrc_csv_parse(const lrc_csv_spec *sp, lrc_parse_state *st, int64_t max_rows,
     st->pos = p;
     st->line = line;
     st->row = row;
-    return LRC_PARSE_OK;
+    return LRCI_PARSE_OK;
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -441,7 +441,7 @@ static const unsigned char svm_class[256] = {
 
 #define CLS(c) svm_class[(unsigned char)(c)]
 
-/* a non-negative decimal integer s[0:n) <= LRC_SVM_MAX_INDEX, else -1 */
+/* a non-negative decimal integer s[0:n) <= LRCI_SVM_MAX_INDEX, else -1 */
 static inline int64_t parse_index(const char *s, ptrdiff_t n)
 {
     int64_t v = 0;
@@ -451,7 +451,7 @@ static inline int64_t parse_index(const char *s, ptrdiff_t n)
         unsigned d = (unsigned)((unsigned char)s[i] - '0');
         if (d > 9u) return -1;
         v = v * 10 + (int64_t)d;
-        if (v > LRC_SVM_MAX_INDEX) return -1;
+        if (v > LRCI_SVM_MAX_INDEX) return -1;
     }
     return v;
 }
@@ -469,8 +469,8 @@ static int int_syntax(const char *s, ptrdiff_t n)
 
 /* One pass over the lines: validate and count (fill == 0) or convert and store
  * (fill == 1).  Called with a constant `fill`, so each caller gets its own loop. */
-static inline int svm_pass(const lrc_svm_spec *sp, lrc_parse_state *st, int64_t max_rows,
-                           lrc_svm_info *info, lrc_parse_error *err, const int fill)
+static inline int svm_pass(const lrci_svm_spec *sp, lrci_parse_state *st, int64_t max_rows,
+                           lrci_svm_info *info, lrci_parse_error *err, const int fill)
 {
     const char *b = sp->buf;
     const ptrdiff_t len = sp->len;
@@ -478,14 +478,14 @@ static inline int svm_pass(const lrc_svm_spec *sp, lrc_parse_state *st, int64_t 
     int64_t line = st->line, row = st->row, k = st->nnz;
     int64_t stop = max_rows > 0 && row <= INT64_MAX - max_rows ? row + max_rows : INT64_MAX;
     int64_t maxi = 0, mini = 0, nq = 0;
-    const int one_based = sp->zero_based == LRC_SVM_ONE_BASED;
+    const int one_based = sp->zero_based == LRCI_SVM_ONE_BASED;
 
     if (!fill) {
         maxi = info->max_index;
         mini = info->min_index;
         nq = info->n_qid;
     } else if (row == 0) {
-        if (sp->n_rows < 0) return LRC_PARSE_ESIZE;
+        if (sp->n_rows < 0) return LRCI_PARSE_ESIZE;
         if (sp->indptr32) sp->indptr32[0] = 0;
         else sp->indptr64[0] = 0;
     }
@@ -513,20 +513,20 @@ static inline int svm_pass(const lrc_svm_spec *sp, lrc_parse_state *st, int64_t 
         te = q;
         if (fill) {
             double lab = 0.0;
-            s = lrc_parse_double(b + tb, te - tb, &lab);
-            if (s == LRC_PARSE_OK) {
+            s = lrci_parse_double(b + tb, te - tb, &lab);
+            if (s == LRCI_PARSE_OK) {
                 if (row >= sp->n_rows) {
                     set_error(err, line, 0, tb, te, row, sp->n_rows);
-                    return LRC_PARSE_ESIZE;
+                    return LRCI_PARSE_ESIZE;
                 }
                 sp->y[row] = lab;
             }
         } else {
-            s = lrc_number_syntax(b + tb, te - tb) ? LRC_PARSE_OK : LRC_PARSE_ENUMBER;
+            s = lrci_number_syntax(b + tb, te - tb) ? LRCI_PARSE_OK : LRCI_PARSE_ENUMBER;
         }
-        if (s != LRC_PARSE_OK) {
+        if (s != LRCI_PARSE_OK) {
             set_error(err, line, 0, tb, te, memchr(b + tb, ':', (size_t)(te - tb)) != NULL, 0);
-            return s == LRC_PARSE_ENUMBER ? LRC_PARSE_ELABEL : s;
+            return s == LRCI_PARSE_ENUMBER ? LRCI_PARSE_ELABEL : s;
         }
 
         /* qid:<int> and index:value pairs */
@@ -544,12 +544,12 @@ static inline int svm_pass(const lrc_svm_spec *sp, lrc_parse_state *st, int64_t 
             te = q;
             if (colon < 0) {
                 set_error(err, line, tok, tb, te, 0, 0);
-                return LRC_PARSE_EPAIR;
+                return LRCI_PARSE_EPAIR;
             }
             if (colon - tb == 3 && b[tb] == 'q' && b[tb + 1] == 'i' && b[tb + 2] == 'd') {
                 if (tok != 1 || !int_syntax(b + colon + 1, te - colon - 1)) {
                     set_error(err, line, tok, tb, te, tok != 1, 0);
-                    return LRC_PARSE_EQID;
+                    return LRCI_PARSE_EQID;
                 }
                 nq++;
                 continue;
@@ -557,39 +557,39 @@ static inline int svm_pass(const lrc_svm_spec *sp, lrc_parse_state *st, int64_t 
             idx = parse_index(b + tb, colon - tb);
             if (idx < 0) {
                 set_error(err, line, tok, tb, te, 0, 0);
-                return LRC_PARSE_EINDEX;
+                return LRCI_PARSE_EINDEX;
             }
             if (idx <= prev) {
                 set_error(err, line, tok, tb, te, prev, idx);
-                return LRC_PARSE_EORDER;
+                return LRCI_PARSE_EORDER;
             }
             if (one_based && idx == 0) {
                 set_error(err, line, tok, tb, te, 0, 0);
-                return LRC_PARSE_EZERO;
+                return LRCI_PARSE_EZERO;
             }
             if (fill) {
                 double v = 0.0;
                 int64_t col = idx - sp->offset;
-                s = lrc_parse_double(b + colon + 1, te - colon - 1, &v);
-                if (s != LRC_PARSE_OK) {
+                s = lrci_parse_double(b + colon + 1, te - colon - 1, &v);
+                if (s != LRCI_PARSE_OK) {
                     set_error(err, line, tok, tb, te, 0, 0);
-                    return s == LRC_PARSE_ENUMBER ? LRC_PARSE_EVALUE : s;
+                    return s == LRCI_PARSE_ENUMBER ? LRCI_PARSE_EVALUE : s;
                 }
                 if (col < 0 || col >= sp->n_features) {
                     set_error(err, line, tok, tb, te, idx, sp->n_features);
-                    return LRC_PARSE_EINDEX;
+                    return LRCI_PARSE_EINDEX;
                 }
                 if (k >= sp->nnz) {
                     set_error(err, line, tok, tb, te, k, sp->nnz);
-                    return LRC_PARSE_ESIZE;
+                    return LRCI_PARSE_ESIZE;
                 }
                 if (sp->indices32) sp->indices32[k] = (int32_t)col;
                 else sp->indices64[k] = col;
                 sp->data[k] = v;
             } else {
-                if (!lrc_number_syntax(b + colon + 1, te - colon - 1)) {
+                if (!lrci_number_syntax(b + colon + 1, te - colon - 1)) {
                     set_error(err, line, tok, tb, te, 0, 0);
-                    return LRC_PARSE_EVALUE;
+                    return LRCI_PARSE_EVALUE;
                 }
                 if (idx > maxi) maxi = idx;
                 if (idx < mini) mini = idx;
@@ -623,38 +623,38 @@ static inline int svm_pass(const lrc_svm_spec *sp, lrc_parse_state *st, int64_t 
         info->min_index = mini;
         info->n_qid = nq;
     }
-    return LRC_PARSE_OK;
+    return LRCI_PARSE_OK;
 }
 
-static int svm_args_ok(const lrc_svm_spec *sp, const lrc_parse_state *st,
-                       const lrc_parse_error *err)
+static int svm_args_ok(const lrci_svm_spec *sp, const lrci_parse_state *st,
+                       const lrci_parse_error *err)
 {
     return sp != NULL && st != NULL && err != NULL && sp->len >= 0 && st->pos >= 0 &&
            (sp->buf != NULL || sp->len == 0);
 }
 
-int lrc_svm_scan(const lrc_svm_spec *sp, lrc_parse_state *st, int64_t max_rows,
-                 lrc_svm_info *info, lrc_parse_error *err)
+int lrci_svm_scan(const lrci_svm_spec *sp, lrci_parse_state *st, int64_t max_rows,
+                 lrci_svm_info *info, lrci_parse_error *err)
 {
     if (!svm_args_ok(sp, st, err) || info == NULL ||
-        (sp->zero_based != LRC_SVM_ONE_BASED && sp->zero_based != LRC_SVM_ZERO_BASED &&
-         sp->zero_based != LRC_SVM_AUTO))
-        return LRC_PARSE_EINVAL;
+        (sp->zero_based != LRCI_SVM_ONE_BASED && sp->zero_based != LRCI_SVM_ZERO_BASED &&
+         sp->zero_based != LRCI_SVM_AUTO))
+        return LRCI_PARSE_EINVAL;
     return svm_pass(sp, st, max_rows, info, err, 0);
 }
 
-int lrc_svm_fill(const lrc_svm_spec *sp, lrc_parse_state *st, int64_t max_rows,
-                 lrc_parse_error *err)
+int lrci_svm_fill(const lrci_svm_spec *sp, lrci_parse_state *st, int64_t max_rows,
+                 lrci_parse_error *err)
 {
     if (!svm_args_ok(sp, st, err) || sp->y == NULL || sp->data == NULL || sp->n_rows < 0 ||
         sp->nnz < 0 || sp->offset < 0 || sp->n_features < 0 ||
         (sp->indptr32 == NULL) == (sp->indptr64 == NULL) ||
         (sp->indices32 == NULL) == (sp->indices64 == NULL) ||
-        (sp->zero_based != LRC_SVM_ONE_BASED && sp->zero_based != LRC_SVM_ZERO_BASED &&
-         sp->zero_based != LRC_SVM_AUTO))
-        return LRC_PARSE_EINVAL;
+        (sp->zero_based != LRCI_SVM_ONE_BASED && sp->zero_based != LRCI_SVM_ZERO_BASED &&
+         sp->zero_based != LRCI_SVM_AUTO))
+        return LRCI_PARSE_EINVAL;
     if (sp->indptr32 && (sp->nnz > INT32_MAX || sp->n_rows > INT32_MAX))
-        return LRC_PARSE_EINVAL;
-    if (sp->indices32 && sp->n_features - 1 > INT32_MAX) return LRC_PARSE_EINVAL;
+        return LRCI_PARSE_EINVAL;
+    if (sp->indices32 && sp->n_features - 1 > INT32_MAX) return LRCI_PARSE_EINVAL;
     return svm_pass(sp, st, max_rows, NULL, err, 1);
 }

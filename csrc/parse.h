@@ -6,23 +6,23 @@
  *
  * Plain C11, no Python headers, no global state (reentrant), nothing allocated: the
  * caller owns every output array.  Every parser works on a byte buffer with an explicit
- * length (no NUL terminator needed), returns a status code (LRC_PARSE_OK == 0) and, on
- * an error, fills an lrc_parse_error with the line and the byte range of the offending
+ * length (no NUL terminator needed), returns a status code (LRCI_PARSE_OK == 0) and, on
+ * an error, fills an lrci_parse_error with the line and the byte range of the offending
  * token so that the caller can write a one-line message.
  *
  * Long inputs are processed in bounded pieces: each call handles at most `max_rows`
- * records and records where it stopped in an lrc_parse_state, so the caller can check
+ * records and records where it stopped in an lrci_parse_state, so the caller can check
  * for signals between calls and call again (st->done is set at the end of the buffer).
  *
  * Numbers: a decimal literal  [+-]? (digits [. digits?] | . digits) ([eE] [+-]? digits)?
  * -- no hexadecimal, no "inf"/"nan", no digit separators, independent of the C locale --
  * converted with correct rounding (round-half-even): exact fast path for up to 19
  * significant digits and |exponent| <= 22 (Clinger), otherwise strtod on a rewritten
- * locale-free token "DIGITSe<exp>" of at most LRC_PARSE_MAX_DIGITS significant digits
+ * locale-free token "DIGITSe<exp>" of at most LRCI_PARSE_MAX_DIGITS significant digits
  * plus a sticky digit (which preserves the correctly rounded result).
  */
-#ifndef LRC_PARSE_H
-#define LRC_PARSE_H
+#ifndef LRCI_PARSE_H
+#define LRCI_PARSE_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -32,25 +32,25 @@ extern "C" {
 #endif
 
 /* status codes (private to the parsers; unrelated to lrcore.h's LRC_* codes) */
-#define LRC_PARSE_OK 0
-#define LRC_PARSE_EMISSING 1  /* CSV: a missing value ("", NA, nan, N/A, null, none, ?)  */
-#define LRC_PARSE_ENUMBER 2   /* a token that is not a decimal number                   */
-#define LRC_PARSE_ERANGE 3    /* a number beyond the float64 range (|x| > DBL_MAX)      */
-#define LRC_PARSE_EFIELDS 4   /* CSV: a record with the wrong number of fields (a=count)  */
-#define LRC_PARSE_EQUOTE 5    /* CSV: unterminated quoted field                         */
-#define LRC_PARSE_EAFTERQUOTE 6 /* CSV: text after the closing quote of a field          */
-#define LRC_PARSE_ELABEL 7    /* svmlight: the line does not start with a label          */
-#define LRC_PARSE_EPAIR 8     /* svmlight: a token that is not index:value              */
-#define LRC_PARSE_EINDEX 9    /* svmlight: index not a non-negative integer (or too big) */
-#define LRC_PARSE_EORDER 10   /* svmlight: indices not strictly increasing (a=prev, b=idx) */
-#define LRC_PARSE_EQID 11     /* svmlight: malformed qid, or qid not right after label   */
-#define LRC_PARSE_EZERO 12    /* svmlight: index 0 in a file read as 1-based            */
-#define LRC_PARSE_EVALUE 13   /* svmlight: the value of a pair is not a number          */
-#define LRC_PARSE_ESIZE 14    /* output arrays too small (caller error)                 */
-#define LRC_PARSE_EINVAL 15   /* invalid argument (caller error)                        */
+#define LRCI_PARSE_OK 0
+#define LRCI_PARSE_EMISSING 1  /* CSV: a missing value ("", NA, nan, N/A, null, none, ?)  */
+#define LRCI_PARSE_ENUMBER 2   /* a token that is not a decimal number                   */
+#define LRCI_PARSE_ERANGE 3    /* a number beyond the float64 range (|x| > DBL_MAX)      */
+#define LRCI_PARSE_EFIELDS 4   /* CSV: a record with the wrong number of fields (a=count)  */
+#define LRCI_PARSE_EQUOTE 5    /* CSV: unterminated quoted field                         */
+#define LRCI_PARSE_EAFTERQUOTE 6 /* CSV: text after the closing quote of a field          */
+#define LRCI_PARSE_ELABEL 7    /* svmlight: the line does not start with a label          */
+#define LRCI_PARSE_EPAIR 8     /* svmlight: a token that is not index:value              */
+#define LRCI_PARSE_EINDEX 9    /* svmlight: index not a non-negative integer (or too big) */
+#define LRCI_PARSE_EORDER 10   /* svmlight: indices not strictly increasing (a=prev, b=idx) */
+#define LRCI_PARSE_EQID 11     /* svmlight: malformed qid, or qid not right after label   */
+#define LRCI_PARSE_EZERO 12    /* svmlight: index 0 in a file read as 1-based            */
+#define LRCI_PARSE_EVALUE 13   /* svmlight: the value of a pair is not a number          */
+#define LRCI_PARSE_ESIZE 14    /* output arrays too small (caller error)                 */
+#define LRCI_PARSE_EINVAL 15   /* invalid argument (caller error)                        */
 
 /* significant digits handed to strtod (more are folded into one sticky digit) */
-#define LRC_PARSE_MAX_DIGITS 800
+#define LRCI_PARSE_MAX_DIGITS 800
 
 /* where an error is: `line` 1-based; `field` 0-based field (CSV) or token (svmlight)
  * index; [start, end) byte offsets of the token in the buffer; a, b extra numbers */
@@ -61,7 +61,7 @@ typedef struct {
     ptrdiff_t end;
     int64_t a;
     int64_t b;
-} lrc_parse_error;
+} lrci_parse_error;
 
 /* resumable position: set pos/line (and zero the counters) before the first call */
 typedef struct {
@@ -70,18 +70,18 @@ typedef struct {
     int64_t row;      /* records (rows) completed                                    */
     int64_t nnz;      /* svmlight: entries stored or counted so far                  */
     int done;         /* set when the end of the buffer is reached                   */
-} lrc_parse_state;
+} lrci_parse_state;
 
 /* Parse the decimal number s[0:n) (no surrounding blanks) into *out.
- * LRC_PARSE_OK, LRC_PARSE_ENUMBER (not a number; *out untouched) or LRC_PARSE_ERANGE
+ * LRCI_PARSE_OK, LRCI_PARSE_ENUMBER (not a number; *out untouched) or LRCI_PARSE_ERANGE
  * (|value| > DBL_MAX; *out = +-inf).  Values below the subnormal range become +-0. */
-int lrc_parse_double(const char *s, ptrdiff_t n, double *out);
+int lrci_parse_double(const char *s, ptrdiff_t n, double *out);
 
 /* 1 if s[0:n) is a decimal number in the grammar above, else 0 (no conversion). */
-int lrc_number_syntax(const char *s, ptrdiff_t n);
+int lrci_number_syntax(const char *s, ptrdiff_t n);
 
 /* Number of line terminators ("\n", "\r\n" or a lone "\r") in buf[0:len). */
-int64_t lrc_count_lines(const char *buf, ptrdiff_t len);
+int64_t lrci_count_lines(const char *buf, ptrdiff_t len);
 
 /* ---- CSV -------------------------------------------------------------------------- */
 /*
@@ -90,7 +90,7 @@ int64_t lrc_count_lines(const char *buf, ptrdiff_t len);
  * field may be quoted with '"' (a doubled "" inside is a literal quote; quoted fields may
  * span lines).  Lines holding nothing but blanks are skipped.  Every field must be a
  * number (see above); an empty field or NA/nan/N/A/null/none/? (any case) is reported as
- * LRC_PARSE_EMISSING.  Field j goes to X[row * xcols + colmap[j]] when colmap[j] >= 0,
+ * LRCI_PARSE_EMISSING.  Field j goes to X[row * xcols + colmap[j]] when colmap[j] >= 0,
  * to y[row] when colmap[j] == -1, nowhere when colmap[j] == -2 (still validated).
  * err->line is the line on which the record starts.
  */
@@ -104,10 +104,10 @@ typedef struct {
     ptrdiff_t xcols;
     double *y;                /* capacity (may be NULL if no colmap entry is -1)          */
     int64_t capacity;         /* rows X and y can hold                                   */
-} lrc_csv_spec;
+} lrci_csv_spec;
 
-int lrc_csv_parse(const lrc_csv_spec *spec, lrc_parse_state *st, int64_t max_rows,
-                  lrc_parse_error *err);
+int lrci_csv_parse(const lrci_csv_spec *spec, lrci_parse_state *st, int64_t max_rows,
+                  lrci_parse_error *err);
 
 /* ---- svmlight / libsvm ------------------------------------------------------------ */
 /*
@@ -117,16 +117,16 @@ int lrc_csv_parse(const lrc_csv_spec *spec, lrc_parse_state *st, int64_t max_row
  * only a comment are skipped.  Indices are non-negative integers, strictly increasing
  * within a line.  Labels and values are numbers (see above).
  *
- * Two passes over the same buffer: lrc_svm_scan validates every line and counts rows,
+ * Two passes over the same buffer: lrci_svm_scan validates every line and counts rows,
  * entries and the index range (info: set max_index = -1 and min_index = INT64_MAX before
- * the first call); lrc_svm_fill then converts into arrays of exactly that size.
+ * the first call); lrci_svm_fill then converts into arrays of exactly that size.
  */
-#define LRC_SVM_ONE_BASED 0   /* index 0 is an error (LRC_PARSE_EZERO)                  */
-#define LRC_SVM_ZERO_BASED 1
-#define LRC_SVM_AUTO 2        /* whatever appears; min_index tells                      */
+#define LRCI_SVM_ONE_BASED 0   /* index 0 is an error (LRCI_PARSE_EZERO)                  */
+#define LRCI_SVM_ZERO_BASED 1
+#define LRCI_SVM_AUTO 2        /* whatever appears; min_index tells                      */
 
 /* largest index accepted (keeps index arithmetic far from int64 overflow) */
-#define LRC_SVM_MAX_INDEX ((int64_t)1 << 53)
+#define LRCI_SVM_MAX_INDEX ((int64_t)1 << 53)
 
 typedef struct {
     int64_t n_rows;
@@ -134,12 +134,12 @@ typedef struct {
     int64_t max_index;
     int64_t min_index;
     int64_t n_qid;            /* lines with a qid                                       */
-} lrc_svm_info;
+} lrci_svm_info;
 
 typedef struct {
     const char *buf;
     ptrdiff_t len;
-    int zero_based;           /* scan: LRC_SVM_ONE_BASED, _ZERO_BASED or _AUTO          */
+    int zero_based;           /* scan: LRCI_SVM_ONE_BASED, _ZERO_BASED or _AUTO          */
     int64_t offset;           /* fill: subtracted from every index (1 for 1-based files) */
     int64_t n_features;       /* fill: every index - offset must be below this           */
     double *y;                /* fill: n_rows labels                                    */
@@ -150,15 +150,15 @@ typedef struct {
     double *data;             /* fill: nnz values                                       */
     int64_t n_rows;           /* fill: capacities                                       */
     int64_t nnz;
-} lrc_svm_spec;
+} lrci_svm_spec;
 
-int lrc_svm_scan(const lrc_svm_spec *spec, lrc_parse_state *st, int64_t max_rows,
-                 lrc_svm_info *info, lrc_parse_error *err);
-int lrc_svm_fill(const lrc_svm_spec *spec, lrc_parse_state *st, int64_t max_rows,
-                 lrc_parse_error *err);
+int lrci_svm_scan(const lrci_svm_spec *spec, lrci_parse_state *st, int64_t max_rows,
+                 lrci_svm_info *info, lrci_parse_error *err);
+int lrci_svm_fill(const lrci_svm_spec *spec, lrci_parse_state *st, int64_t max_rows,
+                 lrci_parse_error *err);
 
 #ifdef __cplusplus
 }
 #endif
 
-#endif /* LRC_PARSE_H */
+#endif /* LRCI_PARSE_H */

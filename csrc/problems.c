@@ -2,16 +2,23 @@
  * value, gradient and Hessian-vector product.  Dense products go through the caller's
  * BLAS (lrc_blas); the element-wise parts (residuals, the stable log-loss and its
  * derivatives) are fused into one pass over the samples.                               */
-#define LRCORE_BUILDING
-#include "lrcore.h"
+#include "internal.h"
 
 #include <limits.h>
 #include <math.h>
 
-ptrdiff_t lrc_problem_workspace(const lrc_problem *p)
+int lrc_problem_workspace_size(const lrc_problem *p, size_t *size)
 {
-    if (p == NULL) return -1;
-    return p->kind == LRC_PROBLEM_QUADRATIC ? 0 : p->n_samples;
+    if (p == NULL || size == NULL) return LRC_EINVAL;
+    if (p->kind == LRC_PROBLEM_QUADRATIC) {
+        *size = 0;
+        return LRC_OK;
+    }
+    if ((p->kind != LRC_PROBLEM_LEAST_SQUARES && p->kind != LRC_PROBLEM_LOGISTIC) ||
+        p->n_samples < 1)
+        return LRC_EINVAL;
+    *size = (size_t)p->n_samples;
+    return LRC_OK;
 }
 
 static int valid(const lrc_problem *p)
@@ -155,7 +162,11 @@ static double eval(const lrc_problem *p, const double *w, double *g, int *status
         if (g != NULL)
             for (ptrdiff_t i = 0; i < d; i++) g[i] += p->l2 * w[i];
     }
-    if (!isfinite(f)) *status = LRC_NONFINITE;
+    /* LRC_NONFINITE reports a result that holds NaN/Inf (fully written, returned as is) */
+    int finite = isfinite(f);
+    if (g != NULL)
+        for (ptrdiff_t i = 0; i < d && finite; i++) finite = isfinite(g[i]);
+    if (!finite) *status = LRC_NONFINITE;
     return f;
 }
 
@@ -204,7 +215,16 @@ int lrc_problem_hvp(const lrc_problem *p, const double *w, const double *v, doub
     return LRC_OK;
 }
 
-double lrc_problem_vg_callback(void *ctx, const double *x, double *g, int *status)
+int lrc_problem_descend(const lrc_problem *p, lrc_descend *s, double max_seconds)
 {
-    return lrc_problem_value_grad((const lrc_problem *)ctx, x, g, status);
+    if (p == NULL || s == NULL || s->n != p->dim) return LRC_EINVAL;
+    lrci_pacer pc;
+    lrci_pacer_start(&pc, max_seconds);
+    for (;;) {
+        const int st = lrc_descend_iterate(s);
+        if (st != LRC_REQ_VALUE_GRAD) return st;
+        s->f = lrc_problem_value_grad(p, s->x, s->g, &s->status);
+        /* the answer is in place: the next call resumes with lrc_descend_iterate */
+        if (lrci_pacer_due(&pc)) return LRC_PAUSED;
+    }
 }

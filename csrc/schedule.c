@@ -5,7 +5,7 @@
  *
  * - Evaluation goes block by block (LRC_SCHED_BLOCK steps); inside a block every node is
  *   evaluated over all of its steps at once, so each closed form is a tight loop that GCC
- *   vectorizes (LRC_HOT adds an AVX2 clone).  Composites split a block into runs of steps
+ *   vectorizes (LRCI_HOT adds an AVX2 clone).  Composites split a block into runs of steps
  *   that fall in the same child (sorted input gives one or two runs per block) and pass
  *   the child its local times.  Scratch space lives on the stack (LRC_SCHED_BLOCK elements
  *   per nesting level, depth <= LRC_SCHED_MAX_DEPTH); nothing is allocated.
@@ -25,8 +25,7 @@
  *   accurate to a few ulp everywhere (no cancellation near the end of the decay, where
  *   1 + cos(pi t / T) computed directly loses all relative accuracy).
  */
-#define LRCORE_BUILDING
-#include "lrcore.h"
+#include "internal.h"
 
 #include <float.h>
 #include <math.h>
@@ -149,7 +148,7 @@ static inline double reduce_cos_arg(double x)
     return u > 1.0 ? 2.0 - u : u;             /* exact (Sterbenz) */
 }
 
-double lrc_sinpi(double x)
+double lrci_sinpi(double x)
 {
     if (!isfinite(x)) return NAN;
     /* sin(pi x) = sign * sin(pi r), r in [0, 1]: reduce mod 2, then fold */
@@ -167,7 +166,7 @@ double lrc_sinpi(double x)
     return sgn * (1.0 - 2.0 * (s * s));
 }
 
-double lrc_cos_anneal(double x)
+double lrci_cos_anneal(double x)
 {
     if (!isfinite(x)) return NAN;
     const double r = reduce_cos_arg(x);
@@ -179,7 +178,7 @@ double lrc_cos_anneal(double x)
 
 typedef const lrc_sched_node *node_p;
 
-static LRC_HOT void k_constant(node_p nd, const int64_t *restrict t, double *restrict out,
+static LRCI_HOT void k_constant(node_p nd, const int64_t *restrict t, double *restrict out,
                                ptrdiff_t n)
 {
     (void)t;
@@ -250,7 +249,7 @@ static void k_exponential(node_p nd, const int64_t *restrict t, double *restrict
     }
 }
 
-static LRC_HOT void k_inverse_time(node_p nd, const int64_t *restrict t, double *restrict out,
+static LRCI_HOT void k_inverse_time(node_p nd, const int64_t *restrict t, double *restrict out,
                                    ptrdiff_t n)
 {
     const double lr = nd->p[0], rate = nd->p[1];
@@ -263,14 +262,14 @@ static LRC_HOT void k_inverse_time(node_p nd, const int64_t *restrict t, double 
     }
 }
 
-static LRC_HOT void k_inverse_sqrt(node_p nd, const int64_t *restrict t, double *restrict out,
+static LRCI_HOT void k_inverse_sqrt(node_p nd, const int64_t *restrict t, double *restrict out,
                                    ptrdiff_t n)
 {
     const double lr = nd->p[0], ts = (double)nd->n[0];
     for (ptrdiff_t i = 0; i < n; i++) out[i] = lr / sqrt((i64_to_d(t[i]) + ts) / ts);
 }
 
-static LRC_HOT void k_polynomial(node_p nd, const int64_t *restrict t, double *restrict out,
+static LRCI_HOT void k_polynomial(node_p nd, const int64_t *restrict t, double *restrict out,
                          ptrdiff_t n)
 {
     const double a = nd->p[0], b = nd->p[1], pw = nd->p[2], amp = a - b;
@@ -290,7 +289,7 @@ static LRC_HOT void k_polynomial(node_p nd, const int64_t *restrict t, double *r
     }
 }
 
-static LRC_HOT void k_linear(node_p nd, const int64_t *restrict t, double *restrict out,
+static LRCI_HOT void k_linear(node_p nd, const int64_t *restrict t, double *restrict out,
                              ptrdiff_t n)
 {
     const double a = nd->p[0], b = nd->p[1], d = b - a, md = -d;
@@ -305,7 +304,7 @@ static LRC_HOT void k_linear(node_p nd, const int64_t *restrict t, double *restr
     }
 }
 
-static LRC_HOT void k_cosine_hold(node_p nd, const int64_t *restrict t, double *restrict out,
+static LRCI_HOT void k_cosine_hold(node_p nd, const int64_t *restrict t, double *restrict out,
                                   ptrdiff_t n)
 {
     const double hi = nd->p[0], lo = nd->p[1];
@@ -341,7 +340,7 @@ static void k_cosine_general(node_p nd, const int64_t *restrict t, double *restr
     }
 }
 
-static LRC_HOT void k_sqrt_decay(node_p nd, const int64_t *restrict t, double *restrict out,
+static LRCI_HOT void k_sqrt_decay(node_p nd, const int64_t *restrict t, double *restrict out,
                                  ptrdiff_t n)
 {
     const double a = nd->p[0], b = nd->p[1], amp = a - b;
@@ -411,7 +410,7 @@ static void k_cyclic(node_p nd, const int64_t *restrict t, double *restrict out,
 }
 
 /* One interpolation segment (x0, y0) -> (x1, y1) over a run of steps inside it. */
-static LRC_HOT void k_segment(const int64_t *restrict t, double *restrict out, ptrdiff_t n,
+static LRCI_HOT void k_segment(const int64_t *restrict t, double *restrict out, ptrdiff_t n,
                               double x0, double x1, double y0, double y1, int cosine)
 {
     const double den = x1 - x0, d = y1 - y0, md = -d;
@@ -477,17 +476,17 @@ static void eval_shifted(const lrc_sched_program *P, int32_t c, const int64_t *r
     eval_node(P, c, lt, out, n);
 }
 
-static LRC_HOT void k_mul(double *restrict out, const double *restrict b, ptrdiff_t n)
+static LRCI_HOT void k_mul(double *restrict out, const double *restrict b, ptrdiff_t n)
 {
     for (ptrdiff_t i = 0; i < n; i++) out[i] = out[i] * b[i];
 }
 
-static LRC_HOT void k_scale(double *restrict out, double c, ptrdiff_t n)
+static LRCI_HOT void k_scale(double *restrict out, double c, ptrdiff_t n)
 {
     for (ptrdiff_t i = 0; i < n; i++) out[i] = out[i] * c;
 }
 
-static LRC_HOT void k_clip(double *restrict out, double lo, double hi, ptrdiff_t n)
+static LRCI_HOT void k_clip(double *restrict out, double lo, double hi, ptrdiff_t n)
 {
     for (ptrdiff_t i = 0; i < n; i++) {
         double v = out[i];
@@ -514,7 +513,7 @@ static void eval_join(const lrc_sched_program *P, node_p nd, const int64_t *rest
     }
 }
 
-static LRC_HOT void k_ramp(const int64_t *restrict t, double *restrict out, ptrdiff_t n,
+static LRCI_HOT void k_ramp(const int64_t *restrict t, double *restrict out, ptrdiff_t n,
                            double start, double peak, int64_t S, int def_start)
 {
     if (def_start) {
@@ -597,14 +596,14 @@ static void eval_node(const lrc_sched_program *P, int32_t k, const int64_t *rest
 
 /* ---------- driver -------------------------------------------------------------------- */
 
-static LRC_HOT int64_t or_all(const int64_t *restrict t, ptrdiff_t n)
+static LRCI_HOT int64_t or_all(const int64_t *restrict t, ptrdiff_t n)
 {
     int64_t acc = 0;
     for (ptrdiff_t i = 0; i < n; i++) acc |= t[i];
     return acc;
 }
 
-static LRC_HOT int64_t any_nonfinite(const double *restrict v, ptrdiff_t n)
+static LRCI_HOT int64_t any_nonfinite(const double *restrict v, ptrdiff_t n)
 {
     int64_t bad = 0;
     for (ptrdiff_t i = 0; i < n; i++) bad |= (int64_t) !(fabs(v[i]) <= DBL_MAX);
@@ -630,7 +629,7 @@ int lrc_sched_eval(const lrc_sched_program *prog, const int64_t *steps, double *
 {
     if (prog == NULL || prog->nodes == NULL || prog->n_nodes < 1 || n < 0) return LRC_EINVAL;
     if (n > 0 && (steps == NULL || out == NULL)) return LRC_EINVAL;
-    const int nt = lrc_team_size(n, nthreads);
+    const int nt = lrci_team_size(n, nthreads);
     if (nt <= 1) return eval_range(prog, steps, out, 0, n);
     int status = LRC_OK;
 #ifdef _OPENMP
@@ -638,7 +637,7 @@ int lrc_sched_eval(const lrc_sched_program *prog, const int64_t *steps, double *
 #pragma omp parallel num_threads(nt) reduction(max : status)
     {
         ptrdiff_t lo, hi;
-        lrc_thread_range(n, omp_get_thread_num(), omp_get_num_threads(), &lo, &hi);
+        lrci_thread_range(n, omp_get_thread_num(), omp_get_num_threads(), &lo, &hi);
         int s = eval_range(prog, steps, out, lo, hi);
         status = s > status ? s : status;
     }

@@ -1,6 +1,5 @@
 /* update.c -- fused in-place optimizer steps, float64 and float32 (see update_impl.inc). */
-#define LRCORE_BUILDING
-#include "lrcore.h"
+#include "internal.h"
 
 #include <float.h>
 #include <math.h>

@@ -6,7 +6,10 @@ the hot loops in C and a thin typed Python layer over numpy arrays.
 """
 from __future__ import annotations
 
+import os as _os
+
 from lrcore._core import (
+    C_API_VERSION,
     ConvergenceWarning,
     NonFiniteError,
     get_num_threads,
@@ -40,9 +43,31 @@ from lrcore.search import (
 )
 
 __version__ = "0.1.0"
+#: Version of the C-level API (lrcore.h's LRCORE_C_API_VERSION, the C_API_VERSION of
+#: lrcore/cython_api.pxd); a compiled consumer compares it with the value it was built with.
+__c_api_version__ = C_API_VERSION
+
+
+def get_include() -> str:
+    """The directory holding ``lrcore.h``, the header of lrcore's C API.
+
+    For extensions that use lrcore from C (``#include "lrcore.h"``) or that want the
+    header's constants; Cython code needs no header (``from lrcore.cython_api cimport
+    ...``).  Works for an installed package and for an in-place build alike.
+
+    Examples
+    --------
+    >>> import os, lrcore
+    >>> os.path.isfile(os.path.join(lrcore.get_include(), "lrcore.h"))
+    True
+    """
+    return _os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "include")
+
 
 __all__ = [
     "__version__",
+    "C_API_VERSION",
+    "get_include",
     "ConvergenceWarning",
     "NonFiniteError",
     "get_num_threads",

@@ -1,57 +1,171 @@
-# Type stubs for the compiled binding module lrcore._core (public names only; the
-# underscore-prefixed helpers used by lrcore's own modules are typed loosely).
-from typing import Any, Literal
+# Type stubs for the compiled binding module lrcore._core: every name it defines, the
+# underscore-prefixed ones (package-internal API of lrcore's own modules, tests and
+# benchmarks) included.  Checked by `python -m mypy.stubtest lrcore._core` (see
+# tests/test_stubs.py for the exact command; tests/stubtest_allowlist.txt lists the
+# Cython-generated names that are deliberately not typed here).
+from collections.abc import Callable, Sequence
+from typing import Any, Final, Literal, SupportsFloat, TypedDict, overload
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, DTypeLike, NDArray
+from typing_extensions import NotRequired, Self, disjoint_base
 
 _Float = NDArray[np.float32] | NDArray[np.float64]
-_Policy = Literal["raise", "skip"]
+_F64 = NDArray[np.float64]
+_Policy = Literal["raise", "skip", "unchecked"]
+# descend's method: "gd", "heavy_ball", "nesterov" or "adam" (checked at run time, so
+# callers holding a plain str need not narrow it)
+_Method = str
+_Outcome = Literal["completed", "converged", "diverged"]
+# (x, losses, gnorms, steps_run, final_loss, final_gnorm, outcome)
+_DescendResult = tuple[_F64, _F64, _F64, int, float, float, _Outcome]
+
+#: Version of the C-level API (LRCORE_C_API_VERSION of lrcore.h, C_API_VERSION of
+#: lrcore/cython_api.pxd).
+C_API_VERSION: Final[int]
 
 class NonFiniteError(ValueError, FloatingPointError): ...
 class ConvergenceWarning(RuntimeWarning): ...
 
 def status_string(status: int) -> str: ...
+
+# ---- threads ------------------------------------------------------------------------------
 def set_num_threads(n: int) -> None: ...
 def get_num_threads() -> int: ...
 def openmp_threshold() -> int: ...
+
+# ---- update kernels (_update.pxi) ---------------------------------------------------------
+_EPS_WHY: str
+
 def all_finite(a: _Float) -> bool: ...
-def sgd_step(x: _Float, g: _Float, lr: float, *, weight_decay: float = ..., maximize: bool = ...,
-             nonfinite: _Policy = ...) -> bool: ...
+def sgd_step(x: _Float, g: _Float, lr: float, *, weight_decay: float = 0.0,
+             maximize: bool = False, nonfinite: _Policy = "raise") -> bool: ...
 def momentum_step(x: _Float, g: _Float, buf: _Float, lr: float, momentum: float, *,
-                  nesterov: bool = ..., dampening: float = ..., weight_decay: float = ...,
-                  first_step: bool = ..., maximize: bool = ...,
-                  nonfinite: _Policy = ...) -> bool: ...
+                  nesterov: bool = False, dampening: float = 0.0, weight_decay: float = 0.0,
+                  first_step: bool = False, maximize: bool = False,
+                  nonfinite: _Policy = "raise") -> bool: ...
 def adam_step(x: _Float, g: _Float, m: _Float, v: _Float, step: int, lr: float, *,
-              beta1: float = ..., beta2: float = ..., eps: float = ...,
-              weight_decay: float = ..., decoupled: bool = ..., amsgrad: bool = ...,
-              vmax: _Float | None = ..., maximize: bool = ...,
-              nonfinite: _Policy = ...) -> bool: ...
-def rmsprop_step(x: _Float, g: _Float, square_avg: _Float, lr: float, *, alpha: float = ...,
-                 eps: float = ..., weight_decay: float = ..., momentum: float = ...,
-                 centered: bool = ..., grad_avg: _Float | None = ..., buf: _Float | None = ...,
-                 maximize: bool = ..., nonfinite: _Policy = ...) -> bool: ...
+              beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-08,
+              weight_decay: float = 0.0, decoupled: bool = False, amsgrad: bool = False,
+              vmax: _Float | None = None, maximize: bool = False,
+              nonfinite: _Policy = "raise") -> bool: ...
+def rmsprop_step(x: _Float, g: _Float, square_avg: _Float, lr: float, *, alpha: float = 0.99,
+                 eps: float = 1e-08, weight_decay: float = 0.0, momentum: float = 0.0,
+                 centered: bool = False, grad_avg: _Float | None = None,
+                 buf: _Float | None = None, maximize: bool = False,
+                 nonfinite: _Policy = "raise") -> bool: ...
 def adagrad_step(x: _Float, g: _Float, sum_sq: _Float, step: int, lr: float, *,
-                 lr_decay: float = ..., eps: float = ..., weight_decay: float = ...,
-                 maximize: bool = ..., nonfinite: _Policy = ...) -> bool: ...
+                 lr_decay: float = 0.0, eps: float = 1e-10, weight_decay: float = 0.0,
+                 maximize: bool = False, nonfinite: _Policy = "raise") -> bool: ...
+def _stream_4r3w(a: _Float, b: _Float, c: _Float, d: _Float) -> None: ...
 
-class _ScheduleBase:
-    def __call__(self, t: Any) -> Any: ...
+# ---- eigen-solvers and mat-vecs (_eigen.pxi) -----------------------------------------------
+class _EigResultDict(TypedDict):
+    """What the _eig_* drivers return (lrcore.curvature turns it into an EigResult)."""
+    converged: bool
+    value: float
+    vector: _F64
+    residual: float
+    n_matvec: int
+    anorm: float
+    asym: float
+    n_restarts: int
+    method: Literal["lanczos", "power"]
+    # Lanczos only
+    d_final: NotRequired[_F64]
+    e_final: NotRequired[_F64]
+    beta_final: NotRequired[float]
+    d_first: NotRequired[_F64]
+    e_first: NotRequired[_F64]
+    beta_first: NotRequired[float]
+    # power iteration only
+    power_k1: NotRequired[int]
+    power_theta1: NotRequired[float]
+    power_ynorm1: NotRequired[float]
+    power_shift: NotRequired[float]
+    power_pair: NotRequired[bool]
 
-class _CProblem:
-    dim: int
-    n_samples: int
-    kind: int
-    def __init__(self, kind: int, A: Any = ..., b: Any = ..., X: Any = ..., y: Any = ...,
-                 l2: float = ...) -> None: ...
-    def value(self, w: Any) -> float: ...
-    def value_and_grad(self, w: Any) -> tuple[float, NDArray[np.float64]]: ...
-    def hvp(self, w: Any, v: Any) -> NDArray[np.float64]: ...
-    def descend(self, x0: Any, lrs: Any, steps: int, method: str, momentum: float,
-                beta2: float, eps: float, tol: float, blowup: float,
-                record_every: int) -> tuple[Any, ...]: ...
+@disjoint_base
+class _EigRun:
+    """One eigen-solve's C state (no Python-level methods)."""
 
-def __getattr__(name: str) -> Any: ...
+def eig_dense(A: _Float, *, which: str, method: str, ncv: int, tol: float, maxiter: int,
+               v0: ArrayLike | None, v0_mix: float, seed: int, minmv: int = 0,
+               kernel: Literal["c", "blas"] = "c") -> _EigResultDict: ...
+def eig_csr(indptr: NDArray[np.int32] | NDArray[np.int64],
+             indices: NDArray[np.int32] | NDArray[np.int64], data: _Float, n: int, *,
+             which: str, method: str, ncv: int, tol: float, maxiter: int,
+             v0: ArrayLike | None, v0_mix: float, seed: int,
+             minmv: int = 0) -> _EigResultDict: ...
+def eig_callable(matvec: Callable[[NDArray[Any]], ArrayLike], n: int, dtype: DTypeLike, *,
+                  which: str, method: str, ncv: int, tol: float, maxiter: int,
+                  v0: ArrayLike | None, v0_mix: float, seed: int, minmv: int = 0,
+                  name: str = "A") -> _EigResultDict: ...
+def _symv(A: _Float, x: ArrayLike, *, kernel: Literal["c", "blas"] = "c") -> _F64: ...
+def _csrmv(indptr: NDArray[np.int32] | NDArray[np.int64],
+           indices: NDArray[np.int32] | NDArray[np.int64], data: _Float, n: int,
+           x: ArrayLike) -> _F64: ...
+def symstats(A: _Float) -> tuple[float, float, float, float]: ...
+def csrstats(indptr: NDArray[np.int32] | NDArray[np.int64],
+              indices: NDArray[np.int32] | NDArray[np.int64], data: _Float,
+              n: int) -> tuple[float, float, float, float]: ...
+def _stream_sum(a: ArrayLike) -> float: ...
+def tridiag_eig(d: ArrayLike, e: ArrayLike, vectors: bool = True) -> tuple[_F64, _F64]: ...
+
+# ---- schedules (_schedule.pxi) -------------------------------------------------------------
+SCHED_C: dict[str, int]
+
+@disjoint_base
+class _Program:
+    """A validated C schedule program (no Python-level methods)."""
+
+@disjoint_base
+class ScheduleBase:
+    """C side of lrcore.schedules.Schedule; subclasses provide ``_program()``."""
+    @overload
+    def __call__(self, t: int | np.integer[Any]) -> float: ...
+    @overload
+    def __call__(self, t: NDArray[np.integer[Any]] | Sequence[int]) -> _F64: ...
+    def _call_general(self, t: Any) -> float | _F64: ...
+    def _eval_error(self, st: int, t: Any, v: Any) -> Exception: ...
+
+def _sched_eval_program(nodes: Sequence[tuple[Any, ...]], ints: Sequence[int],
+                        reals: Sequence[float], steps: ArrayLike) -> _F64: ...
+def _sinpi(x: ArrayLike) -> _F64: ...
+def _cos_anneal(x: ArrayLike) -> _F64: ...
+
+# ---- built-in problems and the descend machine (_problems.pxi) -----------------------------
+_METHODS: dict[str, int]
+_OUTCOMES: dict[int, str]
+
+@disjoint_base
+class _DescendRun:
+    """One run of the C descend machine (no Python-level methods)."""
+
+@disjoint_base
+class CProblem:
+    def __new__(cls, kind: int, A: ArrayLike | None = None, b: ArrayLike | None = None,
+                X: ArrayLike | None = None, y: ArrayLike | None = None,
+                l2: float = 0.0) -> Self: ...
+    @property
+    def dim(self) -> int: ...
+    @property
+    def n_samples(self) -> int: ...
+    @property
+    def kind(self) -> int: ...
+    def value(self, w: ArrayLike) -> float: ...
+    def value_and_grad(self, w: ArrayLike) -> tuple[float, _F64]: ...
+    def hvp(self, w: ArrayLike, v: ArrayLike) -> _F64: ...
+    def descend(self, x0: ArrayLike, lrs: ArrayLike, steps: int, method: _Method,
+                momentum: float, beta2: float, eps: float, tol: float, blowup: float,
+                record_every: int) -> _DescendResult: ...
+    def __reduce__(self) -> tuple[type[CProblem], tuple[Any, ...]]: ...
+
+def descend_callable(value_and_grad: Callable[[_F64], tuple[SupportsFloat, ArrayLike]],
+                     x0: ArrayLike, lrs: ArrayLike, steps: int, method: _Method,
+                     momentum: float, beta2: float, eps: float, tol: float, blowup: float,
+                     record_every: int) -> _DescendResult: ...
+
 
 # ---- text parsers: lrcore/_parse.pxi over csrc/parse.c (used by lrcore.datasets) -------
 # error tuples: (line, field, start, end, a, b) as lrc_parse_error in csrc/parse.h

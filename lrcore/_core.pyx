@@ -8,8 +8,15 @@ Every public function follows the same three steps:
 2. call the C kernel inside ``with nogil:``;
 3. map the C status code to a Python exception naming the offending argument.
 
-The C-level API for other Cython projects is declared in ``_core.pxd``.  The code is
-split by concern into ``_*.pxi`` files that are textually included below.
+The C-level API for other Cython projects is declared in ``_core.pxd`` and published,
+versioned, by ``lrcore/cython_api.pxd``.  The code is split by concern into ``_*.pxi``
+files that are textually included below.
+
+Long C loops (the built-in problems' descend, the dense and CSR eigen-solves) run without
+the GIL in slices of at most ``_PAUSE_SECONDS`` of wall time; between slices the binding
+calls ``PyErr_CheckSignals`` so Ctrl-C raises ``KeyboardInterrupt`` promptly.  Loops that
+call Python functions check for signals after every call.  An interrupted call leaves
+the caller's arrays untouched (every loop works on copies or on its own buffers).
 """
 
 cimport numpy as cnp
@@ -18,6 +25,7 @@ from libc.stdint cimport int64_t
 from libc.math cimport isfinite
 from cpython.float cimport PyFloat_Check, PyFloat_AS_DOUBLE
 from cpython.long cimport PyLong_Check
+from cpython.exc cimport PyErr_CheckSignals
 
 import numpy as np
 
@@ -30,11 +38,27 @@ cdef extern from "lrcore.h" nogil:
     int LRC_ENOMEM
     int LRC_NOT_CONVERGED
     int LRC_BREAKDOWN
-    int LRC_DIVERGED
+    int LRC_REQ_MATVEC
+    int LRC_REQ_VALUE_GRAD
+    int LRC_PAUSED
     int LRC_OMP_MIN_N
     int LRCORE_C_API_VERSION
     const char *lrc_status_string(int status)
     int lrc_omp_max_threads()
+
+cdef extern from "internal.h" nogil:
+    ctypedef struct lrci_pacer:
+        double budget
+    void lrci_pacer_start(lrci_pacer *p, double budget)
+    int lrci_pacer_due(lrci_pacer *p)
+
+#: Longest stretch (seconds of wall time) a C loop runs without the binding checking for
+#: signals.  Ctrl-C is seen within this time plus about a millisecond or one unit of work.
+cdef double _PAUSE_SECONDS = 0.05
+
+#: Version of the C-level API (lrcore.h's LRCORE_C_API_VERSION, cython_api.pxd's
+#: C_API_VERSION); bumped on incompatible changes.
+globals()["C_API_VERSION"] = LRCORE_C_API_VERSION
 
 
 # ----------------------------------------------------------------------------------------
@@ -66,7 +90,14 @@ cdef object _status_error(int status, str where):
 
 
 def status_string(int status):
-    """Text of a C status code (``LRC_*`` in ``csrc/lrcore.h``)."""
+    """Text of a C status code (``LRC_*`` in ``lrcore.h``, see :func:`lrcore.get_include`).
+
+    Examples
+    --------
+    >>> from lrcore import _core
+    >>> _core.status_string(0)
+    'success'
+    """
     return lrc_status_string(status).decode()
 
 
@@ -271,8 +302,19 @@ include "_problems.pxi"
 include "_parse.pxi"
 
 
-# the C-level status codes of _core.pxd mirror csrc/lrcore.h
-if not (STATUS_OK == LRC_OK and STATUS_NONFINITE == LRC_NONFINITE and STATUS_EINVAL == LRC_EINVAL
-        and STATUS_ENOMEM == LRC_ENOMEM and STATUS_NOT_CONVERGED == LRC_NOT_CONVERGED
-        and STATUS_BREAKDOWN == LRC_BREAKDOWN and STATUS_DIVERGED == LRC_DIVERGED):
-    raise ImportError("lrcore._core: _core.pxd and csrc/lrcore.h disagree on status codes")
+# the C-level constants of _core.pxd (re-exported by cython_api.pxd) mirror lrcore.h
+if not (C_API_VERSION == LRCORE_C_API_VERSION
+        and STATUS_OK == LRC_OK and STATUS_NONFINITE == LRC_NONFINITE
+        and STATUS_EINVAL == LRC_EINVAL and STATUS_ENOMEM == LRC_ENOMEM
+        and STATUS_NOT_CONVERGED == LRC_NOT_CONVERGED and STATUS_BREAKDOWN == LRC_BREAKDOWN
+        and REQ_MATVEC == LRC_REQ_MATVEC and EIG_REQ_MATVEC == LRC_REQ_MATVEC
+        and REQ_VALUE_GRAD == LRC_REQ_VALUE_GRAD
+        and EIG_LA == LRC_EIG_LA and EIG_LM == LRC_EIG_LM and EIG_SA == LRC_EIG_SA
+        and EIG_LANCZOS == LRC_EIG_LANCZOS and EIG_POWER == LRC_EIG_POWER
+        and EIG_MAX_NCV == LRC_EIG_MAX_NCV
+        and METHOD_GD == LRC_METHOD_GD and METHOD_HEAVY_BALL == LRC_METHOD_HEAVY_BALL
+        and METHOD_NESTEROV == LRC_METHOD_NESTEROV and METHOD_ADAM == LRC_METHOD_ADAM
+        and RUN_COMPLETED == LRC_RUN_COMPLETED and RUN_CONVERGED == LRC_RUN_CONVERGED
+        and RUN_DIVERGED == LRC_RUN_DIVERGED):
+    raise ImportError("lrcore._core: _core.pxd and lrcore.h disagree on the C API "
+                      f"(pxd version {C_API_VERSION}, header version {LRCORE_C_API_VERSION})")

@@ -4,9 +4,12 @@
 #
 # How the solver is driven:
 #   * dense float32/float64 arrays and CSR matrices: the whole loop (solver step + C or
-#     BLAS mat-vec) runs here without the GIL;
+#     BLAS mat-vec) runs here without the GIL, in slices of at most _PAUSE_SECONDS; the
+#     GIL is taken between slices to check for signals (Ctrl-C -> KeyboardInterrupt, the
+#     solve's state is dropped);
 #   * any other operator: the loop runs with the GIL held only around the user's call;
-#     the solver's own work (reorthogonalisation, small eigenproblems) runs without it.
+#     the solver's own work (reorthogonalisation, small eigenproblems) runs without it,
+#     and signals are checked after every call.
 
 from libc.stdint cimport int32_t, uint64_t
 from libc.string cimport memcpy
@@ -15,7 +18,6 @@ from libc.float cimport DBL_EPSILON, FLT_EPSILON
 from scipy.linalg.cython_blas cimport dsymv as _blas_dsymv, ssymv as _blas_ssymv
 
 cdef extern from "lrcore.h" nogil:
-    int LRC_REQ_MATVEC
     int LRC_EIG_LA
     int LRC_EIG_LM
     int LRC_EIG_SA
@@ -49,7 +51,7 @@ cdef extern from "lrcore.h" nogil:
         ptrdiff_t n
         int ncv
 
-    size_t lrc_symv_workspace_size(ptrdiff_t n, int nthreads)
+    int lrc_symv_workspace_size(ptrdiff_t n, int nthreads, size_t *size)
     int lrc_symv_f64(ptrdiff_t n, const double *a, ptrdiff_t lda, int upper, const double *x,
                      double *y, double *work, size_t lwork, int nthreads)
     int lrc_symv_f32(ptrdiff_t n, const float *a, ptrdiff_t lda, int upper, const double *x,
@@ -74,13 +76,15 @@ cdef extern from "lrcore.h" nogil:
                              const float *data, double *out, int nthreads)
     int lrc_csrstats_f32_i64(ptrdiff_t n, const int64_t *indptr, const int64_t *indices,
                              const float *data, double *out, int nthreads)
-    double lrc_stream_sum_f64(const double *a, ptrdiff_t n, int nthreads)
-    size_t lrc_eig_workspace_size(ptrdiff_t n, int method, int ncv, int nthreads)
+    int lrc_eig_workspace_size(ptrdiff_t n, int method, int ncv, int nthreads, size_t *size)
     int lrc_eig_init(lrc_eig *s, ptrdiff_t n, int method, int which, int ncv, double tol,
                      double op_eps, int64_t minmv, int64_t maxmv, const double *v0,
                      double v0_mix, uint64_t seed, double *work, size_t lwork, int nthreads)
     int lrc_eig_iterate(lrc_eig *s)
-    int lrc_tridiag_eig(double *d, double *e, ptrdiff_t n, double *z, ptrdiff_t nrows)
+
+cdef extern from "internal.h" nogil:
+    double lrci_stream_sum_f64(const double *a, ptrdiff_t n, int nthreads)
+    int lrci_tridiag_eig(double *d, double *e, ptrdiff_t n, double *z, ptrdiff_t nrows)
 
 
 # ---- C-level API (declared in _core.pxd) ------------------------------------------------
@@ -88,8 +92,9 @@ cdef extern from "lrcore.h" nogil:
 cdef size_t eig_state_size() noexcept nogil:
     return sizeof(lrc_eig)
 
-cdef size_t eig_workspace_size(Py_ssize_t n, int method, int ncv, int nthreads) noexcept nogil:
-    return lrc_eig_workspace_size(n, method, ncv, nthreads)
+cdef int eig_workspace_size(Py_ssize_t n, int method, int ncv, int nthreads,
+                            size_t *size) noexcept nogil:
+    return lrc_eig_workspace_size(n, method, ncv, nthreads, size)
 
 cdef int eig_init(void *state, Py_ssize_t n, int method, int which, int ncv, double tol,
                   double op_eps, int64_t minmv, int64_t maxmv, const double *v0,
@@ -100,6 +105,8 @@ cdef int eig_init(void *state, Py_ssize_t n, int method, int which, int ncv, dou
 
 cdef int eig_iterate(void *state, const double **x, double **y) noexcept nogil:
     cdef lrc_eig *s = <lrc_eig *>state
+    if s == NULL:
+        return STATUS_EINVAL
     cdef int st = lrc_eig_iterate(s)
     if x != NULL:
         x[0] = s.x
@@ -110,6 +117,8 @@ cdef int eig_iterate(void *state, const double **x, double **y) noexcept nogil:
 cdef int eig_result(const void *state, double *value, double *residual,
                     const double **vector, int64_t *n_matvec) noexcept nogil:
     cdef const lrc_eig *s = <const lrc_eig *>state
+    if s == NULL:
+        return STATUS_EINVAL
     if value != NULL:
         value[0] = s.value
     if residual != NULL:
@@ -120,8 +129,8 @@ cdef int eig_result(const void *state, double *value, double *residual,
         n_matvec[0] = s.n_matvec
     return STATUS_OK
 
-cdef size_t symv_workspace_size(Py_ssize_t n, int nthreads) noexcept nogil:
-    return lrc_symv_workspace_size(n, nthreads)
+cdef int symv_workspace_size(Py_ssize_t n, int nthreads, size_t *size) noexcept nogil:
+    return lrc_symv_workspace_size(n, nthreads, size)
 
 cdef int symv_f64(Py_ssize_t n, const double *a, Py_ssize_t lda, int upper, const double *x,
                   double *y, double *work, size_t lwork, int nthreads) noexcept nogil:
@@ -295,9 +304,9 @@ cdef class _EigRun:
                 raise ValueError("v0 must not be the zero vector")
             pv0 = <const double *>cnp.PyArray_DATA(V0)
         cdef int nt = _nthreads
-        cdef size_t lw = lrc_eig_workspace_size(n, m, <int>k, nt)
-        if lw == 0:
-            raise ValueError("invalid solver size")
+        cdef size_t lw = 0
+        if lrc_eig_workspace_size(n, m, <int>k, nt, &lw) != LRC_OK:
+            raise ValueError(f"invalid solver size (n={n}, ncv={k})")
         self.work = np.empty(lw, dtype=np.float64)
         self.n = n
         self.method = m
@@ -350,8 +359,11 @@ cdef class _EigRun:
         return out
 
 
-cdef int _drive_dense(lrc_eig *s, _dense_op *op) noexcept nogil:
+cdef int _drive_dense(lrc_eig *s, _dense_op *op, double seconds) noexcept nogil:
+    """Run the solve with the dense operator; LRC_PAUSED after `seconds` (run intact)."""
     cdef int st
+    cdef lrci_pacer pc
+    lrci_pacer_start(&pc, seconds)
     while True:
         st = lrc_eig_iterate(s)
         if st != LRC_REQ_MATVEC:
@@ -359,10 +371,15 @@ cdef int _drive_dense(lrc_eig *s, _dense_op *op) noexcept nogil:
         st = _dense_apply(op, s.x, s.y)
         if st != LRC_OK:
             return st
+        if lrci_pacer_due(&pc):
+            return LRC_PAUSED
 
 
-cdef int _drive_csr(lrc_eig *s, _csr_op *op) noexcept nogil:
+cdef int _drive_csr(lrc_eig *s, _csr_op *op, double seconds) noexcept nogil:
+    """Run the solve with the CSR operator; LRC_PAUSED after `seconds` (run intact)."""
     cdef int st
+    cdef lrci_pacer pc
+    lrci_pacer_start(&pc, seconds)
     while True:
         st = lrc_eig_iterate(s)
         if st != LRC_REQ_MATVEC:
@@ -370,6 +387,8 @@ cdef int _drive_csr(lrc_eig *s, _csr_op *op) noexcept nogil:
         st = _csr_apply(op, s.x, s.y)
         if st != LRC_OK:
             return st
+        if lrci_pacer_due(&pc):
+            return LRC_PAUSED
 
 
 cdef int _fill_dense(_dense_op *op, cnp.ndarray A, int kernel, list keep) except -1:
@@ -387,7 +406,9 @@ cdef int _fill_dense(_dense_op *op, cnp.ndarray A, int kernel, list keep) except
     if kernel == _KERNEL_BLAS and op.n > INT_MAX:
         kernel = _KERNEL_C
     op.kernel = kernel
-    op.lwork = lrc_symv_workspace_size(op.n, op.nthreads)
+    op.lwork = 0
+    if lrc_symv_workspace_size(op.n, op.nthreads, &op.lwork) != LRC_OK:
+        raise ValueError(f"A: invalid size {op.n}")
     cdef cnp.ndarray wk = np.empty(max(<Py_ssize_t>op.lwork, 1), dtype=np.float64)
     keep.append(wk)
     op.work = <double *>cnp.PyArray_DATA(wk)
@@ -430,7 +451,7 @@ cdef int _fill_csr(_csr_op *op, object indptr, object indices, object data,
 
 # ---- private Python API used by lrcore.curvature --------------------------------------
 
-def _eig_dense(A, *, which, method, ncv, tol, maxiter, v0, v0_mix, seed, minmv=0, kernel="c"):
+def eig_dense(A, *, which, method, ncv, tol, maxiter, v0, v0_mix, seed, minmv=0, kernel="c"):
     """Solve with a dense symmetric array A (lower triangle read); returns a dict."""
     cdef cnp.ndarray Aa = <cnp.ndarray>A
     cdef _dense_op op
@@ -444,12 +465,16 @@ def _eig_dense(A, *, which, method, ncv, tol, maxiter, v0, v0_mix, seed, minmv=0
     (<_EigRun>run).setup(op.n, which, method, ncv, tol, maxiter, v0, v0_mix, seed, op_eps,
                          minmv)
     cdef int st
-    with nogil:
-        st = _drive_dense(&(<_EigRun>run).s, &op)
+    while True:
+        with nogil:
+            st = _drive_dense(&(<_EigRun>run).s, &op, _PAUSE_SECONDS)
+        if st != LRC_PAUSED:
+            break
+        PyErr_CheckSignals()     # KeyboardInterrupt: the solve is dropped
     return (<_EigRun>run).result(st)
 
 
-def _eig_csr(indptr, indices, data, Py_ssize_t n, *, which, method, ncv, tol, maxiter, v0,
+def eig_csr(indptr, indices, data, Py_ssize_t n, *, which, method, ncv, tol, maxiter, v0,
              v0_mix, seed, minmv=0):
     """Solve with a symmetric CSR matrix (both triangles stored); returns a dict."""
     cdef _csr_op op
@@ -458,12 +483,16 @@ def _eig_csr(indptr, indices, data, Py_ssize_t n, *, which, method, ncv, tol, ma
     (<_EigRun>run).setup(n, which, method, ncv, tol, maxiter, v0, v0_mix, seed, DBL_EPSILON,
                          minmv)
     cdef int st
-    with nogil:
-        st = _drive_csr(&(<_EigRun>run).s, &op)
+    while True:
+        with nogil:
+            st = _drive_csr(&(<_EigRun>run).s, &op, _PAUSE_SECONDS)
+        if st != LRC_PAUSED:
+            break
+        PyErr_CheckSignals()     # KeyboardInterrupt: the solve is dropped
     return (<_EigRun>run).result(st)
 
 
-def _eig_callable(matvec, Py_ssize_t n, dtype, *, which, method, ncv, tol, maxiter, v0,
+def eig_callable(matvec, Py_ssize_t n, dtype, *, which, method, ncv, tol, maxiter, v0,
                   v0_mix, seed, minmv=0, name="A"):
     """Solve with a Python callable ``matvec(x) -> A x`` (x of ``dtype``, shape (n,))."""
     dt = np.dtype(dtype)
@@ -493,6 +522,7 @@ def _eig_callable(matvec, Py_ssize_t n, dtype, *, which, method, ncv, tol, maxit
                              f"expected ({n},)")
         yv = r._view(r.s.y)
         np.copyto(yv, y.reshape(n), casting="unsafe")
+        PyErr_CheckSignals()     # the operator may be C code that never checks
     if st == LRC_NONFINITE:
         raise NonFiniteError(f"{name} returned NaN or Inf (at mat-vec {r.s.n_matvec})")
     return r.result(st)
@@ -533,14 +563,14 @@ def _csrmv(indptr, indices, data, Py_ssize_t n, x):
     return Y
 
 
-def _symstats(A):
+def symstats(A):
     """(trace, ||A||_F^2, Gershgorin max, Gershgorin min) of a dense symmetric array whose
     lower triangle is read; NonFiniteError if that triangle holds NaN or Inf."""
     cdef cnp.ndarray Aa = <cnp.ndarray>A
     cdef _dense_op op
     keep = []
     _fill_dense(&op, Aa, _KERNEL_C, keep)
-    cdef size_t lw = max(lrc_symv_workspace_size(op.n, op.nthreads), <size_t>max(op.n, 1))
+    cdef size_t lw = max(op.lwork, <size_t>max(op.n, 1))
     cdef cnp.ndarray W = np.empty(lw, dtype=np.float64)
     cdef double out[4]
     cdef int st
@@ -558,8 +588,8 @@ def _symstats(A):
     return (out[0], out[1], out[2], out[3])
 
 
-def _csrstats(indptr, indices, data, Py_ssize_t n):
-    """Like _symstats for a symmetric CSR matrix without duplicate entries."""
+def csrstats(indptr, indices, data, Py_ssize_t n):
+    """Like symstats for a symmetric CSR matrix without duplicate entries."""
     cdef _csr_op op
     _fill_csr(&op, indptr, indices, data, n)
     cdef double out[4]
@@ -593,11 +623,11 @@ def _stream_sum(a):
     cdef Py_ssize_t n = cnp.PyArray_SIZE(A)
     cdef int nt = _nthreads
     with nogil:
-        s = lrc_stream_sum_f64(<const double *>cnp.PyArray_DATA(A), n, nt)
+        s = lrci_stream_sum_f64(<const double *>cnp.PyArray_DATA(A), n, nt)
     return s
 
 
-def _tridiag_eig(d, e, vectors=True):
+def tridiag_eig(d, e, vectors=True):
     """Eigen-decomposition of a symmetric tridiagonal matrix by the C implicit QL code."""
     cdef cnp.ndarray D = np.array(d, dtype=np.float64, copy=True).reshape(-1)
     cdef Py_ssize_t n = D.shape[0]
@@ -613,7 +643,7 @@ def _tridiag_eig(d, e, vectors=True):
         if n > 0:
             Z[0, n - 1] = 1.0
         rows = 1
-    cdef int st = lrc_tridiag_eig(<double *>cnp.PyArray_DATA(D), <double *>cnp.PyArray_DATA(E),
+    cdef int st = lrci_tridiag_eig(<double *>cnp.PyArray_DATA(D), <double *>cnp.PyArray_DATA(E),
                                   n, <double *>cnp.PyArray_DATA(Z), rows)
     if st != LRC_OK:
         raise _status_error(st, "tridiag_eig")

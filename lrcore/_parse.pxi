@@ -14,41 +14,41 @@ from libc.stdint cimport int32_t, int64_t, INT32_MAX, INT64_MAX
 from libc.string cimport memset
 
 cdef extern from "parse.h" nogil:
-    int LRC_PARSE_OK
-    int LRC_PARSE_EMISSING
-    int LRC_PARSE_ENUMBER
-    int LRC_PARSE_ERANGE
-    int LRC_PARSE_EFIELDS
-    int LRC_PARSE_EQUOTE
-    int LRC_PARSE_EAFTERQUOTE
-    int LRC_PARSE_ELABEL
-    int LRC_PARSE_EPAIR
-    int LRC_PARSE_EINDEX
-    int LRC_PARSE_EORDER
-    int LRC_PARSE_EQID
-    int LRC_PARSE_EZERO
-    int LRC_PARSE_EVALUE
-    int LRC_PARSE_ESIZE
-    int LRC_PARSE_EINVAL
-    int LRC_SVM_ONE_BASED
-    int LRC_SVM_ZERO_BASED
-    int LRC_SVM_AUTO
-    int64_t LRC_SVM_MAX_INDEX
+    int LRCI_PARSE_OK
+    int LRCI_PARSE_EMISSING
+    int LRCI_PARSE_ENUMBER
+    int LRCI_PARSE_ERANGE
+    int LRCI_PARSE_EFIELDS
+    int LRCI_PARSE_EQUOTE
+    int LRCI_PARSE_EAFTERQUOTE
+    int LRCI_PARSE_ELABEL
+    int LRCI_PARSE_EPAIR
+    int LRCI_PARSE_EINDEX
+    int LRCI_PARSE_EORDER
+    int LRCI_PARSE_EQID
+    int LRCI_PARSE_EZERO
+    int LRCI_PARSE_EVALUE
+    int LRCI_PARSE_ESIZE
+    int LRCI_PARSE_EINVAL
+    int LRCI_SVM_ONE_BASED
+    int LRCI_SVM_ZERO_BASED
+    int LRCI_SVM_AUTO
+    int64_t LRCI_SVM_MAX_INDEX
 
-    ctypedef struct lrc_parse_error:
+    ctypedef struct lrci_parse_error:
         int64_t line
         int64_t field
         ptrdiff_t start
         ptrdiff_t end
         int64_t a
         int64_t b
-    ctypedef struct lrc_parse_state:
+    ctypedef struct lrci_parse_state:
         ptrdiff_t pos
         int64_t line
         int64_t row
         int64_t nnz
         int done
-    ctypedef struct lrc_csv_spec:
+    ctypedef struct lrci_csv_spec:
         const char *buf
         ptrdiff_t len
         char delim
@@ -58,13 +58,13 @@ cdef extern from "parse.h" nogil:
         ptrdiff_t xcols
         double *y
         int64_t capacity
-    ctypedef struct lrc_svm_info:
+    ctypedef struct lrci_svm_info:
         int64_t n_rows
         int64_t nnz
         int64_t max_index
         int64_t min_index
         int64_t n_qid
-    ctypedef struct lrc_svm_spec:
+    ctypedef struct lrci_svm_spec:
         const char *buf
         ptrdiff_t len
         int zero_based
@@ -79,28 +79,28 @@ cdef extern from "parse.h" nogil:
         int64_t n_rows
         int64_t nnz
 
-    int lrc_parse_double(const char *s, ptrdiff_t n, double *out)
-    int64_t lrc_count_lines(const char *buf, ptrdiff_t len)
-    int lrc_csv_parse(const lrc_csv_spec *spec, lrc_parse_state *st, int64_t max_rows,
-                      lrc_parse_error *err)
-    int lrc_svm_scan(const lrc_svm_spec *spec, lrc_parse_state *st, int64_t max_rows,
-                     lrc_svm_info *info, lrc_parse_error *err)
-    int lrc_svm_fill(const lrc_svm_spec *spec, lrc_parse_state *st, int64_t max_rows,
-                     lrc_parse_error *err)
+    int lrci_parse_double(const char *s, ptrdiff_t n, double *out)
+    int64_t lrci_count_lines(const char *buf, ptrdiff_t len)
+    int lrci_csv_parse(const lrci_csv_spec *spec, lrci_parse_state *st, int64_t max_rows,
+                      lrci_parse_error *err)
+    int lrci_svm_scan(const lrci_svm_spec *spec, lrci_parse_state *st, int64_t max_rows,
+                     lrci_svm_info *info, lrci_parse_error *err)
+    int lrci_svm_fill(const lrci_svm_spec *spec, lrci_parse_state *st, int64_t max_rows,
+                     lrci_parse_error *err)
 
 
 #: status codes of csrc/parse.h by name ("OK", "EMISSING", ...)
 PARSE_STATUS = {
-    "OK": LRC_PARSE_OK, "EMISSING": LRC_PARSE_EMISSING, "ENUMBER": LRC_PARSE_ENUMBER,
-    "ERANGE": LRC_PARSE_ERANGE, "EFIELDS": LRC_PARSE_EFIELDS, "EQUOTE": LRC_PARSE_EQUOTE,
-    "EAFTERQUOTE": LRC_PARSE_EAFTERQUOTE, "ELABEL": LRC_PARSE_ELABEL,
-    "EPAIR": LRC_PARSE_EPAIR, "EINDEX": LRC_PARSE_EINDEX, "EORDER": LRC_PARSE_EORDER,
-    "EQID": LRC_PARSE_EQID, "EZERO": LRC_PARSE_EZERO, "EVALUE": LRC_PARSE_EVALUE,
-    "ESIZE": LRC_PARSE_ESIZE, "EINVAL": LRC_PARSE_EINVAL,
+    "OK": LRCI_PARSE_OK, "EMISSING": LRCI_PARSE_EMISSING, "ENUMBER": LRCI_PARSE_ENUMBER,
+    "ERANGE": LRCI_PARSE_ERANGE, "EFIELDS": LRCI_PARSE_EFIELDS, "EQUOTE": LRCI_PARSE_EQUOTE,
+    "EAFTERQUOTE": LRCI_PARSE_EAFTERQUOTE, "ELABEL": LRCI_PARSE_ELABEL,
+    "EPAIR": LRCI_PARSE_EPAIR, "EINDEX": LRCI_PARSE_EINDEX, "EORDER": LRCI_PARSE_EORDER,
+    "EQID": LRCI_PARSE_EQID, "EZERO": LRCI_PARSE_EZERO, "EVALUE": LRCI_PARSE_EVALUE,
+    "ESIZE": LRCI_PARSE_ESIZE, "EINVAL": LRCI_PARSE_EINVAL,
 }
 
 #: largest svmlight feature index accepted
-PARSE_SVM_MAX_INDEX = LRC_SVM_MAX_INDEX
+PARSE_SVM_MAX_INDEX = LRCI_SVM_MAX_INDEX
 
 # rows per nogil call between signal checks
 cdef int64_t _PARSE_CHUNK = 1 << 16
@@ -112,7 +112,7 @@ cdef inline Py_ssize_t _parse_start(bytes buf, Py_ssize_t start) except -1:
     return start
 
 
-cdef inline tuple _parse_err(lrc_parse_error *e):
+cdef inline tuple _parse_err(lrci_parse_error *e):
     return (e.line, e.field, e.start, e.end, e.a, e.b)
 
 
@@ -137,7 +137,7 @@ def parse_number(bytes s):
     (value +-inf).  Correctly rounded; no surrounding blanks, hex, inf or nan accepted.
     """
     cdef double v = 0.0
-    cdef int st = lrc_parse_double(PyBytes_AS_STRING(s), PyBytes_GET_SIZE(s), &v)
+    cdef int st = lrci_parse_double(PyBytes_AS_STRING(s), PyBytes_GET_SIZE(s), &v)
     return st, v
 
 
@@ -148,7 +148,7 @@ def parse_count_lines(bytes buf, Py_ssize_t start=0):
     cdef Py_ssize_t n = PyBytes_GET_SIZE(buf)
     cdef int64_t out
     with nogil:
-        out = lrc_count_lines(b + start, n - start)
+        out = lrci_count_lines(b + start, n - start)
     return out
 
 
@@ -179,7 +179,7 @@ def parse_csv(bytes buf, Py_ssize_t start, int64_t first_line, str delim, object
         if not -2 <= (<int64_t *>cm)[j] < xcols:
             raise ValueError(f"colmap[{j}] = {(<int64_t *>cm)[j]} is out of range for "
                              f"{xcols} columns")
-    cdef lrc_csv_spec spec
+    cdef lrci_csv_spec spec
     spec.buf = PyBytes_AS_STRING(buf)
     spec.len = PyBytes_GET_SIZE(buf)
     spec.delim = <char>ord(delim)
@@ -189,20 +189,20 @@ def parse_csv(bytes buf, Py_ssize_t start, int64_t first_line, str delim, object
     spec.xcols = xcols
     spec.y = <double *>yp
     spec.capacity = cap
-    cdef lrc_parse_state st
+    cdef lrci_parse_state st
     st.pos = start
     st.line = first_line
     st.row = 0
     st.nnz = 0
     st.done = 0
-    cdef lrc_parse_error err
+    cdef lrci_parse_error err
     err.line = err.field = err.a = err.b = 0
     err.start = err.end = 0
     cdef int status
     while True:
         with nogil:
-            status = lrc_csv_parse(&spec, &st, _PARSE_CHUNK, &err)
-        if status != LRC_PARSE_OK or st.done:
+            status = lrci_csv_parse(&spec, &st, _PARSE_CHUNK, &err)
+        if status != LRCI_PARSE_OK or st.done:
             break
         PyErr_CheckSignals()
     return status, st.row, _parse_err(&err)
@@ -210,11 +210,11 @@ def parse_csv(bytes buf, Py_ssize_t start, int64_t first_line, str delim, object
 
 cdef inline int _svm_mode(object zero_based) except -1:
     if zero_based is True:
-        return LRC_SVM_ZERO_BASED
+        return LRCI_SVM_ZERO_BASED
     if zero_based is False:
-        return LRC_SVM_ONE_BASED
+        return LRCI_SVM_ONE_BASED
     if zero_based == "auto":
-        return LRC_SVM_AUTO
+        return LRCI_SVM_AUTO
     raise ValueError(f"zero_based must be True, False or 'auto', got {zero_based!r}")
 
 
@@ -225,29 +225,29 @@ def parse_svmlight_scan(bytes buf, Py_ssize_t start, object zero_based):
     -1 when there are no entries.
     """
     _parse_start(buf, start)
-    cdef lrc_svm_spec spec
+    cdef lrci_svm_spec spec
     memset(&spec, 0, sizeof(spec))
     spec.buf = PyBytes_AS_STRING(buf)
     spec.len = PyBytes_GET_SIZE(buf)
     spec.zero_based = _svm_mode(zero_based)
-    cdef lrc_parse_state st
+    cdef lrci_parse_state st
     st.pos = start
     st.line = 1
     st.row = 0
     st.nnz = 0
     st.done = 0
-    cdef lrc_svm_info info
+    cdef lrci_svm_info info
     info.n_rows = info.nnz = info.n_qid = 0
     info.max_index = -1
     info.min_index = INT64_MAX
-    cdef lrc_parse_error err
+    cdef lrci_parse_error err
     err.line = err.field = err.a = err.b = 0
     err.start = err.end = 0
     cdef int status
     while True:
         with nogil:
-            status = lrc_svm_scan(&spec, &st, _PARSE_CHUNK, &info, &err)
-        if status != LRC_PARSE_OK or st.done:
+            status = lrci_svm_scan(&spec, &st, _PARSE_CHUNK, &info, &err)
+        if status != LRCI_PARSE_OK or st.done:
             break
         PyErr_CheckSignals()
     return status, (info.n_rows, info.nnz, info.max_index, info.min_index, info.n_qid), \
@@ -272,7 +272,7 @@ def parse_svmlight_fill(bytes buf, Py_ssize_t start, object zero_based, int64_t 
     cdef Py_ssize_t nnz = len(data)
     if offset < 0 or n_features < 0:
         raise ValueError("offset and n_features must be >= 0")
-    cdef lrc_svm_spec spec
+    cdef lrci_svm_spec spec
     memset(&spec, 0, sizeof(spec))
     spec.buf = PyBytes_AS_STRING(buf)
     spec.len = PyBytes_GET_SIZE(buf)
@@ -291,23 +291,23 @@ def parse_svmlight_fill(bytes buf, Py_ssize_t start, object zero_based, int64_t 
         spec.indices64 = <int64_t *>_parse_array(indices, "indices", np.int64, nnz)
     spec.n_rows = n_rows
     spec.nnz = nnz
-    cdef lrc_parse_state st
+    cdef lrci_parse_state st
     st.pos = start
     st.line = 1
     st.row = 0
     st.nnz = 0
     st.done = 0
-    cdef lrc_parse_error err
+    cdef lrci_parse_error err
     err.line = err.field = err.a = err.b = 0
     err.start = err.end = 0
     cdef int status
     while True:
         with nogil:
-            status = lrc_svm_fill(&spec, &st, _PARSE_CHUNK, &err)
-        if status != LRC_PARSE_OK or st.done:
+            status = lrci_svm_fill(&spec, &st, _PARSE_CHUNK, &err)
+        if status != LRCI_PARSE_OK or st.done:
             break
         PyErr_CheckSignals()
-    if status == LRC_PARSE_OK and (st.row != n_rows or st.nnz != nnz):
-        status = LRC_PARSE_ESIZE
+    if status == LRCI_PARSE_OK and (st.row != n_rows or st.nnz != nnz):
+        status = LRCI_PARSE_ESIZE
         err.a, err.b = st.row, st.nnz
     return status, _parse_err(&err)

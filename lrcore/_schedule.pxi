@@ -1,6 +1,6 @@
 # _schedule.pxi -- bindings of csrc/schedule.c (vectorized closed-form schedule programs).
 # Included by _core.pyx.  The Python API is lrcore/schedules.py: a Schedule subclasses
-# _ScheduleBase below, which owns the compiled C program and the scalar/vector call paths.
+# ScheduleBase below, which owns the compiled C program and the scalar/vector call paths.
 
 from libc.stdint cimport int32_t
 from libc.stdlib cimport malloc, free
@@ -45,12 +45,14 @@ cdef extern from "lrcore.h" nogil:
     int lrc_sched_check(const lrc_sched_program *prog, int32_t *bad_node)
     int lrc_sched_eval(const lrc_sched_program *prog, const int64_t *steps, double *out,
                        ptrdiff_t n, int nthreads)
-    double lrc_sinpi(double x)
-    double lrc_cos_anneal(double x)
+
+cdef extern from "internal.h" nogil:
+    double lrci_sinpi(double x)
+    double lrci_cos_anneal(double x)
 
 
 #: node kind codes and limits of csrc/schedule.c, for lrcore.schedules' compiler
-_SCHED_C = {
+SCHED_C = {
     "constant": LRC_SCHED_CONSTANT, "step": LRC_SCHED_STEP,
     "piecewise_const": LRC_SCHED_PIECEWISE_CONST, "exponential": LRC_SCHED_EXPONENTIAL,
     "inverse_time": LRC_SCHED_INVERSE_TIME, "inverse_sqrt": LRC_SCHED_INVERSE_SQRT,
@@ -123,7 +125,7 @@ cdef _Program _sched_build(list nodes, list ints, list reals):
     return P
 
 
-cdef class _ScheduleBase:
+cdef class ScheduleBase:
     """C side of :class:`lrcore.schedules.Schedule`: the compiled program (built lazily
     from ``self._program()`` on first use) and the scalar and array call paths."""
     cdef _Program _prog
@@ -216,21 +218,21 @@ def _sched_eval_program(nodes, ints, reals, steps):
 def _sinpi(x):
     """sin(pi x) by the kernel of the cosine family (exact reduction), elementwise."""
     a = np.asarray(x, dtype=np.float64)
-    return np.vectorize(lambda v: lrc_sinpi(v), otypes=[np.float64])(a)
+    return np.vectorize(lambda v: lrci_sinpi(v), otypes=[np.float64])(a)
 
 
 def _cos_anneal(x):
     """(1 + cos(pi x)) / 2 as computed by the cosine schedules, elementwise."""
     a = np.asarray(x, dtype=np.float64)
-    return np.vectorize(lambda v: lrc_cos_anneal(v), otypes=[np.float64])(a)
+    return np.vectorize(lambda v: lrci_cos_anneal(v), otypes=[np.float64])(a)
 
 
 # ---- C-level API (declared in _core.pxd) ------------------------------------------------
 
 cdef const void *schedule_program(object schedule) except NULL:
-    if not isinstance(schedule, _ScheduleBase):
+    if not isinstance(schedule, ScheduleBase):
         raise TypeError(f"schedule must be an lrcore.schedules.Schedule, got {type(schedule).__name__}")
-    cdef _Program P = (<_ScheduleBase>schedule)._compiled()
+    cdef _Program P = (<ScheduleBase>schedule)._compiled()
     return <const void *>&P.prog
 
 cdef int schedule_eval(const void *program, const int64_t *steps, double *out, Py_ssize_t n,

@@ -41,10 +41,12 @@ cdef extern from "lrcore.h" nogil:
                                         int64_t step, double lr, double lr_decay, double eps,
                                         double weight_decay, int maximize, int check,
                                         int nthreads)
-    void c_stream_4r3w_f64 "lrc_stream_4r3w_f64"(double *a, const double *b, double *c,
-                                                 double *d, ptrdiff_t n, int nthreads)
-    void c_stream_4r3w_f32 "lrc_stream_4r3w_f32"(float *a, const float *b, float *c,
-                                                 float *d, ptrdiff_t n, int nthreads)
+
+cdef extern from "internal.h" nogil:
+    void c_stream_4r3w_f64 "lrci_stream_4r3w_f64"(double *a, const double *b, double *c,
+                                                  double *d, ptrdiff_t n, int nthreads)
+    void c_stream_4r3w_f32 "lrci_stream_4r3w_f32"(float *a, const float *b, float *c,
+                                                  float *d, ptrdiff_t n, int nthreads)
 
 
 # ---- C-level API (declared in _core.pxd) ------------------------------------------------

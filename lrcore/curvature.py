@@ -428,7 +428,7 @@ def _needs_scaling(stats: _Stats) -> bool:
 
 def _scaled_dense(arr: NDArray[Any], name: str) -> tuple[NDArray[Any], _Stats, float]:
     try:
-        stats = _core._symstats(arr)          # raises NonFiniteError on NaN/Inf
+        stats = _core.symstats(arr)          # raises NonFiniteError on NaN/Inf
         if not _needs_scaling(stats):
             return arr, stats, 1.0
     except NonFiniteError:
@@ -439,16 +439,16 @@ def _scaled_dense(arr: NDArray[Any], name: str) -> tuple[NDArray[Any], _Stats, f
         raise NonFiniteError(f"{name} contains NaN or Inf (in the lower triangle, which is "
                              "the one read)")
     if amax == 0.0:
-        return arr, _core._symstats(arr), 1.0
+        return arr, _core.symstats(arr), 1.0
     scale = _pow2_scale(amax)
     scaled = np.ascontiguousarray(arr * arr.dtype.type(scale))
-    return scaled, _core._symstats(scaled), scale
+    return scaled, _core.symstats(scaled), scale
 
 
 def _scaled_csr(indptr: NDArray[Any], indices: NDArray[Any], data: NDArray[Any], n: int,
                 name: str) -> tuple[NDArray[Any], _Stats, float]:
     try:
-        stats = _core._csrstats(indptr, indices, data, n)
+        stats = _core.csrstats(indptr, indices, data, n)
         if not _needs_scaling(stats):
             return data, stats, 1.0
     except NonFiniteError:
@@ -457,10 +457,10 @@ def _scaled_csr(indptr: NDArray[Any], indices: NDArray[Any], data: NDArray[Any],
     if not math.isfinite(amax):
         raise NonFiniteError(f"{name} contains NaN or Inf")
     if amax == 0.0:
-        return data, _core._csrstats(indptr, indices, data, n), 1.0
+        return data, _core.csrstats(indptr, indices, data, n), 1.0
     scale = _pow2_scale(amax)
     scaled = data * data.dtype.type(scale)
-    return scaled, _core._csrstats(indptr, indices, scaled, n), scale
+    return scaled, _core.csrstats(indptr, indices, scaled, n), scale
 
 
 class _ScaledMatvec:
@@ -571,7 +571,7 @@ def _lmax2(a: float, b: float, c: float) -> float:
 def _tri_eigvals(d: NDArray[np.float64], e: NDArray[np.float64]) -> NDArray[np.float64]:
     if d.size == 0:
         return d
-    ev: NDArray[np.float64] = _core._tridiag_eig(d, e, vectors=False)[0]
+    ev: NDArray[np.float64] = _core.tridiag_eig(d, e, vectors=False)[0]
     return ev
 
 
@@ -727,16 +727,12 @@ def _solve(op: _Op, which: str, method: str, tol: float, maxiter: int | None,
     k = integer(DEFAULT_NCV if ncv is None else ncv, "ncv", 2, LRC_EIG_MAX_NCV)
     common = dict(which=which, method=method, ncv=k, tol=tol, maxiter=mx,
                   v0=v0, v0_mix=V0_MIX, seed=_seed64(seed), minmv=int(min_matvec))
-    res: dict[str, Any]
     if op.kind == "dense":
-        res = _core._eig_dense(op.A, **common)
-        return res
+        return dict(_core.eig_dense(op.A, **common))
     if op.kind == "csr":
         indptr, indices, data = op.csr
-        res = _core._eig_csr(indptr, indices, data, op.n, **common)
-        return res
-    res = _core._eig_callable(op.matvec, op.n, op.dtype, name=op.name, **common)
-    return res
+        return dict(_core.eig_csr(indptr, indices, data, op.n, **common))
+    return dict(_core.eig_callable(op.matvec, op.n, op.dtype, name=op.name, **common))
 
 
 def _unscale(res: dict[str, Any], s: float) -> dict[str, Any]:

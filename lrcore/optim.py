@@ -285,11 +285,11 @@ class SGD(Optimizer):
                 policy: _Nonfinite) -> bool:
         if self.momentum == 0:
             return sgd_step(p, g, lr, weight_decay=self.weight_decay, maximize=self.maximize,
-                            nonfinite=policy)  # type: ignore[arg-type]
+                            nonfinite=policy)
         return momentum_step(p, g, st["momentum_buffer"], lr, self.momentum,
                              nesterov=self.nesterov, dampening=self.dampening,
                              weight_decay=self.weight_decay, first_step=self.t == 0,
-                             maximize=self.maximize, nonfinite=policy)  # type: ignore[arg-type]
+                             maximize=self.maximize, nonfinite=policy)
 
 
 class Adam(Optimizer):
@@ -361,7 +361,7 @@ class Adam(Optimizer):
                          beta1=self.betas[0], beta2=self.betas[1], eps=self.eps,
                          weight_decay=self.weight_decay, decoupled=self._decoupled,
                          amsgrad=self.amsgrad, vmax=st.get("max_exp_avg_sq"),
-                         maximize=self.maximize, nonfinite=policy)  # type: ignore[arg-type]
+                         maximize=self.maximize, nonfinite=policy)
 
 
 class AdamW(Adam):
@@ -449,7 +449,7 @@ class RMSprop(Optimizer):
                             weight_decay=self.weight_decay, momentum=self.momentum,
                             centered=self.centered, grad_avg=st.get("grad_avg"),
                             buf=st.get("momentum_buffer"), maximize=self.maximize,
-                            nonfinite=policy)  # type: ignore[arg-type]
+                            nonfinite=policy)
 
 
 class Adagrad(Optimizer):
@@ -515,4 +515,4 @@ class Adagrad(Optimizer):
                 policy: _Nonfinite) -> bool:
         return adagrad_step(p, g, st["sum"], self.t + 1, lr, lr_decay=self.lr_decay,
                             eps=self.eps, weight_decay=self.weight_decay,
-                            maximize=self.maximize, nonfinite=policy)  # type: ignore[arg-type]
+                            maximize=self.maximize, nonfinite=policy)

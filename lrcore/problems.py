@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.sparse.linalg import LinearOperator
 
-from lrcore._core import _CProblem
+from lrcore._core import CProblem
 from lrcore._validation import finite_data, nonneg, point
 from lrcore.curvature import EigResult, SymmetricOperator, hvp_operator, top_eigenvalue
 
@@ -171,11 +171,11 @@ class Problem:
 class _Builtin(Problem):
     """A problem evaluated by the C kernels."""
 
-    _c: _CProblem
+    _c: CProblem
     global_smoothness = True
 
     @property
-    def c_problem(self) -> _CProblem:
+    def c_problem(self) -> CProblem:
         return self._c
 
     def value(self, x: NDArray[Any]) -> float:
@@ -231,7 +231,7 @@ class Quadratic(_Builtin):
         self.b = None if b is None else finite_data(b, "b", 1)
         if self.b is not None and self.b.shape != (self.dim,):
             raise ValueError(f"b must have shape ({self.dim},), got {self.b.shape}")
-        self._c = _CProblem(_KIND_QUADRATIC, A=A, b=self.b)
+        self._c = CProblem(_KIND_QUADRATIC, A=A, b=self.b)
 
     constant_hessian = True
 
@@ -283,7 +283,7 @@ class LeastSquares(_Builtin):
             raise ValueError(f"y has {self.y.shape[0]} values but X has {self.X.shape[0]} rows")
         self.l2 = nonneg(l2, "l2")
         self.n_samples, self.dim = self.X.shape
-        self._c = _CProblem(self._kind, X=self.X, y=self.y, l2=self.l2)
+        self._c = CProblem(self._kind, X=self.X, y=self.y, l2=self.l2)
 
     _kind = _KIND_LS
     constant_hessian = True

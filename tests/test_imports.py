@@ -406,13 +406,11 @@ def test_no_private_name_crosses_modules(modules):
     assert not private_uses(modules, core=False), _report(private_uses(modules, core=False))
 
 
-@pytest.mark.xfail(strict=False, reason="strict on purpose: lrcore._core's private names are "
-                   "being renamed to public ones (wt-capi); remove this mark after that merge")
 def test_no_private_name_of_the_binding_module_crosses_modules(modules):
     assert not private_uses(modules, core=True), _report(private_uses(modules, core=True))
 
 
-# -- the checker itself, on small made-up trees (so that the xfails above hide nothing) --
+# -- the checker itself, on small made-up trees (so that the rules above check something) --
 
 def make_tree(tmp_path, files):
     root = tmp_path / TOP

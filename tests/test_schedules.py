@@ -534,7 +534,7 @@ def test_depth_limit_and_c_validator():
         deep = {"name": "scale", "schedule": deep, "factor": 1.0}
     with pytest.raises(ValueError, match=f"at most {S.MAX_DEPTH} levels deep"):
         S.from_dict(deep)
-    C = lrcore._core._SCHED_C
+    C = lrcore._core.SCHED_C
     ok = (C["cosine"], 0, (-1, -1), (10, 0, 0, 0), (0.1, 0.0, 1.0, 0, 0, 0))
     assert lrcore._core._sched_eval_program([ok], [], [], np.array([0]))[0] == 0.1
     bad = [

@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from lrcore import _core
-from lrcore._core import _ScheduleBase
+from lrcore._core import ScheduleBase
 from lrcore._validation import (
     choice,
     finite,
@@ -36,7 +36,7 @@ __all__ = [
     "rates", "as_schedule", "fmt", "choice", "finite", "flag", "sequence",
 ]
 
-C_TABLE: dict[str, Any] = _core._SCHED_C
+C_TABLE: dict[str, Any] = _core.SCHED_C
 #: The largest length or boundary a schedule accepts (2**52 steps): up to it every step
 #: count converts to float64 exactly, so no schedule ever counts steps in floating point.
 MAX_STEPS: int = int(C_TABLE["MAX_LEN"])
@@ -207,7 +207,7 @@ def _repr_value(v: Any) -> str:
     return repr(v)
 
 
-class Schedule(_ScheduleBase):
+class Schedule(ScheduleBase):
     """An immutable learning-rate schedule (build one with the constructors of
     :mod:`lrcore.schedules`, e.g. :func:`cosine`; do not instantiate directly).
 

@@ -1,5 +1,11 @@
 /*
- * lrcore.h -- the single public header of lrcore's C core.
+ * lrcore.h -- the single public header of lrcore's C core (C API version 2).
+ *
+ * Installed with the Python package: lrcore.get_include() is the directory holding it.
+ * The functions are compiled into the extension module lrcore._core; Cython code reaches
+ * them through `from lrcore.cython_api cimport ...` (no link step), C code through that
+ * module or by compiling csrc/ itself.  Everything not declared here (csrc/internal.h) is
+ * private.
  *
  * Plain C11, no Python headers.  Every kernel:
  *   - takes raw pointers and lengths (ptrdiff_t), float (f32) and double (f64) variants;
@@ -11,7 +17,9 @@
  *
  * The Python binding (lrcore/_core.pyx) validates arguments before calling in, so the
  * argument checks here are a second line of defence: they return LRC_EINVAL instead of
- * touching memory.
+ * touching memory.  Request codes (>= 100) are answered by the caller of a
+ * reverse-communication machine (eigen-solver, descend), which may abandon it at any
+ * request: machines hold no resources.
  */
 #ifndef LRCORE_H
 #define LRCORE_H
@@ -23,26 +31,37 @@
 extern "C" {
 #endif
 
-#define LRCORE_C_API_VERSION 1
+/* Bumped whenever a declaration below changes incompatibly (2: descend became a
+ * reverse-communication machine; workspace sizes are `int f(..., size_t *size)`;
+ * LRC_DIVERGED and the internal helpers left this header).                            */
+#define LRCORE_C_API_VERSION 2
 
 /* ------------------------------------------------------------------------------------ */
 /* Status codes shared by every kernel                                                   */
 /* ------------------------------------------------------------------------------------ */
 #define LRC_OK 0             /* success                                                   */
-#define LRC_NONFINITE 1      /* a non-finite input was found; nothing was written         */
+#define LRC_NONFINITE 1      /* NaN or Inf: in the input of an update kernel (nothing was
+                              * written), or in the result of an evaluation (the result
+                              * is fully written and holds the NaN/Inf; see each function) */
 #define LRC_EINVAL 2         /* invalid argument (negative length, NULL pointer, ...)     */
 #define LRC_ENOMEM 3         /* allocation failed (only set-up code allocates)            */
 #define LRC_NOT_CONVERGED 4  /* an iterative method ran out of iterations                 */
 #define LRC_BREAKDOWN 5      /* an iterative method broke down (e.g. invariant subspace)  */
-#define LRC_DIVERGED 6       /* an optimisation run diverged                              */
-/* codes >= 100 are requests of reverse-communication solvers (see eigen section) */
+/* 6 was LRC_DIVERGED in version 1 (never returned: a diverged run is an outcome, see
+ * LRC_RUN_DIVERGED); it is not reused.
+ * Codes >= 100 are not final: they ask the caller to do something and call again.    */
+#define LRC_REQ_MATVEC 100     /* eigen-solver: compute y = A x (see eigen section)       */
+#define LRC_REQ_VALUE_GRAD 101 /* descend: evaluate f and grad f at x (descend section)   */
+#define LRC_PAUSED 102         /* a driver stopped after its time budget with the run
+                                * intact, so the caller can check for signals; call the
+                                * driver again to continue                               */
 
 /* Below this many elements a kernel never starts an OpenMP team. */
 #ifndef LRC_OMP_MIN_N
 #define LRC_OMP_MIN_N 131072
 #endif
 
-/* Human-readable text of a status code (static storage, never NULL). */
+/* Human-readable text of a status or request code (static storage, never NULL). */
 const char *lrc_status_string(int status);
 
 /* Number of threads OpenMP would use by default (1 when built without OpenMP). */
@@ -111,13 +130,6 @@ int lrc_adagrad_f32(float *x, const float *g, float *sum, ptrdiff_t n, int64_t s
                     double lr, double lr_decay, double eps, double weight_decay,
                     int maximize, int check, int nthreads);
 
-/* Memory-bandwidth reference kernel used by the benchmarks: one pass that reads a,b,c,d
- * and writes a,c,d (the traffic of an Adam step).                                        */
-void lrc_stream_4r3w_f64(double *a, const double *b, double *c, double *d, ptrdiff_t n,
-                         int nthreads);
-void lrc_stream_4r3w_f32(float *a, const float *b, float *c, float *d, ptrdiff_t n,
-                         int nthreads);
-
 /* ------------------------------------------------------------------------------------ */
 /* eigen.c -- symmetric mat-vecs and reverse-communication eigen-solvers                 */
 /* ------------------------------------------------------------------------------------ */
@@ -133,10 +145,13 @@ void lrc_stream_4r3w_f32(float *a, const float *b, float *c, float *d, ptrdiff_t
  * Fortran-ordered array's lower triangle is upper == 1 on the transposed storage.)
  * One pass over the triangle: each stored element feeds both y_i and y_j.  With more than
  * one thread, each extra thread accumulates into its own length-n slice of `work` (lwork
- * doubles; lrc_symv_workspace_size(n, nthreads) lets every thread run, fewer threads run
- * when lwork is smaller, NULL/0 runs serially).  x and y must not overlap `a` or each other.
+ * doubles; the size from lrc_symv_workspace_size(n, nthreads, &lwork) lets every thread
+ * run, fewer threads run when lwork is smaller, NULL/0 runs serially).  x and y must not
+ * overlap `a` or each other.
  */
-size_t lrc_symv_workspace_size(ptrdiff_t n, int nthreads);
+/* Workspace sizes, here and everywhere: int f(..., size_t *size) stores the number of
+ * doubles in *size and returns LRC_OK, or returns LRC_EINVAL (size untouched).         */
+int lrc_symv_workspace_size(ptrdiff_t n, int nthreads, size_t *size);
 int lrc_symv_f64(ptrdiff_t n, const double *a, ptrdiff_t lda, int upper, const double *x,
                  double *y, double *work, size_t lwork, int nthreads);
 int lrc_symv_f32(ptrdiff_t n, const float *a, ptrdiff_t lda, int upper, const double *x,
@@ -174,14 +189,13 @@ int lrc_csrstats_f32_i32(ptrdiff_t n, const int32_t *indptr, const int32_t *indi
 int lrc_csrstats_f32_i64(ptrdiff_t n, const int64_t *indptr, const int64_t *indices,
                          const float *data, double out[4], int nthreads);
 
-/* Read-bandwidth reference for the benchmarks: sum of a[0..n) (one streaming pass). */
-double lrc_stream_sum_f64(const double *a, ptrdiff_t n, int nthreads);
-
 /*
  * Reverse-communication eigen-solvers for one extreme eigenpair of a symmetric operator.
  *
  *     lrc_eig s;
- *     double *work = malloc(lrc_eig_workspace_size(n, method, ncv, nthreads) * sizeof(double));
+ *     size_t lwork;
+ *     lrc_eig_workspace_size(n, method, ncv, nthreads, &lwork);   // check the status
+ *     double *work = malloc(lwork * sizeof(double));
  *     int st = lrc_eig_init(&s, n, method, which, ncv, tol, op_eps, minmv, maxmv, v0,
  *                           v0_mix, seed, work, lwork, nthreads);
  *     while (st == LRC_OK && (st = lrc_eig_iterate(&s)) == LRC_REQ_MATVEC)
@@ -212,8 +226,6 @@ double lrc_stream_sum_f64(const double *a, ptrdiff_t n, int nthreads);
  *   v = v0/||v0|| + v0_mix * g/||g||  (v0 == NULL: v = g).  A little randomness keeps a
  *   v0 that is orthogonal to the wanted eigenvector from hiding it.
  */
-#define LRC_REQ_MATVEC 100 /* compute y = A x with x = s->x, y = s->y, then iterate again */
-
 #define LRC_EIG_LA 0
 #define LRC_EIG_LM 1
 #define LRC_EIG_SA 2
@@ -259,19 +271,16 @@ typedef struct lrc_eig {
     uint64_t rng[4];
 } lrc_eig;
 
-/* Size of the workspace in doubles (0 on invalid arguments). */
-size_t lrc_eig_workspace_size(ptrdiff_t n, int method, int ncv, int nthreads);
+/* Size of the workspace in doubles (LRC_EINVAL for n < 1, an unknown method, or ncv
+ * outside [1, LRC_EIG_MAX_NCV] for Lanczos). */
+int lrc_eig_workspace_size(ptrdiff_t n, int method, int ncv, int nthreads, size_t *size);
 int lrc_eig_init(lrc_eig *s, ptrdiff_t n, int method, int which, int ncv, double tol,
                  double op_eps, int64_t minmv, int64_t maxmv, const double *v0,
                  double v0_mix, uint64_t seed, double *work, size_t lwork, int nthreads);
+/* Returns LRC_REQ_MATVEC (answer it, call again) or a final status; after a final status
+ * further calls return LRC_EINVAL.  A solve may be abandoned at any request: the state
+ * holds no resources of its own. */
 int lrc_eig_iterate(lrc_eig *s);
-
-/* Eigenvalues (ascending, into d) and eigenvectors of the symmetric tridiagonal matrix
- * with diagonal d[0..n) and off-diagonal e[0..n-1) (e is destroyed) by the implicit QL
- * method (EISPACK tql2).  z is nrows x n, row-major, usually the identity (nrows = n: z
- * becomes the eigenvector matrix, column i for d[i]) or one row (the last components).
- * Returns LRC_NONFINITE for NaN/Inf input, LRC_NOT_CONVERGED after 30 n sweeps.        */
-int lrc_tridiag_eig(double *d, double *e, ptrdiff_t n, double *z, ptrdiff_t nrows);
 /* (end section: eigen) */
 
 /* ------------------------------------------------------------------------------------ */
@@ -372,67 +381,52 @@ int lrc_sched_check(const lrc_sched_program *prog, int32_t *bad_node);
  * unbounded exponential growth overflowed; out is fully written then).                    */
 int lrc_sched_eval(const lrc_sched_program *prog, const int64_t *steps, double *out,
                    ptrdiff_t n, int nthreads);
-
-/* The kernels behind the cosine family, for tests: sin(pi x) and (1 + cos(pi x)) / 2 for
- * any finite x, with exact argument reduction.                                            */
-double lrc_sinpi(double x);
-double lrc_cos_anneal(double x);
 /* (end section: schedule) */
 
 /* ------------------------------------------------------------------------------------ */
-/* problems.c -- built-in objectives and the optimisation runner                         */
-/* ------------------------------------------------------------------------------------ */
-/* (section: problems) */
-/* Fortran BLAS entry points (column-major), supplied by the caller -- the binding passes
- * scipy.linalg.cython_blas's -- so the C core never links a BLAS of its own.            */
-typedef void (*lrc_dgemv_fn)(char *trans, int *m, int *n, double *alpha, double *a, int *lda,
-                             double *x, int *incx, double *beta, double *y, int *incy);
-typedef void (*lrc_dsymv_fn)(char *uplo, int *n, double *alpha, double *a, int *lda,
-                             double *x, int *incx, double *beta, double *y, int *incy);
-typedef struct {
-    lrc_dgemv_fn dgemv;
-    lrc_dsymv_fn dsymv;
-} lrc_blas;
-
-#define LRC_PROBLEM_QUADRATIC 0     /* f = x'Ax/2 - b'x                                    */
-#define LRC_PROBLEM_LEAST_SQUARES 1 /* f = ||Xw - y||^2/(2n) + l2 ||w||^2/2                */
-#define LRC_PROBLEM_LOGISTIC 2      /* f = mean(log(1 + e^z) - y z) + l2 ||w||^2/2, z = Xw  */
-
-/* A built-in objective.  Arrays are row-major float64 and owned by the caller; `work` must
- * hold lrc_problem_workspace(p) doubles.  Not shared between threads while in use (work). */
-typedef struct {
-    int kind;
-    ptrdiff_t n_samples;   /* rows of X (unused for quadratics)                           */
-    ptrdiff_t dim;         /* number of parameters                                        */
-    const double *A;       /* quadratic: dim x dim symmetric, row-major (full matrix)       */
-    const double *b;       /* quadratic: linear term, or NULL for 0                       */
-    const double *X;       /* n_samples x dim                                             */
-    const double *y;       /* n_samples targets (logistic: 0/1)                           */
-    double l2;
-    double *work;
-    lrc_blas blas;
-} lrc_problem;
-
-ptrdiff_t lrc_problem_workspace(const lrc_problem *p);
-/* f(w) and g = grad f(w); *status = LRC_OK or LRC_EINVAL / LRC_NONFINITE.               */
-double lrc_problem_value_grad(const lrc_problem *p, const double *w, double *g, int *status);
-/* f(w) only. */
-double lrc_problem_value(const lrc_problem *p, const double *w, int *status);
-/* out = (Hessian of f at w) v. */
-int lrc_problem_hvp(const lrc_problem *p, const double *w, const double *v, double *out);
-/* Adapter for lrc_descend_f64: ctx is a const lrc_problem *.                           */
-double lrc_problem_vg_callback(void *ctx, const double *x, double *g, int *status);
-
-/* (end section: problems) */
-
-/* ------------------------------------------------------------------------------------ */
-/* descend.c -- whole optimisation runs in C (gd, heavy ball, Nesterov, Adam)             */
+/* descend.c -- the optimizer loop as a reverse-communication machine                    */
 /* ------------------------------------------------------------------------------------ */
 /* (section: descend) */
-/* An objective for the runner: returns f(x) and writes grad f(x) to g; sets *status to a
- * non-zero LRC_* code on failure (the run then stops and returns that code).            */
-typedef double (*lrc_value_grad_fn)(void *ctx, const double *x, double *g, int *status);
-
+/*
+ * `steps` optimizer steps of gd / heavy ball / Nesterov / Adam from x (updated in place)
+ * with rate lrs[k] at step k, on ANY objective: the machine asks its caller for f and
+ * grad f, exactly like the eigen-solver asks for mat-vecs.  A C objective, a Python
+ * function or a user's Cython code all drive the same loop:
+ *
+ *     lrc_descend s;
+ *     size_t lwork;
+ *     lrc_descend_workspace_size(n, opts.method, &lwork);     // check the status
+ *     double *work = malloc(lwork * sizeof(double));
+ *     int st = lrc_descend_init(&s, x, n, lrs, steps, &opts, work, lwork, losses, gnorms);
+ *     while (st == LRC_OK && (st = lrc_descend_iterate(&s)) == LRC_REQ_VALUE_GRAD)
+ *         s.f = my_value_grad(s.x, s.g, &s.status);   // f(x) -> s.f, grad f(x) -> s.g
+ *     // st is LRC_OK (s.outcome, s.steps_run, s.loss, s.gnorm describe the run), or the
+ *     // failure status the objective stored in s.status, or LRC_EINVAL
+ *
+ * The request (LRC_REQ_VALUE_GRAD): evaluate the objective at s->x (n doubles; do not
+ * modify them), store f(x) in s->f and the whole gradient in s->g (n doubles), and a
+ * status in s->status (preset to LRC_OK, s->f to NaN): LRC_OK, or LRC_NONFINITE when f
+ * or the gradient is NaN/Inf (the run then stops as diverged, like a NaN value does), or
+ * any other non-zero code when the objective failed: lrc_descend_iterate then returns
+ * that code and the run ends (nothing is recorded for that iterate).
+ *
+ * Iteration k = 0, 1, ..., steps evaluates iterate x_k, then:
+ *   - records f and ||g|| at losses[k / r], gnorms[k / r] when k % r == 0 (r =
+ *     record_every; both arrays have steps / r + 1 entries, NaN where nothing was
+ *     recorded; either may be NULL to record nothing);
+ *   - stops as LRC_RUN_DIVERGED if f or ||g|| is not finite or f - f(x_0) > blowup *
+ *     max(|f(x_0)|, 1) (blowup > 0; 0 turns the bound off);
+ *   - stops as LRC_RUN_CONVERGED if tol > 0 and ||g|| <= tol;
+ *   - stops as LRC_RUN_COMPLETED if k == steps;
+ *   - otherwise takes one step with rate lrs[k] through the update kernels (lrc_sgd_f64,
+ *     lrc_momentum_f64, lrc_adam_f64 with step count k + 1; on one thread).
+ * ||g|| is the Euclidean norm, computed with scaling so that it neither overflows nor
+ * underflows for representable results.
+ *
+ * No allocation; the state lives in `s` and `work` and may be abandoned at any request
+ * (it holds no resources).  Reentrant: one state per run.  After a final status further
+ * calls to lrc_descend_iterate return the same status.
+ */
 #define LRC_METHOD_GD 0         /* x <- x - lr g                                         */
 #define LRC_METHOD_HEAVY_BALL 1 /* b <- beta b + g;  x <- x - lr b        (Polyak 1964)   */
 #define LRC_METHOD_NESTEROV 2   /* b <- beta b + g;  x <- x - lr (g + beta b)  (Sutskever) */
@@ -451,41 +445,101 @@ typedef struct {
     int64_t record_every;   /* record loss and ||grad|| every this many steps (>= 1)    */
 } lrc_run_opts;
 
-/* Number of doubles of workspace lrc_descend_f64 needs for n parameters. */
-ptrdiff_t lrc_descend_workspace(ptrdiff_t n, int method);
+typedef struct lrc_descend {
+    /* ---- the request: valid while lrc_descend_iterate returns LRC_REQ_VALUE_GRAD ---- */
+    const double *x;   /* evaluate at this point (n doubles; do not modify them) ...    */
+    double *g;         /* ... store grad f(x) here (n doubles) ...                      */
+    double f;          /* ... f(x) here ...                                             */
+    int status;        /* ... and LRC_OK / LRC_NONFINITE / a failure code here          */
+    /* ---- progress and results ---- */
+    int64_t steps_run; /* optimizer steps taken                                         */
+    int64_t n_evals;   /* evaluations requested so far                                  */
+    double loss;       /* f at the last evaluated iterate (NaN before the first)        */
+    double gnorm;      /* ||grad f|| there                                              */
+    int outcome;       /* LRC_RUN_*, valid after lrc_descend_iterate returned LRC_OK   */
+    /* ---- parameters (set by lrc_descend_init) ---- */
+    ptrdiff_t n;
+    int64_t steps;
+    lrc_run_opts opts;
+    double *xk;
+    const double *lrs;
+    double *losses, *gnorms;
+    /* ---- private ---- */
+    int stage, final_status;
+    int64_t k;
+    double f0;
+    double *buf, *m, *v;
+} lrc_descend;
 
-/* Run `steps` optimizer steps from x (updated in place) with rate lrs[k] at step k.
- * losses/gnorms (length steps / record_every + 1) receive f and ||grad f|| at iterates
- * k = 0, r, 2r, ... (NaN after an early stop).  *steps_run is the number of steps taken;
- * *final_loss and *final_gnorm describe the last iterate; *outcome is LRC_RUN_*.
- * Returns LRC_OK, LRC_EINVAL, or the objective's failure status.                      */
-int lrc_descend_f64(lrc_value_grad_fn f, void *ctx, double *x, ptrdiff_t n,
-                    const double *lrs, int64_t steps, const lrc_run_opts *opts, double *work,
-                    double *losses, double *gnorms, int64_t *steps_run, double *final_loss,
-                    double *final_gnorm, int *outcome);
+/* Doubles of workspace for n parameters: n (gd), 2n (heavy ball, Nesterov), 3n (Adam). */
+int lrc_descend_workspace_size(ptrdiff_t n, int method, size_t *size);
+/* Set up a run from x (n doubles, updated in place: it holds the iterate).  lrs has
+ * `steps` entries, losses and gnorms steps / opts->record_every + 1 (or NULL); all are
+ * the caller's and must stay valid (and x, lrs, work unaliased) until the run ends.
+ * Returns LRC_OK or LRC_EINVAL (NULL pointers, n < 0, steps < 0, record_every < 1, an
+ * unknown method, lwork too small).  Nothing is written before the checks pass.       */
+int lrc_descend_init(lrc_descend *s, double *x, ptrdiff_t n, const double *lrs,
+                     int64_t steps, const lrc_run_opts *opts, double *work, size_t lwork,
+                     double *losses, double *gnorms);
+/* Returns LRC_REQ_VALUE_GRAD (answer it, call again) or a final status. */
+int lrc_descend_iterate(lrc_descend *s);
 /* (end section: descend) */
 
 /* ------------------------------------------------------------------------------------ */
-/* Private helpers for the C sources in csrc/ (not part of the public API).            */
+/* problems.c -- built-in objectives and their descend driver                            */
 /* ------------------------------------------------------------------------------------ */
-#ifdef LRCORE_BUILDING
-/* LRC_HOT: compile a function twice (AVX2 and baseline x86-64) and pick at load time, so a
- * portable wheel still uses 256-bit vectors.  Off under -march=native (LRC_NATIVE), on
- * non-x86/non-glibc targets, and when LRC_NO_MULTIVERSION is defined.                  */
-#if !defined(LRC_NATIVE) && !defined(LRC_NO_MULTIVERSION) && defined(__x86_64__) && \
-    defined(__linux__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define LRC_HOT __attribute__((target_clones("avx2", "default")))
-#else
-#define LRC_HOT
-#endif
-#define LRC_CAT_(a, b) a##_##b
-#define LRC_CAT(a, b) LRC_CAT_(a, b)
+/* (section: problems) */
+/* Fortran BLAS entry points (column-major), supplied by the caller -- the binding passes
+ * scipy.linalg.cython_blas's -- so the C core never links a BLAS of its own.            */
+typedef void (*lrc_dgemv_fn)(char *trans, int *m, int *n, double *alpha, double *a, int *lda,
+                             double *x, int *incx, double *beta, double *y, int *incy);
+typedef void (*lrc_dsymv_fn)(char *uplo, int *n, double *alpha, double *a, int *lda,
+                             double *x, int *incx, double *beta, double *y, int *incy);
+typedef struct {
+    lrc_dgemv_fn dgemv;
+    lrc_dsymv_fn dsymv;
+} lrc_blas;
 
-/* Number of OpenMP threads to use for n elements given the caller's request. */
-int lrc_team_size(ptrdiff_t n, int nthreads);
-/* The [lo, hi) slice of [0, n) owned by thread `tid` of `nt` (cache-line aligned). */
-void lrc_thread_range(ptrdiff_t n, int tid, int nt, ptrdiff_t *lo, ptrdiff_t *hi);
-#endif /* LRCORE_BUILDING */
+#define LRC_PROBLEM_QUADRATIC 0     /* f = x'Ax/2 - b'x                                    */
+#define LRC_PROBLEM_LEAST_SQUARES 1 /* f = ||Xw - y||^2/(2n) + l2 ||w||^2/2                */
+#define LRC_PROBLEM_LOGISTIC 2      /* f = mean(log(1 + e^z) - y z) + l2 ||w||^2/2, z = Xw  */
+
+/* A built-in objective.  Arrays are row-major float64 and owned by the caller; `work` must
+ * hold lrc_problem_workspace_size() doubles.  Not shared between threads while in use
+ * (work); copy the struct and give each copy its own work to share the data.          */
+typedef struct {
+    int kind;
+    ptrdiff_t n_samples;   /* rows of X (unused for quadratics)                           */
+    ptrdiff_t dim;         /* number of parameters                                        */
+    const double *A;       /* quadratic: dim x dim symmetric, row-major (full matrix)       */
+    const double *b;       /* quadratic: linear term, or NULL for 0                       */
+    const double *X;       /* n_samples x dim                                             */
+    const double *y;       /* n_samples targets (logistic: 0/1)                           */
+    double l2;
+    double *work;
+    lrc_blas blas;
+} lrc_problem;
+
+/* Evaluation status (in *status or returned): LRC_OK; LRC_NONFINITE when the result
+ * holds NaN or Inf (the result is fully written: f, and g or out, are returned as
+ * computed; this is how an overflowing objective reports itself, not an error); or
+ * LRC_EINVAL for an invalid problem or NULL pointer (nothing written, NaN returned).   */
+int lrc_problem_workspace_size(const lrc_problem *p, size_t *size);
+/* f(w) and g = grad f(w); LRC_NONFINITE when f or any g_i is NaN/Inf.                   */
+double lrc_problem_value_grad(const lrc_problem *p, const double *w, double *g, int *status);
+/* f(w) only; LRC_NONFINITE when f is NaN/Inf. */
+double lrc_problem_value(const lrc_problem *p, const double *w, int *status);
+/* out = (Hessian of f at w) v; LRC_NONFINITE when some out_i is NaN/Inf. */
+int lrc_problem_hvp(const lrc_problem *p, const double *w, const double *v, double *out);
+
+/* Drive a descend machine (after lrc_descend_init, with s->n == p->dim) with the
+ * problem's value and gradient.  Returns the machine's final status, or LRC_PAUSED once
+ * `max_seconds` of wall time have passed (max_seconds <= 0: no limit): the run is intact
+ * between two evaluations; call again to continue.  The clock is read about once a
+ * millisecond (every evaluation for slow objectives, every few thousand for fast ones),
+ * so a pause comes within max_seconds plus about a millisecond or one evaluation.     */
+int lrc_problem_descend(const lrc_problem *p, lrc_descend *s, double max_seconds);
+/* (end section: problems) */
 
 #ifdef __cplusplus
 }

@@ -56,6 +56,17 @@ cdef extern from "internal.h" nogil:
 #: signals.  Ctrl-C is seen within this time plus about a millisecond or one unit of work.
 cdef double _PAUSE_SECONDS = 0.05
 
+
+def _set_pause_seconds(double seconds):
+    """Set the pause interval of the C loops (tests use 0: pause at every clock reading);
+    returns the previous value."""
+    global _PAUSE_SECONDS
+    if not seconds >= 0.0:
+        raise ValueError(f"seconds must be >= 0, got {seconds!r}")
+    old = _PAUSE_SECONDS
+    _PAUSE_SECONDS = seconds
+    return old
+
 #: Version of the C-level API (lrcore.h's LRCORE_C_API_VERSION, cython_api.pxd's
 #: C_API_VERSION); bumped on incompatible changes.
 globals()["C_API_VERSION"] = LRCORE_C_API_VERSION

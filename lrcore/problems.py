@@ -435,7 +435,8 @@ class FunctionProblem(Problem):
             raise TypeError("hvp must be callable as hvp(x, v) -> H v")
         if n is None or isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ValueError(f"n (the dimension) must be an integer >= 1, got {n!r}")
-        self._vg = value_and_grad
+        #: the user's ``value_and_grad`` as given (the C descend loop calls it directly)
+        self.fun = value_and_grad
         self._hvp = hvp
         self.dim = int(n)
         self.x0: NDArray[np.float64] | None = None if x0 is None else \
@@ -456,7 +457,7 @@ class FunctionProblem(Problem):
 
     def value_and_grad(self, x: NDArray[Any]) -> tuple[float, NDArray[np.float64]]:
         x = self._x(x)
-        out = self._vg(x.copy())
+        out = self.fun(x.copy())
         try:
             f, g = out
         except (TypeError, ValueError):

@@ -1,8 +1,9 @@
 """Running optimizers and testing stability: is this learning rate safe, and where is the edge?
 
 :func:`descend` runs gradient descent, heavy ball, Nesterov or Adam for a number of steps;
-on the built-in problems the whole loop is C (``csrc/descend.c``) with the GIL released,
-for problems made from Python functions the same update kernels run from Python.
+one loop, in C (``csrc/descend.c``), runs every problem: on the built-in problems without
+the GIL, for problems made from Python functions calling the user's function for each
+value and gradient.
 :func:`check_stability` runs a rate and classifies it, :func:`stability_boundary` finds the
 largest rate that still converges by bracketing and bisection, next to the theoretical
 bound of :mod:`lrcore.rates`, and :func:`sweep` runs several rates side by side.
@@ -17,9 +18,16 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from lrcore import optim
-from lrcore._validation import integer, nonneg, optimizer_method, point, unit_interval
-from lrcore.problems import Problem
+from lrcore._validation import (
+    integer,
+    nonneg,
+    optimizer_method,
+    point,
+    positive,
+    unit_interval,
+)
+from lrcore._core import descend_callable
+from lrcore.problems import FunctionProblem, Problem
 from lrcore.rates import max_stable_lr
 
 __all__ = ["Trajectory", "StabilityReport", "Boundary", "Sweep", "descend", "check_stability",
@@ -103,49 +111,6 @@ def _rate_array(lr: Any, schedule: Any, steps: int) -> NDArray[np.float64]:
     return rates
 
 
-def _descend_python(problem: Problem, x: NDArray[np.float64], rates: NDArray[np.float64],
-                    steps: int, method: str, b: float, beta2: float, eps: float, tol: float,
-                    r: int) -> tuple[NDArray[np.float64], NDArray[np.float64],
-                                     NDArray[np.float64], int, float, float, str]:
-    """The C runner's loop, in Python, for problems given by Python functions."""
-    nrec = steps // r + 1
-    losses = np.full(nrec, np.nan)
-    gnorms = np.full(nrec, np.nan)
-    buf = np.zeros_like(x)
-    v = np.zeros_like(x)
-    status, run = "completed", 0
-    f0 = fk = gk = math.nan
-    for k in range(steps + 1):
-        fk, g = problem.value_and_grad(x)
-        g = np.ascontiguousarray(g, dtype=np.float64)
-        gk = float(np.linalg.norm(g)) if np.all(np.isfinite(g)) else math.nan
-        if k == 0:
-            f0 = fk
-        if k % r == 0:
-            losses[k // r], gnorms[k // r] = fk, gk
-        if not (math.isfinite(fk) and math.isfinite(gk)) or \
-                fk - f0 > _BLOWUP * max(abs(f0), 1.0):
-            status = "diverged"
-            break
-        if tol > 0 and gk <= tol:
-            status = "converged"
-            break
-        if k == steps:
-            break
-        lr = float(rates[k])
-        if method == "gd":
-            optim.sgd_step(x, g, lr)
-        elif method in ("heavy_ball", "nesterov"):
-            optim.momentum_step(x, g, buf, lr, b, nesterov=method == "nesterov")
-        else:
-            optim.adam_step(x, g, buf, v, k + 1, lr, beta1=b, beta2=beta2, eps=eps)
-        run = k + 1
-        if not np.all(np.isfinite(x)):
-            status = "diverged"
-            break
-    return x, losses, gnorms, run, fk, gk, status
-
-
 def descend(problem: Problem, x0: Any, lr: Any, *, steps: int, method: str = "gd",
             momentum: float | None = None, schedule: Any = None, tol: float | None = None,
             record_every: int = 1, beta2: float = 0.999, eps: float = 1e-8) -> Trajectory:
@@ -203,12 +168,16 @@ def descend(problem: Problem, x0: Any, lr: Any, *, steps: int, method: str = "gd
     x = point(x0, problem.dim, "x0").copy()
     rates = _rate_array(lr, schedule, steps)
     tol_v = 0.0 if tol is None else nonneg(tol, "tol")
+    beta2_v, eps_v = unit_interval(beta2, "beta2"), positive(eps, "eps")
+    # one loop (csrc/descend.c) for every problem: the built-in problems answer its
+    # requests in C, problems made from functions through the user's Python function
     if problem.c_problem is not None:
         x, losses, gnorms, run, fl, fg, status = problem.c_problem.descend(
-            x, rates, steps, method, b, float(beta2), float(eps), tol_v, _BLOWUP, record_every)
+            x, rates, steps, method, b, beta2_v, eps_v, tol_v, _BLOWUP, record_every)
     else:
-        x, losses, gnorms, run, fl, fg, status = _descend_python(
-            problem, x, rates, steps, method, b, float(beta2), float(eps), tol_v, record_every)
+        vg = problem.fun if isinstance(problem, FunctionProblem) else problem.value_and_grad
+        x, losses, gnorms, run, fl, fg, status = descend_callable(
+            vg, x, rates, steps, method, b, beta2_v, eps_v, tol_v, _BLOWUP, record_every)
     k = run // record_every + 1
     return Trajectory(x, losses[:k].copy(), gnorms[:k].copy(), status, run, float(fl),
                       float(fg), record_every)

@@ -7,7 +7,7 @@ Three ways to run the same optimisation are compared:
 - the callable path, ``_core.descend_callable`` with a Python ``value_and_grad``; fed the
   built-in problem's own ``value_and_grad`` it must give bit-identical results, since the
   arithmetic is the same;
-- the independent Python twin, ``tests/reference_descend_twin.py`` (the loop that ran
+- the independent Python twin, ``tests/reference/descend_loop.py`` (the loop that ran
   Python objectives before), equal to 1e-12 (its gradient norm is numpy's).
 """
 import math
@@ -15,7 +15,7 @@ import math
 import numpy as np
 import pytest
 
-import reference_descend_twin as twin
+from reference import descend_loop as twin
 from lrcore import _core, schedules
 from lrcore.problems import LeastSquares, Logistic, Problem, Quadratic
 

@@ -1,9 +1,8 @@
-"""Slow Python twin of the C descend loop (csrc/descend.c), for tests only.
-
-This is ``lrcore.stability._descend_python`` as it was when the C loop became a
-reverse-communication machine (the Python loop that ran problems given as Python
-functions), copied so the tests keep an independent reference after that loop goes.
-It is self-contained (one file) so it can move into ``tests/reference/`` unchanged.
+"""The Python descend loop that ran problems made from functions before the C loop became
+a reverse-communication machine (``lrcore.stability._descend_python``), moved here as the
+twin of ``lrcore._core.descend_callable``: the same loop in Python, driving lrcore's own
+update kernels.  (:mod:`reference.descend` is the other twin: the same loop with every
+step written in plain numpy; this one isolates the machine's bookkeeping from the kernels.)
 
 One change to the copy: the blow-up bound is a parameter (``blowup``, default the
 1e10 of ``lrcore.stability``; 0 turns it off, as in the C machine) instead of the module

@@ -62,7 +62,8 @@ class BuildExt(build_ext):
                     cflags += [f"-fsanitize={san}", "-fno-omit-frame-pointer", "-g",
                                "-fno-sanitize-recover=all"]
                     ldflags += [f"-fsanitize={san}"]
-                    macros.append(("LRC_NO_MULTIVERSION", "1"))
+                    # the AVX2 and baseline clones of the hot loops are built (and the one
+                    # the CPU picks is run) under the sanitizers too
                 if _env("LRCORE_OPENMP", "1") not in ("0", ""):
                     cc = self.compiler.compiler_so[:1]
                     if _compiler_accepts(cc, ["-fopenmp"]):

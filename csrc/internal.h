@@ -19,7 +19,7 @@ extern "C" {
  * non-x86/non-glibc targets, and when LRC_NO_MULTIVERSION is defined (the build switches
  * LRC_NATIVE and LRC_NO_MULTIVERSION are set by setup.py).                              */
 #if !defined(LRC_NATIVE) && !defined(LRC_NO_MULTIVERSION) && defined(__x86_64__) && \
-    defined(__linux__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+    defined(__linux__) && defined(__GNUC__) && !defined(__clang__)
 #define LRCI_HOT __attribute__((target_clones("avx2", "default")))
 #else
 #define LRCI_HOT

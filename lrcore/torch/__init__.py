@@ -49,6 +49,7 @@ from lrcore.torch.curvature import (
     hessian,
     preconditioned,
 )
+from lrcore.torch.rates import GroupSafeRates, safe_lr
 
 __all__ = [
     "HessianOperator",
@@ -56,4 +57,6 @@ __all__ = [
     "ScaledHessian",
     "hessian",
     "preconditioned",
+    "safe_lr",
+    "GroupSafeRates",
 ]

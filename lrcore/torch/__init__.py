@@ -50,6 +50,7 @@ from lrcore.torch.curvature import (
     preconditioned,
 )
 from lrcore.torch.rates import GroupSafeRates, safe_lr
+from lrcore.torch.schedulers import PlateauScheduler, Scheduler
 
 __all__ = [
     "HessianOperator",
@@ -59,4 +60,6 @@ __all__ = [
     "preconditioned",
     "safe_lr",
     "GroupSafeRates",
+    "Scheduler",
+    "PlateauScheduler",
 ]

@@ -51,6 +51,7 @@ from lrcore.torch.curvature import (
 )
 from lrcore.torch.rates import GroupSafeRates, safe_lr
 from lrcore.torch.schedulers import PlateauScheduler, Scheduler
+from lrcore.torch.search import range_test
 
 __all__ = [
     "HessianOperator",
@@ -62,4 +63,5 @@ __all__ = [
     "GroupSafeRates",
     "Scheduler",
     "PlateauScheduler",
+    "range_test",
 ]

@@ -49,6 +49,7 @@ from lrcore.torch.curvature import (
     hessian,
     preconditioned,
 )
+from lrcore.torch.monitor import SharpnessMonitor
 from lrcore.torch.rates import GroupSafeRates, safe_lr
 from lrcore.torch.schedulers import PlateauScheduler, Scheduler
 from lrcore.torch.search import range_test
@@ -64,4 +65,5 @@ __all__ = [
     "Scheduler",
     "PlateauScheduler",
     "range_test",
+    "SharpnessMonitor",
 ]

@@ -242,3 +242,28 @@ def test_errors():
         safe_lr(m, F.cross_entropy, (x, y), torch.optim.SGD([other], lr=0.1))
     assert math.isfinite(safe_lr(m, F.cross_entropy, (x, y),
                                  torch.optim.SGD(m.parameters(), lr=0.1), seed=0).max_stable)
+
+
+def test_preconditioned_operator():
+    from lrcore.torch import hessian, preconditioned
+
+    m, x, y = make()
+    H, g = exact_hessian(m, x, y)
+    op = hessian(m, F.cross_entropy, (x, y))
+    opt = torch.optim.Adam(m.parameters(), lr=1e-2)
+    with pytest.raises(ValueError, match="no state yet"):
+        preconditioned(op, opt)
+    M = preconditioned(op, opt, first_step=True)
+    d = 1 / np.sqrt(np.abs(g) + 1e-8)
+    v = np.random.default_rng(0).standard_normal(op.n)
+    assert np.allclose(M @ v, d * (H @ (d * v)), rtol=1e-10, atol=1e-12)
+    assert M.what == "P^-1/2 H P^-1/2" and M.num_hvps == op.num_hvps and M.n == op.n
+    train_steps(m, x, y, opt, 3)
+    H, _ = exact_hessian(m, x, y)
+    d = 1 / np.sqrt(adam_P(opt, list(m.parameters())))
+    M = preconditioned(op, opt)
+    assert np.allclose(M @ v, d * (H @ (d * v)), rtol=1e-10, atol=1e-12)
+    with pytest.raises(TypeError, match="SGD"):
+        preconditioned(op, torch.optim.SGD(m.parameters(), lr=0.1))
+    with pytest.raises(TypeError, match="HessianOperator"):
+        preconditioned(H, opt)

@@ -730,13 +730,14 @@ def preconditioned(H: HessianOperator, optimizer: torch.optim.Optimizer, *,
     if not isinstance(H, HessianOperator):
         raise TypeError(f"H must be a HessianOperator (from lrcore.torch.hessian), got "
                         f"{type(H).__name__}")
-    grad = H.gradient() if first_step else None
-    P, missing = preconditioner_diag(optimizer, H.params, grad=grad, name="optimizer")
+    P, missing = preconditioner_diag(optimizer, H.params, name="optimizer")
     if P is None:
         raise TypeError(f"{type(optimizer).__name__} has no diagonal preconditioner (SGD): use "
                         "the Hessian itself")
-    if missing and not first_step:
-        raise ValueError(f"optimizer has no state yet for {missing} of the parameters (take a "
-                         "step first, or pass first_step=True to use the first step's "
-                         "preconditioner)")
+    if missing:
+        if not first_step:
+            raise ValueError(f"optimizer has no state yet for {missing} of the parameter "
+                             "tensors (take a step first, or pass first_step=True to use the "
+                             "first step's preconditioner)")
+        P, _ = preconditioner_diag(optimizer, H.params, grad=H.gradient(), name="optimizer")
     return ScaledHessian(H, scale=1.0 / np.sqrt(P), what="P^-1/2 H P^-1/2")

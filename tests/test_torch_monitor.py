@@ -1,0 +1,181 @@
+"""lrcore.torch.SharpnessMonitor: history, warm starts, the guard, and no side effects."""
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import lrcore  # noqa: E402
+from lrcore.torch import SharpnessMonitor, hessian  # noqa: E402
+
+F = torch.nn.functional
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def problem(seed=0, dropout=0.0):
+    torch.manual_seed(seed)
+    m = torch.nn.Sequential(torch.nn.Linear(8, 24), torch.nn.Tanh(), torch.nn.Dropout(dropout),
+                            torch.nn.Linear(24, 3)).double()
+    g = torch.Generator().manual_seed(seed + 1)
+    x = torch.randn(300, 8, generator=g, dtype=torch.float64)
+    y = torch.randint(0, 3, (300,), generator=g)
+    return m, x, y
+
+
+def full_batch_steps(m, opt, x, y, k, monitor=None):
+    for _ in range(k):
+        opt.zero_grad()
+        F.cross_entropy(m(x), y).backward()
+        opt.step()
+        if monitor is not None:
+            monitor.step(opt)
+
+
+def test_history_and_thresholds():
+    m, x, y = problem()
+    opt = torch.optim.SGD(m.parameters(), lr=0.3, momentum=0.5)
+    mon = SharpnessMonitor(m, F.cross_entropy, (x, y), every=4, tol=1e-6)
+    full_batch_steps(m, opt, x, y, 10, mon)
+    h = mon.history
+    assert h["step"].tolist() == [0, 4, 8]
+    assert set(h) == {"step", "lambda_max", "threshold", "lr", "hvps", "converged",
+                      "upper_bound", "capped"}
+    assert np.all(h["threshold"] == 2 * 1.5 / 0.3) and np.all(h["lr"] == 0.3)
+    exact = lrcore.top_eigenvalue(hessian(m, F.cross_entropy, (x, y)), tol=1e-10, seed=3)
+    assert mon.num_hvps == int(h["hvps"].sum())
+    d = mon.to_dict()
+    assert d["step"] == [0, 4, 8] and isinstance(d["lambda_max"][0], float)
+    # method override: the gd threshold 2/lr
+    mon2 = SharpnessMonitor(m, F.cross_entropy, (x, y), method="gd", tol=1e-6)
+    mon2.step(opt)
+    assert mon2.history["threshold"][0] == 2 / 0.3
+    assert abs(mon2.history["lambda_max"][0] - exact.value) < 1e-5 * exact.value
+
+
+def test_adam_threshold_and_preconditioned_sharpness():
+    m, x, y = problem()
+    opt = torch.optim.Adam(m.parameters(), lr=1e-2)
+    full_batch_steps(m, opt, x, y, 3)
+    mon = SharpnessMonitor(m, F.cross_entropy, (x, y), tol=1e-8)
+    mon.step(opt)
+    r = lrcore.torch.safe_lr(m, F.cross_entropy, (x, y), opt, tol=1e-10, seed=0,
+                             certified=False)
+    h = mon.history
+    assert abs(h["lambda_max"][0] - r.L) < 1e-6 * r.L
+    assert h["threshold"][0] == pytest.approx((2 + 2 * 0.9) / (1 - 0.9) / 1e-2, rel=1e-12)
+
+
+def test_warm_start_is_cheaper_than_cold():
+    """After 10 full-batch SGD steps the previous eigenvector is a good start: fewer HVPs
+    at the same tolerance (the benchmark reports the ratios)."""
+    m, x, y = problem()
+    opt = torch.optim.SGD(m.parameters(), lr=0.1)
+    full_batch_steps(m, opt, x, y, 50)
+    H = hessian(m, F.cross_entropy, (x, y))
+    mon = SharpnessMonitor(m, F.cross_entropy, (x, y), every=10, tol=1e-3, seed=1)
+    full_batch_steps(m, opt, x, y, 41, mon)
+    warm = mon.history["hvps"][1:]
+    cold = [lrcore.top_eigenvalue(H, tol=1e-3, seed=s).n_matvec for s in range(4)]
+    assert np.mean(warm) < np.mean(cold)
+    cold_mon = SharpnessMonitor(m, F.cross_entropy, (x, y), tol=1e-3, warm=False)
+    cold_mon.step(opt)
+    cold_mon.measure(opt)
+    assert cold_mon.history["hvps"][1] >= min(cold) - 1
+
+
+def test_guard_caps_each_group():
+    m, x, y = problem()
+    groups = [{"params": m[0].parameters(), "lr": 5.0}, {"params": m[3].parameters(), "lr": 1.0}]
+    opt = torch.optim.SGD(groups, lr=1.0)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: 1.0)   # resets the rates
+    mon = SharpnessMonitor(m, F.cross_entropy, (x, y), every=5, guard=0.5, tol=1e-8)
+    caps = []
+    for _ in range(7):
+        opt.zero_grad()
+        F.cross_entropy(m(x), y).backward()
+        opt.step()
+        sched.step()                       # sets 5.0 and 1.0 again
+        mon.step(opt)
+        caps.append([g["lr"] for g in opt.param_groups])
+    h = mon.history
+    assert h["capped"].all()
+    # the rates are at 0.5 x the largest stable rates of the grouped operator, ratio 5:1 kept
+    lam = h["lambda_max"][-1]
+    assert caps[-1][0] == pytest.approx(0.5 * 2 / lam, rel=1e-12)
+    assert caps[-1][1] == pytest.approx(0.5 * 2 / lam / 5, rel=1e-12)
+    # with a rate below the cap nothing changes
+    opt2 = torch.optim.SGD(m.parameters(), lr=1e-4)
+    mon2 = SharpnessMonitor(m, F.cross_entropy, (x, y), guard=0.5)
+    mon2.step(opt2)
+    assert opt2.param_groups[0]["lr"] == 1e-4 and not mon2.history["capped"][0]
+
+
+def test_guard_keeps_divergent_gd_stable():
+    m, x, y = problem()
+    L = lrcore.top_eigenvalue(hessian(m, F.cross_entropy, (x, y)), seed=0).value
+    losses = {}
+    for guard in (None, 0.8):
+        mm, _, _ = problem()
+        opt = torch.optim.SGD(mm.parameters(), lr=3.0 / L)        # beyond the edge 2/L
+        mon = SharpnessMonitor(mm, F.cross_entropy, (x, y), every=1, guard=guard)
+        out = []
+        for _ in range(30):
+            opt.zero_grad()
+            loss = F.cross_entropy(mm(x), y)
+            loss.backward()
+            out.append(float(loss))
+            opt.step()
+            mon.step(opt)
+        losses[guard] = out
+    assert losses[0.8][-1] < losses[0.8][0]
+    assert losses[0.8][-1] < losses[None][-1]
+
+
+def test_monitoring_leaves_training_bit_for_bit_unchanged():
+    """Dropout in train mode and a shuffling loader draw from the global RNG; the monitor's
+    passes over a (shuffling) measurement loader must not disturb either."""
+    def run(with_monitor):
+        m, x, y = problem(dropout=0.2)
+        torch.manual_seed(42)
+        np.random.seed(1)
+        random.seed(2)
+        ds = torch.utils.data.TensorDataset(x, y)
+        train = torch.utils.data.DataLoader(ds, batch_size=50, shuffle=True)
+        meas = torch.utils.data.DataLoader(ds, batch_size=100, shuffle=True)
+        opt = torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
+        mon = SharpnessMonitor(m, F.cross_entropy, meas, every=3) if with_monitor else None
+        for xb, yb in train:
+            opt.zero_grad()
+            F.cross_entropy(m(xb), yb).backward()
+            opt.step()
+            if mon is not None:
+                mon.step(opt)
+        assert m.training
+        return [p.detach().clone() for p in m.parameters()], torch.get_rng_state()
+
+    (a, ra), (b, rb) = run(False), run(True)
+    assert all(torch.equal(p, q) for p, q in zip(a, b)) and torch.equal(ra, rb)
+
+
+def test_errors():
+    m, x, y = problem()
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match="every"):
+            SharpnessMonitor(m, F.cross_entropy, (x, y), every=bad)
+    with pytest.raises(ValueError, match="guard"):
+        SharpnessMonitor(m, F.cross_entropy, (x, y), guard=0.0)
+    with pytest.raises(ValueError, match="method"):
+        SharpnessMonitor(m, F.cross_entropy, (x, y), method="adagrad")
+    mon = SharpnessMonitor(m, F.cross_entropy, (x, y))
+    with pytest.raises(TypeError, match="optimizer"):
+        mon.step("sgd")

@@ -1,0 +1,269 @@
+"""lrcore.torch.safe_lr against formulas computed by hand on the exact Hessian.
+
+Reference: the full Hessian of a small tanh MLP (6-16-3, 163 parameters) by
+``torch.func.hessian``, the preconditioner read by hand from the optimizer's state
+(PyTorch's Adam: ``denom = sqrt(v) / sqrt(1 - beta2**t) + eps``), ``numpy.linalg.eigvalsh``,
+and the stability formulas written out here (not lrcore's functions).
+"""
+from __future__ import annotations
+
+import math
+import random
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from lrcore import SafeRate  # noqa: E402
+from lrcore.torch import GroupSafeRates, safe_lr  # noqa: E402
+
+F = torch.nn.functional
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """Tiny models: one thread is faster, and immune to oversubscribed cores."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+TOL = dict(tol=1e-10, seed=0, certified=False)
+
+
+def make(seed=0, n=80):
+    torch.manual_seed(seed)
+    m = torch.nn.Sequential(torch.nn.Linear(6, 16), torch.nn.Tanh(),
+                            torch.nn.Linear(16, 3)).double()
+    g = torch.Generator().manual_seed(seed + 1)
+    x = torch.randn(n, 6, generator=g, dtype=torch.float64)
+    y = torch.randint(0, 3, (n,), generator=g)
+    return m, x, y
+
+
+def exact_hessian(m, x, y, params=None):
+    allp = list(m.named_parameters())
+    sel = allp if params is None else [(n, p) for n, p in allp if any(p is q for q in params)]
+    names = [n for n, _ in sel]
+    shapes = [p.shape for _, p in sel]
+    sizes = [p.numel() for _, p in sel]
+
+    def f(flat):
+        ps = dict(zip(names, [c.view(s) for c, s in zip(torch.split(flat, sizes), shapes)]))
+        return F.cross_entropy(torch.func.functional_call(m, ps, (x,)), y)
+
+    flat = torch.cat([p.detach().reshape(-1) for _, p in sel])
+    H = torch.func.hessian(f)(flat).detach().numpy()
+    return (H + H.T) / 2, torch.func.grad(f)(flat).detach().numpy()
+
+
+def lmax(A):
+    return float(np.linalg.eigvalsh(A)[-1])
+
+
+def close(a, b, rtol=1e-8):
+    assert abs(a - b) <= rtol * abs(b), (a, b)
+
+
+def train_steps(m, x, y, opt, k=3):
+    for _ in range(k):
+        opt.zero_grad()
+        F.cross_entropy(m(x), y).backward()
+        opt.step()
+
+
+def test_sgd():
+    m, x, y = make()
+    H, _ = exact_hessian(m, x, y)
+    L = lmax(H)
+    r = safe_lr(m, F.cross_entropy, (x, y), torch.optim.SGD(m.parameters(), lr=0.1), **TOL)
+    assert isinstance(r, SafeRate) and r.method == "gd" and r.momentum == 0.0
+    close(r.L, L, 1e-10)
+    close(r.max_stable, 2 / L)
+    close(r.recommended, 1 / L)
+
+
+@pytest.mark.parametrize("beta", [0.5, 0.9])
+def test_heavy_ball_and_nesterov(beta):
+    m, x, y = make()
+    L = lmax(exact_hessian(m, x, y)[0])
+    r = safe_lr(m, F.cross_entropy, (x, y),
+                torch.optim.SGD(m.parameters(), lr=0.1, momentum=beta), **TOL)
+    assert r.method == "heavy_ball" and r.momentum == beta
+    close(r.max_stable, 2 * (1 + beta) / L)
+    close(r.recommended, (1 + beta) / L)
+    r = safe_lr(m, F.cross_entropy, (x, y),
+                torch.optim.SGD(m.parameters(), lr=0.1, momentum=beta, nesterov=True), **TOL)
+    assert r.method == "nesterov"
+    close(r.max_stable, (2 + 2 * beta) / ((1 + 2 * beta) * L))
+    close(r.recommended, 1 / L)
+
+
+def test_dampening_and_weight_decay():
+    """torch's b <- mu b + (1 - d) g: heavy ball at the rate (1 - d) lr; coupled weight
+    decay adds wd I to the Hessian."""
+    m, x, y = make()
+    L = lmax(exact_hessian(m, x, y)[0])
+    opt = torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9, dampening=0.3,
+                          weight_decay=0.05)
+    r = safe_lr(m, F.cross_entropy, (x, y), opt, **TOL)
+    close(r.L, L + 0.05, 1e-10)
+    close(r.max_stable, 2 * 1.9 / (L + 0.05) / 0.7)
+    assert "dampening" in r.note and "effective rate" in r.note
+
+
+def adam_P(opt, params, amsgrad=False):
+    parts = []
+    for p in params:
+        st = opt.state[p]
+        g = opt.param_groups[0]
+        b2, eps = g["betas"][1], g["eps"]
+        v = (st["max_exp_avg_sq"] if amsgrad else st["exp_avg_sq"]).double().numpy().ravel()
+        t = float(st["step"])
+        parts.append(np.sqrt(v / (1 - b2 ** t)) + eps)
+    return np.concatenate(parts)
+
+
+@pytest.mark.parametrize("cls, kw", [
+    (torch.optim.Adam, dict(lr=1e-2)),
+    (torch.optim.Adam, dict(lr=1e-2, betas=(0.8, 0.99), eps=1e-6, amsgrad=True)),
+    (torch.optim.Adam, dict(lr=1e-2, weight_decay=0.1)),
+    (torch.optim.AdamW, dict(lr=1e-2, weight_decay=0.1)),
+])
+def test_adam(cls, kw):
+    m, x, y = make()
+    opt = cls(m.parameters(), **kw)
+    train_steps(m, x, y, opt, 4)
+    H, _ = exact_hessian(m, x, y)
+    d = 1 / np.sqrt(adam_P(opt, list(m.parameters()), kw.get("amsgrad", False)))
+    coupled = cls is torch.optim.Adam and kw.get("weight_decay", 0)
+    A = H + (kw["weight_decay"] * np.eye(len(d)) if coupled else 0)
+    lam = lmax(d[:, None] * A * d[None, :])
+    b1 = kw.get("betas", (0.9, 0.999))[0]
+    r = safe_lr(m, F.cross_entropy, (x, y), opt, **TOL)
+    assert r.method == "adam" and r.momentum == b1
+    close(r.L, lam, 1e-9)
+    close(r.max_stable, (2 + 2 * b1) / ((1 - b1) * lam))
+    close(r.recommended, (1 + b1) / ((1 - b1) * lam))
+    if cls is torch.optim.AdamW:
+        assert "decoupled weight decay" in r.note
+
+
+def test_adam_without_state_uses_the_first_step_preconditioner():
+    m, x, y = make()
+    opt = torch.optim.Adam(m.parameters(), lr=1e-3)
+    H, g = exact_hessian(m, x, y)
+    d = 1 / np.sqrt(np.abs(g) + 1e-8)
+    lam = lmax(d[:, None] * H * d[None, :])
+    r = safe_lr(m, F.cross_entropy, (x, y), opt, **TOL)
+    close(r.L, lam, 1e-8)
+    assert "no state yet" in r.note and not opt.state
+    # and that is what Adam's first step uses: v_hat_1 = g^2
+    train_steps(m, x, y, opt, 1)
+    assert np.allclose(adam_P(opt, list(m.parameters())), np.abs(g) + 1e-8, rtol=1e-12)
+
+
+def test_rmsprop():
+    m, x, y = make()
+    opt = torch.optim.RMSprop(m.parameters(), lr=1e-3, alpha=0.9, momentum=0.5)
+    train_steps(m, x, y, opt, 3)
+    H, _ = exact_hessian(m, x, y)
+    v = np.concatenate([opt.state[p]["square_avg"].numpy().ravel() for p in m.parameters()])
+    d = 1 / np.sqrt(np.sqrt(v) + 1e-8)
+    lam = lmax(d[:, None] * H * d[None, :])
+    r = safe_lr(m, F.cross_entropy, (x, y), opt, **TOL)
+    assert r.method == "heavy_ball"
+    close(r.max_stable, 2 * 1.5 / lam)
+
+
+def test_groups_keep_their_ratios():
+    m, x, y = make()
+    H, _ = exact_hessian(m, x, y)
+    first, last = list(m[0].parameters()), list(m[2].parameters())
+    opt = torch.optim.SGD([{"params": first, "lr": 0.1}, {"params": last, "lr": 0.02}],
+                          momentum=0.9)
+    k = sum(p.numel() for p in first)
+    s = np.concatenate([np.ones(k), np.full(H.shape[0] - k, 0.2)])
+    lam = lmax(np.sqrt(s)[:, None] * H * np.sqrt(s)[None, :])
+    r = safe_lr(m, F.cross_entropy, (x, y), opt, **TOL)
+    assert isinstance(r, GroupSafeRates) and len(r) == 2
+    close(r[0].max_stable, 2 * 1.9 / lam)
+    close(r[1].max_stable, 0.2 * 2 * 1.9 / lam)
+    assert r.max_stable == [g.max_stable for g in r]
+    # same rates in every group: one SafeRate
+    opt = torch.optim.SGD([{"params": first}, {"params": last}], lr=0.1)
+    assert isinstance(safe_lr(m, F.cross_entropy, (x, y), opt, **TOL), SafeRate)
+
+
+def test_groups_with_different_momenta_are_measured_block_by_block():
+    m, x, y = make()
+    first, last = list(m[0].parameters()), list(m[2].parameters())
+    opt = torch.optim.SGD([{"params": first, "momentum": 0.9}, {"params": last}], lr=0.1)
+    r = safe_lr(m, F.cross_entropy, (x, y), opt, **TOL)
+    H0, _ = exact_hessian(m, x, y, first)
+    H1, _ = exact_hessian(m, x, y, last)
+    close(r[0].max_stable, 2 * 1.9 / lmax(H0))
+    close(r[1].max_stable, 2 / lmax(H1))
+    assert r[0].method == "heavy_ball" and r[1].method == "gd" and "block" in r[0].note
+
+
+def test_certified_is_on_the_safe_side_and_note_says_where():
+    m, x, y = make()
+    m.train()
+    L = lmax(exact_hessian(m, x, y)[0])
+    torch.manual_seed(5)
+    np.random.seed(5)
+    random.seed(5)
+    ds = torch.utils.data.TensorDataset(x, y)
+    loader = torch.utils.data.DataLoader(ds, batch_size=32, shuffle=False)
+    states = (torch.get_rng_state(), np.random.get_state()[1].copy(), random.getstate())
+    r = safe_lr(m, F.cross_entropy, loader, torch.optim.SGD(m.parameters(), lr=0.1),
+                seed=1)
+    assert torch.equal(states[0], torch.get_rng_state())
+    assert np.array_equal(states[1], np.random.get_state()[1]) and states[2] == random.getstate()
+    assert m.training
+    assert r.L_upper >= L * (1 - 1e-12) and r.L <= L * (1 + 1e-12)
+    assert r.max_stable <= 2 / L * (1 + 1e-12)
+    for s in ("N = 80 samples", "3 batches", "eval mode", "HVPs", "float64", "current parameters"):
+        assert s in r.note, s
+
+
+def test_errors():
+    m, x, y = make()
+    with pytest.raises(TypeError, match="Adagrad"):
+        safe_lr(m, F.cross_entropy, (x, y), torch.optim.Adagrad(m.parameters()))
+    with pytest.raises(ValueError, match="maximize"):
+        safe_lr(m, F.cross_entropy, (x, y), torch.optim.SGD(m.parameters(), lr=0.1,
+                                                            maximize=True))
+    with pytest.raises(TypeError, match="optimizer"):
+        safe_lr(m, F.cross_entropy, (x, y), "sgd")
+    other = torch.nn.Parameter(torch.zeros(3, dtype=torch.float64))
+    with pytest.raises(ValueError, match="not a parameter of model"):
+        safe_lr(m, F.cross_entropy, (x, y), torch.optim.SGD([other], lr=0.1))
+    assert math.isfinite(safe_lr(m, F.cross_entropy, (x, y),
+                                 torch.optim.SGD(m.parameters(), lr=0.1), seed=0).max_stable)
+
+
+def test_preconditioned_operator():
+    from lrcore.torch import hessian, preconditioned
+
+    m, x, y = make()
+    H, g = exact_hessian(m, x, y)
+    op = hessian(m, F.cross_entropy, (x, y))
+    opt = torch.optim.Adam(m.parameters(), lr=1e-2)
+    with pytest.raises(ValueError, match="no state yet"):
+        preconditioned(op, opt)
+    M = preconditioned(op, opt, first_step=True)
+    d = 1 / np.sqrt(np.abs(g) + 1e-8)
+    v = np.random.default_rng(0).standard_normal(op.n)
+    assert np.allclose(M @ v, d * (H @ (d * v)), rtol=1e-10, atol=1e-12)
+    assert M.what == "P^-1/2 H P^-1/2" and M.num_hvps == op.num_hvps and M.n == op.n
+    train_steps(m, x, y, opt, 3)
+    H, _ = exact_hessian(m, x, y)
+    d = 1 / np.sqrt(adam_P(opt, list(m.parameters())))
+    M = preconditioned(op, opt)
+    assert np.allclose(M @ v, d * (H @ (d * v)), rtol=1e-10, atol=1e-12)
+    with pytest.raises(TypeError, match="SGD"):
+        preconditioned(op, torch.optim.SGD(m.parameters(), lr=0.1))
+    with pytest.raises(TypeError, match="HessianOperator"):
+        preconditioned(H, opt)

@@ -235,8 +235,10 @@ def safe_lr(target: Any, *, method: str = "gd", momentum: float = 0.0, x: Any = 
         Strong convexity to use; by default measured for problems and matrices, 0 for a
         number.
     second_moment : array, optional
-        Adam's (bias-corrected) second-moment state :math:`\\hat v`; required for
-        ``method="adam"``, which measures :math:`\\lambda_{\\max}(P^{-1}H)`.
+        Adam's (bias-corrected) second-moment state :math:`\\hat v`; ``method="adam"``
+        measures :math:`\\lambda_{\\max}(P^{-1}H)` with it.  Required for problems; an
+        operator given without it is taken as already preconditioned
+        (:math:`P^{-1/2} H P^{-1/2}`, e.g. :func:`lrcore.torch.preconditioned`).
     eps : float
         Adam's epsilon in :math:`P = \\mathrm{diag}(\\sqrt{\\hat v} + \\epsilon)`.
     **eig_kwargs
@@ -302,11 +304,14 @@ def safe_lr(target: Any, *, method: str = "gd", momentum: float = 0.0, x: Any = 
             op = target
             where = _describe_operator(target)
         if method == "adam":
-            if second_moment is None:
+            if second_moment is not None:
+                op = _preconditioned(aslinearoperator(op), second_moment, nonneg(eps, "eps"))
+                where = "P^-1/2 H P^-1/2 (Adam's preconditioned Hessian) of " + where
+            elif problem is not None:
                 raise ValueError("method='adam' needs second_moment= (Adam's v state) to "
                                  "measure the preconditioned sharpness lambda_max(P^-1 H)")
-            op = _preconditioned(aslinearoperator(op), second_moment, nonneg(eps, "eps"))
-            where = "P^-1/2 H P^-1/2 (Adam's preconditioned Hessian) of " + where
+            else:                 # the caller's operator is already P^-1/2 H P^-1/2
+                where += " (taken as Adam's preconditioned Hessian P^-1/2 H P^-1/2)"
         kw = dict(eig_kwargs, method=solver)
         if certified and solver == "lanczos":
             kw["bound_rtol"] = rtol

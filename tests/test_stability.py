@@ -98,8 +98,12 @@ def test_safe_lr_adam_preconditioned_sharpness():
     sr = safe_lr(H, method="adam", momentum=0.9, second_moment=v, eps=0.0)
     assert sr.L == pytest.approx(10.0, rel=1e-6)          # max(1/1, 100/100, 10/1)
     assert sr.max_stable == pytest.approx(3.8 / 0.1 / 10.0, rel=1e-6)   # (2+2b1)/((1-b1) L)
-    with pytest.raises(ValueError, match="second_moment"):
-        safe_lr(H, method="adam", momentum=0.9)
+    # an operator without second_moment is taken as already preconditioned (P^-1/2 H P^-1/2)
+    d = 1.0 / np.sqrt(np.sqrt(v))
+    pre = safe_lr(d[:, None] * H * d[None, :], method="adam", momentum=0.9)
+    assert pre.L == pytest.approx(sr.L, rel=1e-12) and "preconditioned" in pre.where
+    with pytest.raises(ValueError, match="second_moment"):       # a problem needs v
+        safe_lr(Quadratic(H), method="adam", momentum=0.9)
 
 
 def test_descend_c_equals_python_loop(diabetes, cancer):

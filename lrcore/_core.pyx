@@ -160,10 +160,12 @@ def openmp_threshold():
 
 cdef inline Py_ssize_t _index(object o, str name) except? -1:
     """An exact integer (bool and float refused) as Py_ssize_t."""
-    if PyLong_Check(o) and not isinstance(o, bool):
-        return <Py_ssize_t>o
-    if isinstance(o, (np.integer,)):
-        return <Py_ssize_t>int(o)
+    if (PyLong_Check(o) and not isinstance(o, bool)) or isinstance(o, (np.integer,)):
+        try:
+            return <Py_ssize_t>int(o)
+        except OverflowError:
+            raise ValueError(f"{name} must be between -2**63 and 2**63 - 1 (it is passed to "
+                             f"C as a 64-bit integer), got {int(o)}") from None
     raise TypeError(f"{name} must be an integer, got {type(o).__name__}")
 
 
@@ -175,6 +177,9 @@ cdef inline double _real(object o, str name) except? -1.0:
         raise TypeError(f"{name} must be a real number, got {type(o).__name__}")
     try:
         return float(o)
+    except OverflowError:
+        raise ValueError(f"{name} must be a finite number, got an integer too large for a "
+                         "float") from None
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be a real number, got {type(o).__name__}") from None
 

@@ -415,6 +415,10 @@ def test_cli_huge_features_work_when_standardized(csvs, capsys):
     (lambda: lrcore.check_stability(lrcore.Quadratic(np.eye(2)), 0.1, steps=2**64), "steps"),
     (lambda: lrcore.range_test(lrcore.Quadratic(np.eye(2)), num=2**70), "num"),
     (lambda: lrcore.schedules.cosine(0.1, 2**70), "steps"),
+    (lambda: lrcore.adam_step(np.zeros(3), np.ones(3), np.zeros(3), np.zeros(3), 2**63, 0.1),
+     "step"),
+    (lambda: lrcore.sgd_step(np.zeros(3), np.ones(3), 10**400), "lr"),
+    (lambda: lrcore.set_num_threads(2**70), "n"),
 ])
 def test_python_ints_too_large_for_c_name_the_argument(call, match):
     with pytest.raises(ValueError, match=match):

@@ -317,12 +317,20 @@ def _save(fig: Any, path: str) -> None:
         raise UsageError(f"--plot {path}: cannot write it ({exc.strerror or exc})") from None
 
 
-def _emit(reports: list[dict], args) -> None:
+def _emit(reports: list[dict[str, Any]], args: Any,
+          torch_report: dict[str, Any] | None = None) -> None:
     if args.json:
-        out = _clean_json(reports[0] if len(reports) == 1 else {"reports": reports})
-        print(json.dumps(out, indent=1))
+        out: Any = reports[0] if len(reports) == 1 else {"reports": reports}
+        if torch_report is not None:
+            out = {"reports": reports, "torch": torch_report}
+        print(json.dumps(_clean_json(out), indent=1))
     else:
-        print("\n\n".join(format_report(r) for r in reports))
+        text = [format_report(r) for r in reports]
+        if torch_report is not None:
+            from lrcore.torch.demo import format_demo
+
+            text.append(format_demo(torch_report))
+        print("\n\n".join(text))
     if args.plot:
         try:
             import matplotlib  # noqa: F401
@@ -330,15 +338,53 @@ def _emit(reports: list[dict], args) -> None:
             print("lrcore: --plot needs matplotlib: pip install 'lrcore[plot]' "
                   "(the report above is complete)", file=sys.stderr)
             return
-        if len(reports) == 1:
+        stem, dot, ext = args.plot.rpartition(".")
+
+        def named(tag: str) -> str:
+            return f"{stem}-{tag}.{ext}" if dot else f"{args.plot}-{tag}"
+
+        if len(reports) == 1 and torch_report is None:
             write_plot(reports[0], args.plot)
             print(f"plot written to {args.plot}", file=sys.stderr)
-        else:
-            stem, dot, ext = args.plot.rpartition(".")
-            for rep in reports:
-                p = f"{stem}-{rep['problem']['model']}.{ext}" if dot else f"{args.plot}-{rep['problem']['model']}"
-                write_plot(rep, p)
-                print(f"plot written to {p}", file=sys.stderr)
+            return
+        for rep in reports:
+            p = named(rep["problem"]["model"])
+            write_plot(rep, p)
+            print(f"plot written to {p}", file=sys.stderr)
+        if torch_report is not None:
+            p = named("mlp")
+            _write_torch_plot(torch_report, p)
+            print(f"plot written to {p}", file=sys.stderr)
+
+
+def _write_torch_plot(rep: dict[str, Any], path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from lrcore.torch.demo import plot_demo
+
+    fig, ax = plt.subplots(figsize=(7, 4.6))
+    plot_demo(rep, ax)
+    fig.tight_layout()
+    try:
+        _save(fig, path)
+    finally:
+        plt.close(fig)
+
+
+def _torch_demo() -> dict[str, Any] | None:
+    """The PyTorch part of the demo (an MLP on the shipped digits), or one line saying how
+    to get it when torch is not installed."""
+    try:
+        from lrcore.torch.demo import run_demo
+    except ImportError:
+        print("lrcore demo: the PyTorch part (sharpness, safe rates and a guarded training "
+              "run of an MLP on digits) needs PyTorch: pip install 'lrcore[torch]'",
+              file=sys.stderr)
+        return None
+    return run_demo(seed=0)
 
 
 def cmd_demo(args) -> int:
@@ -351,7 +397,7 @@ def cmd_demo(args) -> int:
         table = Table(X, y, tuple(names), "target", f"{name} (shipped)")
         reps.append(analyze_table(table, model=model, l2=l2, std=True, intercept=True,
                                   method=args.method, momentum=args.momentum, name=name))
-    _emit(reps, args)
+    _emit(reps, args, None if args.no_torch else _torch_demo())
     return 0
 
 
@@ -496,7 +542,10 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--json", action="store_true", help="print one JSON object")
         p.add_argument("--plot", metavar="OUT.png", help="write a three-panel PNG")
 
-    d = sub.add_parser("demo", help="run the pipeline on the two shipped datasets")
+    d = sub.add_parser("demo", help="run the pipeline on the shipped datasets (and an MLP on "
+                                    "digits when PyTorch is installed)")
+    d.add_argument("--no-torch", action="store_true",
+                   help="skip the PyTorch part (an MLP on the shipped digits)")
     common(d)
     a = sub.add_parser("analyze", help="analyse a CSV (header row), .npy or .npz data file")
     a.add_argument("file")

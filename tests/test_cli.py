@@ -43,6 +43,31 @@ def test_demo_subprocess_prints_the_key_numbers():
     X, y, _ = load_diabetes(standardize=True)
     L = LeastSquares(np.hstack([X, np.ones((len(y), 1))]), y).smoothness()
     assert f"L = {L:.5g}" in out
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        assert "needs PyTorch: pip install 'lrcore[torch]'" in r.stderr
+    else:                                  # the third part: an MLP on the shipped digits
+        for key in ("digits: MLP 64-32-10", "sharpness   L =", "SGD momentum", "Adam beta1",
+                    "training", "the edge"):
+            assert key in out, key
+
+
+def test_demo_without_torch_says_how_to_get_that_part(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "lrcore.torch.demo", None)     # import fails
+    assert cli.main(["demo", "--json"]) == 0
+    cap = capsys.readouterr()
+    assert "torch" not in json.loads(cap.out)
+    err = cap.err.strip().splitlines()
+    assert len(err) == 1 and "pip install 'lrcore[torch]'" in err[0]
+
+
+def test_demo_json_carries_the_torch_part(capsys):
+    pytest.importorskip("torch")
+    assert cli.main(["demo", "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["torch"]["model"]["layers"] == [64, 32, 10] and len(rep["reports"]) == 2
+    assert rep["torch"]["sharpness"]["L"] > 0
 
 
 @pytest.mark.parametrize("dataset", ["diabetes", "breast_cancer"])

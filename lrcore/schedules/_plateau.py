@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from lrcore._core import NonFiniteError
+from lrcore._validation import real
 from lrcore.schedules._schedule import (
     Schedule,
     ScheduleLike,
@@ -219,10 +220,7 @@ class ReduceOnPlateau:
 
 
 def _real_metric(metric: Any) -> float:
-    try:
-        m = float(metric)
-    except (TypeError, ValueError):
-        raise TypeError(f"metric must be a real number, got {type(metric).__name__}") from None
+    m = real(metric, "metric")
     if not math.isfinite(m):
         raise NonFiniteError(f"metric is {m!r}; the plateau state was left unchanged")
     return m

@@ -75,8 +75,6 @@ def length(x: Any, name: str) -> int:
 
 def nonneg_rate(x: Any, name: str) -> float:
     """A finite rate >= 0 (``-0.0`` becomes ``0.0``)."""
-    if not is_real(x):
-        raise TypeError(f"{name} must be a real number, got {type(x).__name__}")
     v = finite(x, name)
     if v < 0.0:
         raise ValueError(f"{name} must be >= 0, got {v!r}")

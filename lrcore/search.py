@@ -467,6 +467,10 @@ class RangeTest:
         The optimizer the test ran (:data:`lrcore.rates.METHODS`).
     momentum : float
         Its momentum (Adam's ``beta1``).
+    rates : SafeRate or None
+        The whole curvature measurement behind the two rates above (its ``where`` says
+        where and how the curvature was measured: the problem's global constant, or its
+        Hessian where the test starts).
     """
 
     lrs: NDArray[np.float64]
@@ -477,6 +481,7 @@ class RangeTest:
     max_stable_lr: float | None = None
     method: str = "gd"
     momentum: float = 0.0
+    rates: SafeRate | None = None
 
     @property
     def safe_lr(self) -> float | None:
@@ -838,6 +843,7 @@ def range_test(fn: Any, *, x0: Any = None, start: float = 1e-7, end: float = 10.
                                                   diverge=diverge, method=m, b=b, seed=seed)
         rec = None if sr is None else sr.recommended
         mx = None if sr is None else sr.max_stable
+        rates = sr
     else:
         for attr in ("step", "snapshot", "restore"):
             if not callable(getattr(fn, attr, None)):
@@ -851,8 +857,8 @@ def range_test(fn: Any, *, x0: Any = None, start: float = 1e-7, end: float = 10.
                                  "runs its own optimizer")
         m, b = "gd", 0.0
         losses, stopped = _range_test_user(fn, lrs, smooth, diverge)
-        rec = mx = None
+        rec = mx = rates = None
     n = len(losses)
     return RangeTest(lrs=lrs[:n], losses=losses, smoothed=_smooth(losses, smooth),
                      stopped_at=stopped, recommended_lr=rec, max_stable_lr=mx, method=m,
-                     momentum=b)
+                     momentum=b, rates=rates)

@@ -237,6 +237,13 @@ def test_function_problem_needs_a_point():
     assert sr.L == pytest.approx(2.0, rel=1e-6) and "at x" in sr.where
     q = lrcore.Problem.from_functions(lambda x: (float(x @ x), 2 * x), n=3, x0=np.ones(3))
     assert "x0" in lrcore.safe_lr(q).where
+    # the range test measures where it starts, and says so
+    with pytest.raises(ValueError, match="no reference point"):
+        lrcore.range_test(p)
+    w = np.full(3, 0.5)
+    rt = lrcore.range_test(p, x0=w, num=20)
+    assert rt.rates is not None and "at x" in rt.rates.where
+    assert rt.recommended_lr == pytest.approx(lrcore.safe_lr(p, x=w).recommended)
 
 
 # ----------------------------------------------------------------------------------------

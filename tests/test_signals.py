@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 
@@ -98,8 +99,11 @@ def test_sigint_interrupts_a_long_c_loop_within_a_second(case):
     env = dict(os.environ)
     pkg_parent = os.path.dirname(os.path.dirname(lrcore.__file__))
     env["PYTHONPATH"] = os.pathsep.join([pkg_parent, env.get("PYTHONPATH", "")])
+    # from a neutral directory: `python -c` puts the working directory first on sys.path,
+    # and a source checkout there (without the built extension) would shadow lrcore
     proc = subprocess.Popen([sys.executable, "-c", _script(CASES[case])], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=tempfile.gettempdir())
     try:
         line = proc.stdout.readline()           # blocks until the child is set up
         assert line.strip() == "READY", line + proc.stderr.read()

@@ -2,6 +2,7 @@
 
     python benchmarks/compare_optim.py            # full table (n = 1e3, 1e6, 1e7)
     python benchmarks/compare_optim.py --quick    # smaller repeat counts
+    python benchmarks/compare_optim.py --overhead # torch tensors vs numpy arrays per call
 
 For every optimizer (sgd, momentum, adam), dtype and size it prints the median time of
 one step for lrcore (which also scans the gradient for NaN/Inf before writing), numpy
@@ -12,6 +13,11 @@ each peer's time divided by lrcore's (> 1 means lrcore is faster; "lrcore unchec
 bandwidth against the machine's bound measured here with a one-pass C kernel that moves
 the same number of bytes (``lrcore._core._stream_4r3w``: reads 4 arrays, writes 3; scaled
 to the bytes each optimizer must move).
+
+``--overhead`` measures what taking torch tensors (zero-copy views, checks, the autograd
+version bump) costs per call against numpy arrays: the kernels called directly with
+plain tensors and with an ``nn.Parameter``, and the stateful ``Adam`` stepping a list of
+parameters (tensors and tensor gradients vs numpy arrays).
 """
 from __future__ import annotations
 
@@ -158,6 +164,78 @@ def fmt_t(t):
     return f"{t * 1e3:8.2f}ms"
 
 
+def interleaved(fns, reps: int) -> list:
+    """(median, minimum) seconds per call of each of ``fns``, their samples taken in turn
+    (a machine that slows down or speeds up during the run affects all of them alike).
+    The minimum is the steadier estimate of a fixed per-call cost on a busy machine."""
+    for fn in fns:
+        fn()
+    inner = [max(1, int(2e-3 / max(_rough(fn), 1e-9))) for fn in fns]
+    samples = [[] for _ in fns]
+    for _ in range(reps):
+        for k, fn in enumerate(fns):
+            t0 = time.perf_counter()
+            for _ in range(inner[k]):
+                fn()
+            samples[k].append((time.perf_counter() - t0) / inner[k])
+    return [(statistics.median(s), min(s)) for s in samples]
+
+
+def overhead(sizes, reps, dtype=np.float64):
+    """Per-call time of the kernels and of Adam.step with torch tensors vs numpy arrays."""
+    if torch is None:
+        print("torch is not installed: no overhead table")
+        return
+    print(f"\nper-call overhead of torch tensors ({np.dtype(dtype).name}): medians of {reps} "
+          f"interleaved samples; delta = tensor - numpy on the same memory, from the medians "
+          f"and (min) from the fastest samples; load average {os.getloadavg()[0]:.1f}")
+    head = (f"{'call':30}{'n':>9} {'numpy':>10} {'tensors':>10} {'Parameter':>10}   "
+            f"{'delta tensors (min)':>22}   {'delta Parameter (min)':>22}")
+    print(head)
+    print("-" * len(head))
+
+    def row(name, n, t_np, t_t, t_p):
+        cells = [fmt_t(t_np[0]), fmt_t(t_t[0]) if t_t else "", fmt_t(t_p[0])]
+        deltas = ["" if t is None else
+                  f"{(t[0] - t_np[0]) * 1e6:8.2f}us ({(t[1] - t_np[1]) * 1e6:7.2f}us)"
+                  for t in (t_t, t_p)]
+        print(f"{name:30}{n:>9} {cells[0]:>10} {cells[1]:>10} {cells[2]:>10}   "
+              f"{deltas[0]:>22}   {deltas[1]:>22}", flush=True)
+
+    for n in (int(s) for s in sizes):
+        rng = np.random.default_rng(0)
+        arrs = [rng.uniform(-1, 1, n).astype(dtype) * 1e-3 for _ in range(4)]
+        arrs[3] = np.abs(arrs[3])
+        # the tensors share the arrays' memory: both paths touch the very same bytes
+        tens = [torch.from_numpy(a) for a in arrs]
+        ptens = [torch.nn.Parameter(torch.from_numpy(arrs[0]))] + tens[1:]
+        cases = {
+            "sgd_step(x, g)": lambda a: optim.sgd_step(a[0], a[1], 1e-6),
+            "momentum_step(x, g, buf)": lambda a: optim.momentum_step(a[0], a[1], a[2], 1e-6,
+                                                                      0.9),
+            "adam_step(x, g, m, v)": lambda a: optim.adam_step(a[0], a[1], a[2], a[3], 10,
+                                                               1e-6),
+        }
+        for name, call in cases.items():
+            t_np, t_t, t_p = interleaved([lambda: call(arrs), lambda: call(tens),
+                                          lambda: call(ptens)], reps)
+            row(name, n, t_np, t_t, t_p)
+        # the stateful optimizer over 8 parameter arrays of n/8 elements (a small model)
+        k = 8
+        m = max(n // k, 1)
+        np_params = [rng.uniform(-1, 1, m).astype(dtype) for _ in range(k)]
+        np_grads = [rng.uniform(-1, 1, m).astype(dtype) * 1e-3 for _ in range(k)]
+        t_params = [torch.nn.Parameter(torch.from_numpy(p)) for p in np_params]
+        t_grads = [torch.from_numpy(g) for g in np_grads]
+        o_np = optim.Adam(np_params, lr=1e-6)
+        o_t = optim.Adam(t_params, lr=1e-6)
+        t_np, t_p = interleaved([lambda: o_np.step(np_grads), lambda: o_t.step(t_grads)], reps)
+        row("Adam.step, 8 arrays of n/8", n, t_np, None, t_p)
+    print("tensors: a plain CPU tensor for every argument; Parameter: x an nn.Parameter "
+          "(a leaf that requires grad), the rest tensors; Adam.step: Parameters and tensor "
+          "gradients vs numpy arrays")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer repeats")
@@ -165,6 +243,9 @@ def main(argv=None):
     ap.add_argument("--opts", nargs="*", default=["sgd", "momentum", "adam"],
                     choices=["sgd", "momentum", "adam"])
     ap.add_argument("--repeats", type=int, default=None, help="samples per median")
+    ap.add_argument("--overhead", action="store_true",
+                    help="only the torch-tensor vs numpy per-call overhead table "
+                         "(sizes default to 1e3 and 1e6)")
     args = ap.parse_args(argv)
     reps = args.repeats or (5 if args.quick else 15)
     env = {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
@@ -174,6 +255,11 @@ def main(argv=None):
           f" (torch threads={torch.get_num_threads() if torch else '-'})")
     print(f"python {sys.version.split()[0]}; env: " +
           ", ".join(f"{k}={'unset' if v is None else v}" for k, v in env.items()))
+    if args.overhead:
+        sizes = args.sizes if args.sizes != SIZES else [1e3, 1e6]
+        for dtype in (np.float64, np.float32):
+            overhead(sizes, reps, dtype)
+        return
     peers = ["lrcore unchecked", "numpy", "numpy out="]
     if torch is not None:
         peers += ["torch foreach=False", "torch foreach=True", "torch fused=True"]

@@ -4,11 +4,11 @@
 # tests/test_stubs.py for the exact command; tests/stubtest_allowlist.txt lists the
 # Cython-generated names that are deliberately not typed here).
 from collections.abc import Callable, Sequence
-from typing import Any, Final, Literal, SupportsFloat, TypedDict, overload
+from typing import Any, Final, Literal, Protocol, SupportsFloat, TypedDict, overload
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
-from typing_extensions import NotRequired, Self, disjoint_base
+from typing_extensions import Buffer, NotRequired, Self, disjoint_base
 
 _Float = NDArray[np.float32] | NDArray[np.float64]
 _F64 = NDArray[np.float64]
@@ -37,24 +37,35 @@ def openmp_threshold() -> int: ...
 # ---- update kernels (_update.pxi) ---------------------------------------------------------
 _EPS_WHY: str
 
-def all_finite(a: _Float) -> bool: ...
-def sgd_step(x: _Float, g: _Float, lr: float, *, weight_decay: float = 0.0,
+class _DLPackArray(Protocol):
+    # what numpy.from_dlpack takes: torch tensors, other libraries' arrays
+    def __dlpack__(self, *, stream: Any = None) -> Any: ...
+    def __dlpack_device__(self) -> tuple[int, int]: ...
+
+# an array the update kernels take without a copy (torch tensors are _DLPackArray)
+_Array = _Float | _DLPackArray | Buffer
+
+def float_view(a: _Array, name: str = "a", *, writable: bool = False) -> _Float: ...
+def overlapping_pair(first: list[NDArray[Any]],
+                     second: list[NDArray[Any]] | None = None) -> tuple[int, int] | None: ...
+def all_finite(a: _Array) -> bool: ...
+def sgd_step(x: _Array, g: _Array, lr: float, *, weight_decay: float = 0.0,
              maximize: bool = False, nonfinite: _Policy = "raise") -> bool: ...
-def momentum_step(x: _Float, g: _Float, buf: _Float, lr: float, momentum: float, *,
+def momentum_step(x: _Array, g: _Array, buf: _Array, lr: float, momentum: float, *,
                   nesterov: bool = False, dampening: float = 0.0, weight_decay: float = 0.0,
                   first_step: bool = False, maximize: bool = False,
                   nonfinite: _Policy = "raise") -> bool: ...
-def adam_step(x: _Float, g: _Float, m: _Float, v: _Float, step: int, lr: float, *,
+def adam_step(x: _Array, g: _Array, m: _Array, v: _Array, step: int, lr: float, *,
               beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-08,
               weight_decay: float = 0.0, decoupled: bool = False, amsgrad: bool = False,
-              vmax: _Float | None = None, maximize: bool = False,
+              vmax: _Array | None = None, maximize: bool = False,
               nonfinite: _Policy = "raise") -> bool: ...
-def rmsprop_step(x: _Float, g: _Float, square_avg: _Float, lr: float, *, alpha: float = 0.99,
+def rmsprop_step(x: _Array, g: _Array, square_avg: _Array, lr: float, *, alpha: float = 0.99,
                  eps: float = 1e-08, weight_decay: float = 0.0, momentum: float = 0.0,
-                 centered: bool = False, grad_avg: _Float | None = None,
-                 buf: _Float | None = None, maximize: bool = False,
+                 centered: bool = False, grad_avg: _Array | None = None,
+                 buf: _Array | None = None, maximize: bool = False,
                  nonfinite: _Policy = "raise") -> bool: ...
-def adagrad_step(x: _Float, g: _Float, sum_sq: _Float, step: int, lr: float, *,
+def adagrad_step(x: _Array, g: _Array, sum_sq: _Array, step: int, lr: float, *,
                  lr_decay: float = 0.0, eps: float = 1e-10, weight_decay: float = 0.0,
                  maximize: bool = False, nonfinite: _Policy = "raise") -> bool: ...
 def _stream_4r3w(a: _Float, b: _Float, c: _Float, d: _Float) -> None: ...

@@ -26,6 +26,9 @@ from libc.math cimport isfinite
 from cpython.float cimport PyFloat_Check, PyFloat_AS_DOUBLE
 from cpython.long cimport PyLong_Check
 from cpython.exc cimport PyErr_CheckSignals
+from cpython.buffer cimport PyObject_CheckBuffer
+
+import sys
 
 import numpy as np
 
@@ -217,8 +220,7 @@ cdef inline double _unit(object o, str name) except? -1.0:
 cdef inline int _float_typenum(object a, str name) except -1:
     """Type number of a float32/float64 ndarray, else TypeError naming ``name``."""
     if not cnp.PyArray_Check(a):
-        raise TypeError(
-            f"{name} must be a numpy.ndarray of float32 or float64, got {type(a).__name__}")
+        raise TypeError(_not_an_array(a, name))
     cdef int t = cnp.PyArray_TYPE(<cnp.ndarray>a)
     if t != cnp.NPY_DOUBLE and t != cnp.NPY_FLOAT:
         raise TypeError(f"{name} must have dtype float32 or float64, got {(<cnp.ndarray>a).dtype}")
@@ -242,7 +244,7 @@ cdef inline int _check_like(object a, str name, cnp.ndarray ref, str refname, in
                             bint writable) except -1:
     """``a`` is an ndarray with the same dtype and shape as ``ref`` and a usable layout."""
     if not cnp.PyArray_Check(a):
-        raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
+        raise TypeError(_not_an_array(a, name))
     cdef cnp.ndarray arr = <cnp.ndarray>a
     if cnp.PyArray_TYPE(arr) != typenum:
         raise TypeError(
@@ -277,6 +279,170 @@ cdef int _check_disjoint(list arrays, list names) except -1:
                 raise ValueError(
                     f"{names[i]} and {names[j]} share memory; in-place kernels need "
                     f"separate arrays (pass a copy of {names[j]})")
+    return 0
+
+
+# ---- arrays of other libraries: torch tensors, DLPack, the buffer protocol ----------------
+# The update kernels take any of them without a copy: each is viewed as an ndarray sharing
+# its memory, and the ndarray goes through the checks above.  lrcore never imports torch:
+# a tensor can only exist once its user has imported torch, so sys.modules tells.
+
+cdef object _Tensor = None              # torch.Tensor (None until torch is imported)
+cdef object _torch_strided = None
+cdef object _torch_f32 = None
+cdef object _torch_f64 = None
+cdef object _increment_version = None   # torch.autograd.graph.increment_version
+
+#: DLPack's DLDeviceType codes (dlpack.h), for the messages
+_DLPACK_DEVICES = {1: "CPU", 2: "CUDA", 3: "CUDA host (pinned)", 4: "OpenCL", 7: "Vulkan",
+                   8: "Metal", 9: "VPI", 10: "ROCm", 11: "ROCm host", 12: "ext_dev",
+                   13: "CUDA managed", 14: "oneAPI", 15: "WebGPU", 16: "Hexagon", 17: "MAIA"}
+
+
+cdef object _tensor_type():
+    """``torch.Tensor`` when torch has been imported (by anyone), else None."""
+    global _Tensor, _torch_strided, _torch_f32, _torch_f64, _increment_version
+    if _Tensor is not None:
+        return _Tensor
+    mod = sys.modules.get("torch")
+    if mod is None:
+        return None
+    try:
+        inc = mod.autograd.graph.increment_version
+        _torch_strided, _torch_f32, _torch_f64 = mod.strided, mod.float32, mod.float64
+        _increment_version = inc
+        _Tensor = mod.Tensor
+    except AttributeError:      # torch is half-way through its own import
+        return None
+    return _Tensor
+
+
+cdef str _not_an_array(object a, str name):
+    return (f"{name} must be a numpy.ndarray, a CPU torch.Tensor, or an object with "
+            f"__dlpack__ or the buffer protocol (float32 or float64), got {type(a).__name__}")
+
+
+cdef cnp.ndarray _tensor_view(object a, str name, bint writable, bint any_layout):
+    """The ndarray sharing a CPU torch tensor's memory (``Tensor.numpy()``)."""
+    if not a.is_cpu:
+        raise ValueError(
+            f"{name} is a torch tensor on {a.device}; lrcore's kernels run on the CPU: move "
+            f"it with .cpu() (an update then changes that copy, not {name}) or use torch's "
+            f"fused optimizer (torch.optim.Adam(..., fused=True) and friends) on that device")
+    if a.layout is not _torch_strided:
+        raise TypeError(f"{name} is a {a.layout} tensor; lrcore's kernels take dense "
+                        f"(torch.strided) tensors")
+    dt = a.dtype
+    if dt is not _torch_f64 and dt is not _torch_f32:
+        raise TypeError(f"{name} must have dtype float32 or float64, got {dt}")
+    if not any_layout and not a.is_contiguous():
+        if writable:
+            raise ValueError(
+                f"{name} must be a contiguous tensor (its strides are {tuple(a.stride())}); "
+                f"it is updated in place, so a copy such as {name}.contiguous() would lose "
+                f"the update")
+        raise ValueError(f"{name} must be a contiguous tensor (its strides are "
+                         f"{tuple(a.stride())}); pass {name}.contiguous()")
+    if a.requires_grad:
+        if writable and not a.is_leaf:
+            raise ValueError(
+                f"{name} is a tensor that requires grad but is not a leaf (grad_fn="
+                f"{type(a.grad_fn).__name__}: the result of an operation, or a view of a "
+                f"parameter taken with grad enabled); lrcore writes its memory directly, "
+                f"which autograd cannot record.  Update the leaf (the parameter itself), or "
+                f"take the view under torch.no_grad()")
+        a = a.detach()          # shares memory and the version counter
+    try:
+        arr = a.numpy()
+    except (RuntimeError, TypeError) as e:
+        raise ValueError(f"{name}: torch cannot share this tensor's memory with numpy "
+                         f"without a copy ({e})") from None
+    return <cnp.ndarray>arr
+
+
+cdef cnp.ndarray _dlpack_view(object a, str name, bint writable):
+    """The ndarray sharing a CPU DLPack producer's memory (``numpy.from_dlpack``)."""
+    if not hasattr(a, "__dlpack_device__"):
+        raise TypeError(f"{name} has __dlpack__ but no __dlpack_device__ (both are part of "
+                        f"the DLPack protocol)")
+    try:
+        dev = a.__dlpack_device__()
+        kind, ident = int(dev[0]), int(dev[1])
+    except Exception as e:
+        raise TypeError(f"{name}.__dlpack_device__() failed or returned no (device type, "
+                        f"id) pair: {e!r}") from None
+    if kind != 1:
+        raise ValueError(
+            f"{name} lives on DLPack device {_DLPACK_DEVICES.get(kind, 'type ' + str(kind))}:"
+            f"{ident}; lrcore's kernels run on the CPU: copy it to host memory first (an "
+            f"update then changes that copy, not {name}) or use an optimizer of {name}'s "
+            f"own library on that device")
+    try:
+        arr = np.from_dlpack(a)
+    except (BufferError, TypeError, ValueError, RuntimeError) as e:
+        raise TypeError(f"{name}: numpy cannot import it through DLPack ({e})") from None
+    if writable and not cnp.PyArray_ISWRITEABLE(<cnp.ndarray>arr):
+        raise ValueError(
+            f"{name} is read-only through DLPack (its producer marks it read-only, or only "
+            f"speaks the legacy pre-1.0 protocol, which cannot say it is writable); it is "
+            f"updated in place and must be writeable")
+    return <cnp.ndarray>arr
+
+
+cdef cnp.ndarray _as_float_array(object a, str name, bint writable, bint any_layout=False):
+    """``a`` as an ndarray sharing its memory, never a copy: an ndarray itself; a CPU torch
+    tensor (``Tensor.numpy()``, detached first when it is a leaf that requires grad); an
+    object with ``__dlpack__`` on the CPU (``numpy.from_dlpack``); a buffer (memoryview,
+    array.array, ...: ``numpy.asarray(memoryview(a))``).  Refused with a TypeError/
+    ValueError naming ``name``: other objects, tensors on other devices, non-contiguous
+    tensors (unless ``any_layout``: for readers that copy such arrays), non-leaf tensors
+    that require grad when ``writable``.  dtype, shape, layout and writability are the
+    callers' checks (``_float_typenum``, ``_check_like``)."""
+    if cnp.PyArray_Check(a):
+        return <cnp.ndarray>a
+    T = _tensor_type()
+    if T is not None and isinstance(a, T):
+        return _tensor_view(a, name, writable, any_layout)
+    if hasattr(a, "__dlpack__"):
+        return _dlpack_view(a, name, writable)
+    if PyObject_CheckBuffer(a):
+        try:
+            return <cnp.ndarray>np.asarray(memoryview(a))
+        except (TypeError, ValueError, BufferError, NotImplementedError) as e:
+            raise TypeError(f"{name}: numpy cannot view this buffer ({e})") from None
+    raise TypeError(_not_an_array(a, name))
+
+
+cdef object _tensor_behind(object a):
+    """The torch tensor whose memory ``a`` is: ``a`` itself, or for an ndarray made by
+    ``Tensor.numpy()`` (or a numpy view of one) the tensor at the end of its ``.base``
+    chain; None otherwise."""
+    if isinstance(a, _Tensor):
+        return a
+    while cnp.PyArray_Check(a):
+        a = cnp.get_array_base(<cnp.ndarray>a)
+    return a if isinstance(a, _Tensor) else None
+
+
+cdef int _mark_written(tuple written) except -1:
+    """Bump the autograd version counter of every torch tensor written through
+    ``written`` (see ``_tensor_behind``), as a torch in-place operation does: a tensor saved
+    for backward and then updated makes ``backward()`` raise instead of using stale values.
+    Nothing to do (and no torch lookup beyond sys.modules) when torch is not imported."""
+    if _tensor_type() is None:
+        return 0
+    tensors = None
+    for a in written:
+        if a is None or (cnp.PyArray_Check(a) and cnp.PyArray_BASE(<cnp.ndarray>a) == NULL):
+            continue            # the common case: an ndarray owning its memory
+        t = _tensor_behind(a)
+        if t is not None:
+            if tensors is None:
+                tensors = [t]
+            else:
+                tensors.append(t)
+    if tensors is not None:
+        _increment_version(tensors)
     return 0
 
 

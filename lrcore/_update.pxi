@@ -120,6 +120,9 @@ cdef int adagrad_f32(float *x, const float *g, float *sum, Py_ssize_t n, int64_t
 
 # ---- Python API -------------------------------------------------------------------------
 
+from libc.stdlib cimport malloc, free, qsort
+from libc.stdint cimport uintptr_t
+
 _EPS_WHY = "eps = 0 gives 0/0 = NaN wherever the gradient history is zero"
 
 cdef inline object _step_outcome(int status, int policy, str func, str modified):
@@ -142,10 +145,185 @@ cdef inline int64_t _step_count(object step) except -1:
     return s
 
 
+def float_view(a, name="a", *, writable=False):
+    """``a`` as a float32/float64 numpy array sharing its memory: never a copy.
+
+    What the update kernels do with each array argument before checking it, for callers
+    that keep views (the optimizers of :mod:`lrcore.optim`).  Accepted:
+
+    * a ``numpy.ndarray`` (returned as is);
+    * a CPU ``torch.Tensor``, dense and contiguous, through ``Tensor.numpy()`` (a leaf
+      that requires grad, such as an ``nn.Parameter``, is detached first: same memory and
+      same version counter).  Refused: tensors on another device, sparse tensors,
+      non-contiguous tensors, and with ``writable=True`` tensors that require grad but
+      are not leaves (autograd results, views of parameters taken with grad enabled);
+    * an object with ``__dlpack__`` and ``__dlpack_device__`` on the CPU, through
+      ``numpy.from_dlpack``;
+    * an object exposing the buffer protocol (``memoryview``, ``array.array('d')``...).
+
+    torch is never imported by lrcore: tensors are recognised once their user has.
+
+    Parameters
+    ----------
+    a : array
+        The object to view.
+    name : str, optional
+        Its name in error messages.
+    writable : bool, optional
+        ``a`` is to be updated in place: it must also be C-contiguous, aligned, in native
+        byte order and writeable.
+
+    Returns
+    -------
+    numpy.ndarray
+        Sharing ``a``'s memory.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Naming ``name`` and what was expected.
+
+    Examples
+    --------
+    >>> import array, numpy as np
+    >>> from lrcore._core import float_view
+    >>> buf = array.array("d", [1.0, 2.0])
+    >>> v = float_view(buf, "buf", writable=True)
+    >>> v[0] = 5.0
+    >>> buf
+    array('d', [5.0, 2.0])
+    >>> float_view([1.0], "x")
+    Traceback (most recent call last):
+    ...
+    TypeError: x must be a numpy.ndarray, a CPU torch.Tensor, or an object with __dlpack__ or the buffer protocol (float32 or float64), got list
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, got {type(name).__name__}")
+    cdef cnp.ndarray A = _as_float_array(a, name, writable)
+    _float_typenum(A, name)
+    if writable:
+        _check_layout(A, name, True)
+    return A
+
+
+cdef struct _Span:
+    uintptr_t start     # addresses as integers: comparing pointers into different
+    uintptr_t end       # objects with < is undefined in C
+    int kind
+    Py_ssize_t index
+
+
+cdef int _span_cmp(const void *a, const void *b) noexcept nogil:
+    cdef const _Span *x = <const _Span *>a
+    cdef const _Span *y = <const _Span *>b
+    if x.start < y.start:
+        return -1
+    if x.start > y.start:
+        return 1
+    return 0
+
+
+cdef Py_ssize_t _fill_spans(_Span *spans, Py_ssize_t at, list arrays, int kind,
+                            str what) except -1:
+    """Byte extents [lowest, highest + itemsize) of ``arrays`` (any strides); empty arrays
+    are left out.  Returns the next free slot."""
+    cdef Py_ssize_t i, k, extent
+    cdef cnp.ndarray a
+    cdef uintptr_t lo, hi
+    for i in range(len(arrays)):
+        o = arrays[i]
+        if not cnp.PyArray_Check(o):
+            raise TypeError(f"{what}[{i}] must be a numpy.ndarray, got {type(o).__name__}")
+        a = <cnp.ndarray>o
+        if cnp.PyArray_SIZE(a) == 0:
+            continue
+        lo = hi = <uintptr_t>cnp.PyArray_DATA(a)
+        for k in range(cnp.PyArray_NDIM(a)):
+            extent = cnp.PyArray_STRIDE(a, k) * (cnp.PyArray_DIM(a, k) - 1)
+            if extent < 0:
+                lo -= <uintptr_t>(-extent)
+            else:
+                hi += <uintptr_t>extent
+        spans[at].start = lo
+        spans[at].end = hi + <uintptr_t>cnp.PyArray_ITEMSIZE(a)
+        spans[at].kind = kind
+        spans[at].index = i
+        at += 1
+    return at
+
+
+def overlapping_pair(first, second=None):
+    """The first pair of arrays found that may share memory, or None: ``(i, j)`` with
+    ``first[i]`` and ``second[j]`` overlapping, or with ``second=None`` two arrays of
+    ``first`` (``i > j``).
+
+    Memory is compared by byte extents, as ``numpy.may_share_memory`` does (exact for
+    contiguous arrays); empty arrays share nothing.  The extents are sorted and swept in
+    C, O(k log k) for k arrays: how the optimizers of :mod:`lrcore.optim` check before
+    every step that no gradient shares memory with a parameter or a buffer.
+
+    Parameters
+    ----------
+    first, second : list of numpy.ndarray
+
+    Returns
+    -------
+    tuple of int or None
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lrcore._core import overlapping_pair
+    >>> buf = np.zeros(10)
+    >>> overlapping_pair([buf[:5], np.ones(3)], [np.ones(2), buf[4:]])
+    (0, 1)
+    >>> print(overlapping_pair([buf[:5], buf[5:]]))
+    None
+    """
+    if not isinstance(first, list) or not (second is None or isinstance(second, list)):
+        raise TypeError("first and second must be lists of numpy.ndarray")
+    cdef bint one = second is None
+    cdef Py_ssize_t n = len(first) + (0 if one else len(second))
+    if n < 2:
+        return None
+    cdef _Span *spans = <_Span *>malloc(n * sizeof(_Span))
+    if spans == NULL:
+        raise MemoryError("overlapping_pair")
+    cdef Py_ssize_t k, m
+    cdef uintptr_t reach[2]
+    cdef Py_ssize_t owner[2]
+    cdef int other
+    try:
+        m = _fill_spans(spans, 0, first, 0, "first")
+        if not one:
+            m = _fill_spans(spans, m, second, 1, "second")
+        qsort(spans, m, sizeof(_Span), _span_cmp)
+        # a span overlaps an earlier one of the kind it is compared with iff it starts
+        # before the largest end seen so far of that kind
+        reach[0] = reach[1] = 0
+        owner[0] = owner[1] = -1
+        for k in range(m):
+            other = spans[k].kind if one else 1 - spans[k].kind
+            if owner[other] >= 0 and spans[k].start < reach[other]:
+                if one:
+                    return (max(spans[k].index, owner[other]), min(spans[k].index, owner[other]))
+                if spans[k].kind == 0:
+                    return (spans[k].index, owner[other])
+                return (owner[other], spans[k].index)
+            if owner[spans[k].kind] < 0 or spans[k].end > reach[spans[k].kind]:
+                reach[spans[k].kind] = spans[k].end
+                owner[spans[k].kind] = spans[k].index
+        return None
+    finally:
+        free(spans)
+
+
 def all_finite(a):
     """True if every element of a float32/float64 array is finite (no NaN, no +-Inf).
 
     One vectorized pass in C, without the GIL; the test optimizer steps run before writing.
+    ``a`` may be anything the update kernels take (see :func:`sgd_step`); a
+    non-contiguous one is scanned through a contiguous copy.
 
     Examples
     --------
@@ -153,8 +331,8 @@ def all_finite(a):
     >>> lrcore.optim.all_finite(np.array([1.0, 2.0])), lrcore.optim.all_finite(np.array([np.nan]))
     (True, False)
     """
-    cdef int t = _float_typenum(a, "a")
-    cdef cnp.ndarray arr = <cnp.ndarray>a
+    cdef cnp.ndarray arr = _as_float_array(a, "a", False, True)
+    cdef int t = _float_typenum(arr, "a")
     if not cnp.PyArray_IS_C_CONTIGUOUS(arr) or not cnp.PyArray_ISNOTSWAPPED(arr) \
             or not cnp.PyArray_ISALIGNED(arr):
         arr = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("="))
@@ -182,10 +360,11 @@ def sgd_step(x, g, lr, *, weight_decay=0.0, maximize=False, nonfinite="raise"):
 
     Parameters
     ----------
-    x : numpy.ndarray
+    x : array
         Parameters, float32 or float64, C-contiguous and writeable (any shape; treated as
-        flat).  Updated in place.
-    g : numpy.ndarray
+        flat).  Updated in place.  A numpy array, a CPU torch tensor, a DLPack object or a
+        buffer: see Notes.
+    g : array
         Gradient, same dtype and shape as ``x``, must not share memory with ``x``.
     lr : float
         Learning rate, finite and >= 0.
@@ -206,6 +385,34 @@ def sgd_step(x, g, lr, *, weight_decay=0.0, maximize=False, nonfinite="raise"):
     bool
         True if the update was applied, False if it was skipped (``nonfinite="skip"``).
 
+    Notes
+    -----
+    Arrays of every kernel are taken without a copy (:func:`lrcore._core.float_view`):
+    numpy arrays; CPU torch tensors through ``Tensor.numpy()``; objects with
+    ``__dlpack__``/``__dlpack_device__`` on the CPU through ``numpy.from_dlpack`` (for the
+    updated arguments the producer must speak DLPack >= 1.0, which can say the memory is
+    writable); buffers (``memoryview``, ``array.array('f')``/``('d')``) through
+    ``numpy.asarray(memoryview(a))``.  They may be mixed in one call; dtype, shape,
+    layout and disjointness are checked on the views, so two tensors that share storage
+    are refused like two overlapping arrays.  Everything is checked before the first write;
+    a refused call modifies nothing.
+
+    torch conventions: tensors on another device are refused (lrcore's kernels run on
+    the CPU: use ``.cpu()`` or torch's fused optimizer); so are non-contiguous tensors,
+    whose update a ``.contiguous()`` copy would lose.  An updated tensor may be a leaf that
+    requires grad (an ``nn.Parameter``): as ``torch.optim`` writes parameters under
+    ``torch.no_grad()``, the kernel writes its memory directly.  Autograd is told through
+    the version counter: after a step that wrote anything, the version of every updated
+    tensor -- passed directly, or behind an ndarray made by ``Tensor.numpy()`` -- is bumped
+    (``torch.autograd.graph.increment_version``), exactly as an in-place torch operation
+    does, so a ``backward()`` through a graph that saved the old values raises instead of
+    using stale memory.  An updated tensor that requires grad but is not a leaf (an
+    operation's result, or a view of a parameter taken with grad enabled) is refused:
+    its ``grad_fn`` cannot be told about a write it did not record.  A gradient that
+    requires grad (``create_graph=True``) is read through its detached view.  As in torch,
+    ``p.data`` is a tensor with a version counter of its own: writing through it (or
+    through ``p.data.numpy()``) is invisible to ``p``'s autograd.
+
     Examples
     --------
     >>> import numpy as np
@@ -216,11 +423,11 @@ def sgd_step(x, g, lr, *, weight_decay=0.0, maximize=False, nonfinite="raise"):
     >>> x
     array([ 0.95, -2.05])
     """
-    cdef int t = _float_typenum(x, "x")
-    cdef cnp.ndarray X = <cnp.ndarray>x
+    cdef cnp.ndarray X = _as_float_array(x, "x", True)
+    cdef int t = _float_typenum(X, "x")
     _check_layout(X, "x", True)
-    _check_like(g, "g", X, "x", t, False)
-    cdef cnp.ndarray G = <cnp.ndarray>g
+    cdef cnp.ndarray G = _as_float_array(g, "g", False)
+    _check_like(G, "g", X, "x", t, False)
     cdef double lr_ = _nonneg(lr, "lr")
     cdef double wd = _nonneg(weight_decay, "weight_decay")
     cdef int mx = 1 if maximize else 0
@@ -236,6 +443,8 @@ def sgd_step(x, g, lr, *, weight_decay=0.0, maximize=False, nonfinite="raise"):
             st = c_sgd_f64(<double *>px, <double *>pg, n, lr_, wd, mx, policy != _POLICY_UNCHECKED, nt)
         else:
             st = c_sgd_f32(<float *>px, <float *>pg, n, lr_, wd, mx, policy != _POLICY_UNCHECKED, nt)
+    if st == LRC_OK:
+        _mark_written((x,))
     return _step_outcome(st, policy, "sgd_step", "x was")
 
 
@@ -254,9 +463,10 @@ def momentum_step(x, g, buf, lr, momentum, *, nesterov=False, dampening=0.0,
 
     Parameters
     ----------
-    x, g, buf : numpy.ndarray
+    x, g, buf : array
         Parameters (updated), gradient, momentum buffer (updated); one dtype (float32 or
-        float64), one shape, C-contiguous, no shared memory.
+        float64), one shape, C-contiguous, no shared memory.  numpy arrays, CPU torch
+        tensors, DLPack objects or buffers (see :func:`sgd_step`, Notes).
     lr : float
         Learning rate, finite and >= 0.
     momentum : float
@@ -291,12 +501,13 @@ def momentum_step(x, g, buf, lr, momentum, *, nesterov=False, dampening=0.0,
     >>> buf, x
     (array([1.9, 1.9]), array([-0.29, -0.29]))
     """
-    cdef int t = _float_typenum(x, "x")
-    cdef cnp.ndarray X = <cnp.ndarray>x
+    cdef cnp.ndarray X = _as_float_array(x, "x", True)
+    cdef int t = _float_typenum(X, "x")
     _check_layout(X, "x", True)
-    _check_like(g, "g", X, "x", t, False)
-    _check_like(buf, "buf", X, "x", t, True)
-    cdef cnp.ndarray G = <cnp.ndarray>g, B = <cnp.ndarray>buf
+    cdef cnp.ndarray G = _as_float_array(g, "g", False)
+    _check_like(G, "g", X, "x", t, False)
+    cdef cnp.ndarray B = _as_float_array(buf, "buf", True)
+    _check_like(B, "buf", X, "x", t, True)
     cdef double lr_ = _nonneg(lr, "lr")
     cdef double mom = _nonneg(momentum, "momentum")
     cdef double damp = _nonneg(dampening, "dampening")
@@ -322,6 +533,8 @@ def momentum_step(x, g, buf, lr, momentum, *, nesterov=False, dampening=0.0,
         else:
             st = c_momentum_f32(<float *>px, <float *>pg, <float *>pb, n, lr_, mom, damp,
                                 wd, nest, first, mx, policy != _POLICY_UNCHECKED, nt)
+    if st == LRC_OK:
+        _mark_written((x, buf))
     return _step_outcome(st, policy, "momentum_step", "x and buf were")
 
 
@@ -349,9 +562,11 @@ def adam_step(x, g, m, v, step, lr, *, beta1=0.9, beta2=0.999, eps=1e-8, weight_
 
     Parameters
     ----------
-    x, g, m, v : numpy.ndarray
+    x, g, m, v : array
         Parameters (updated), gradient, first and second moment buffers (updated, start at
         zero).  One dtype (float32 or float64), one shape, C-contiguous, no shared memory.
+        numpy arrays, CPU torch tensors, DLPack objects or buffers (see :func:`sgd_step`,
+        Notes).
     step : int
         1-based index of this update (>= 1), used for the bias corrections.
     lr : float
@@ -367,7 +582,7 @@ def adam_step(x, g, m, v, step, lr, *, beta1=0.9, beta2=0.999, eps=1e-8, weight_
         AdamW's decoupled weight decay.
     amsgrad : bool, optional
         Keep the running maximum of ``v`` in ``vmax`` (required then) and use it.
-    vmax : numpy.ndarray, optional
+    vmax : array, optional
         The AMSGrad buffer (updated), like ``x``; only with ``amsgrad=True``.
     maximize : bool, optional
         Ascend instead of descend.
@@ -398,20 +613,22 @@ def adam_step(x, g, m, v, step, lr, *, beta1=0.9, beta2=0.999, eps=1e-8, weight_
     >>> np.round(x, 6)  # the first Adam step moves every coordinate by ~lr
     array([0.99, 2.01])
     """
-    cdef int t = _float_typenum(x, "x")
-    cdef cnp.ndarray X = <cnp.ndarray>x
+    cdef cnp.ndarray X = _as_float_array(x, "x", True)
+    cdef int t = _float_typenum(X, "x")
     _check_layout(X, "x", True)
-    _check_like(g, "g", X, "x", t, False)
-    _check_like(m, "m", X, "x", t, True)
-    _check_like(v, "v", X, "x", t, True)
-    cdef cnp.ndarray G = <cnp.ndarray>g, M = <cnp.ndarray>m, V = <cnp.ndarray>v
+    cdef cnp.ndarray G = _as_float_array(g, "g", False)
+    _check_like(G, "g", X, "x", t, False)
+    cdef cnp.ndarray M = _as_float_array(m, "m", True)
+    _check_like(M, "m", X, "x", t, True)
+    cdef cnp.ndarray V = _as_float_array(v, "v", True)
+    _check_like(V, "v", X, "x", t, True)
     cdef cnp.ndarray VM = None
     cdef int ams = 1 if amsgrad else 0
     if ams:
         if vmax is None:
             raise ValueError("amsgrad=True needs the vmax buffer (an array like x, zeros at first)")
-        _check_like(vmax, "vmax", X, "x", t, True)
-        VM = <cnp.ndarray>vmax
+        VM = _as_float_array(vmax, "vmax", True)
+        _check_like(VM, "vmax", X, "x", t, True)
     elif vmax is not None:
         raise ValueError("vmax is only used with amsgrad=True")
     cdef int64_t s = _step_count(step)
@@ -443,6 +660,8 @@ def adam_step(x, g, m, v, step, lr, *, beta1=0.9, beta2=0.999, eps=1e-8, weight_
         else:
             st = c_adam_f32(<float *>px, <float *>pg, <float *>pm, <float *>pv,
                             <float *>pvm, n, s, lr_, b1, b2, e, wd, dec, ams, mx, policy != _POLICY_UNCHECKED, nt)
+    if st == LRC_OK:
+        _mark_written((x, m, v, vmax))
     return _step_outcome(st, policy, "adam_step", "x, m and v were")
 
 
@@ -464,8 +683,10 @@ def rmsprop_step(x, g, square_avg, lr, *, alpha=0.99, eps=1e-8, weight_decay=0.0
 
     Parameters
     ----------
-    x, g, square_avg : numpy.ndarray
+    x, g, square_avg : array
         Parameters (updated), gradient, running mean of squares (updated, zeros at first).
+        numpy arrays, CPU torch tensors, DLPack objects or buffers (see :func:`sgd_step`,
+        Notes).
     lr : float
         Learning rate, finite and >= 0.
     alpha : float, optional
@@ -478,7 +699,7 @@ def rmsprop_step(x, g, square_avg, lr, *, alpha=0.99, eps=1e-8, weight_decay=0.0
         :math:`\mu \ge 0`; when > 0 the buffer ``buf`` is required.
     centered : bool, optional
         Subtract the squared running mean of gradients kept in ``grad_avg`` (required then).
-    grad_avg, buf : numpy.ndarray, optional
+    grad_avg, buf : array, optional
         Buffers like ``x`` (updated), for ``centered`` and ``momentum > 0``.
     maximize : bool, optional
         Ascend instead of descend.
@@ -500,12 +721,13 @@ def rmsprop_step(x, g, square_avg, lr, *, alpha=0.99, eps=1e-8, weight_decay=0.0
     >>> np.round(x, 4)  # first step: x - lr * g / (sqrt(0.01 * g^2) + eps) = 1 - 0.1
     array([0.9, 0.9, 0.9])
     """
-    cdef int t = _float_typenum(x, "x")
-    cdef cnp.ndarray X = <cnp.ndarray>x
+    cdef cnp.ndarray X = _as_float_array(x, "x", True)
+    cdef int t = _float_typenum(X, "x")
     _check_layout(X, "x", True)
-    _check_like(g, "g", X, "x", t, False)
-    _check_like(square_avg, "square_avg", X, "x", t, True)
-    cdef cnp.ndarray G = <cnp.ndarray>g, S = <cnp.ndarray>square_avg
+    cdef cnp.ndarray G = _as_float_array(g, "g", False)
+    _check_like(G, "g", X, "x", t, False)
+    cdef cnp.ndarray S = _as_float_array(square_avg, "square_avg", True)
+    _check_like(S, "square_avg", X, "x", t, True)
     cdef cnp.ndarray GA = None, B = None
     cdef double lr_ = _nonneg(lr, "lr")
     cdef double al = _unit(alpha, "alpha")
@@ -517,8 +739,8 @@ def rmsprop_step(x, g, square_avg, lr, *, alpha=0.99, eps=1e-8, weight_decay=0.0
     if cen:
         if grad_avg is None:
             raise ValueError("centered=True needs the grad_avg buffer (an array like x)")
-        _check_like(grad_avg, "grad_avg", X, "x", t, True)
-        GA = <cnp.ndarray>grad_avg
+        GA = _as_float_array(grad_avg, "grad_avg", True)
+        _check_like(GA, "grad_avg", X, "x", t, True)
         arrs.append(GA)
         names.append("grad_avg")
     elif grad_avg is not None:
@@ -526,8 +748,8 @@ def rmsprop_step(x, g, square_avg, lr, *, alpha=0.99, eps=1e-8, weight_decay=0.0
     if mom > 0.0:
         if buf is None:
             raise ValueError("momentum > 0 needs the buf buffer (an array like x)")
-        _check_like(buf, "buf", X, "x", t, True)
-        B = <cnp.ndarray>buf
+        B = _as_float_array(buf, "buf", True)
+        _check_like(B, "buf", X, "x", t, True)
         arrs.append(B)
         names.append("buf")
     elif buf is not None:
@@ -549,6 +771,8 @@ def rmsprop_step(x, g, square_avg, lr, *, alpha=0.99, eps=1e-8, weight_decay=0.0
         else:
             st = c_rmsprop_f32(<float *>px, <float *>pg, <float *>ps, <float *>pga,
                                <float *>pb, n, lr_, al, e, wd, mom, cen, mx, policy != _POLICY_UNCHECKED, nt)
+    if st == LRC_OK:
+        _mark_written((x, square_avg, grad_avg, buf))
     return _step_outcome(st, policy, "rmsprop_step", "x and the buffers were")
 
 
@@ -567,9 +791,10 @@ def adagrad_step(x, g, sum_sq, step, lr, *, lr_decay=0.0, eps=1e-10, weight_deca
 
     Parameters
     ----------
-    x, g, sum_sq : numpy.ndarray
+    x, g, sum_sq : array
         Parameters (updated), gradient, running sum of squared gradients (updated; starts
-        at PyTorch's ``initial_accumulator_value``, 0 by default).
+        at PyTorch's ``initial_accumulator_value``, 0 by default).  numpy arrays, CPU torch
+        tensors, DLPack objects or buffers (see :func:`sgd_step`, Notes).
     step : int
         1-based index of this update (>= 1).
     lr : float
@@ -600,12 +825,13 @@ def adagrad_step(x, g, sum_sq, step, lr, *, lr_decay=0.0, eps=1e-10, weight_deca
     >>> x, S
     (array([0.9, 1.1]), array([4., 4.]))
     """
-    cdef int t = _float_typenum(x, "x")
-    cdef cnp.ndarray X = <cnp.ndarray>x
+    cdef cnp.ndarray X = _as_float_array(x, "x", True)
+    cdef int t = _float_typenum(X, "x")
     _check_layout(X, "x", True)
-    _check_like(g, "g", X, "x", t, False)
-    _check_like(sum_sq, "sum_sq", X, "x", t, True)
-    cdef cnp.ndarray G = <cnp.ndarray>g, S = <cnp.ndarray>sum_sq
+    cdef cnp.ndarray G = _as_float_array(g, "g", False)
+    _check_like(G, "g", X, "x", t, False)
+    cdef cnp.ndarray S = _as_float_array(sum_sq, "sum_sq", True)
+    _check_like(S, "sum_sq", X, "x", t, True)
     cdef int64_t s = _step_count(step)
     cdef double lr_ = _nonneg(lr, "lr")
     cdef double dec = _nonneg(lr_decay, "lr_decay")
@@ -626,6 +852,8 @@ def adagrad_step(x, g, sum_sq, step, lr, *, lr_decay=0.0, eps=1e-10, weight_deca
         else:
             st = c_adagrad_f32(<float *>px, <float *>pg, <float *>ps, n, s, lr_, dec, e, wd,
                                mx, policy != _POLICY_UNCHECKED, nt)
+    if st == LRC_OK:
+        _mark_written((x, sum_sq))
     return _step_outcome(st, policy, "adagrad_step", "x and sum_sq were")
 
 

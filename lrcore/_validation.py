@@ -220,18 +220,13 @@ def finite_data(a: Any, name: str, ndim: int) -> NDArray[np.float64]:
 
 def updatable_array(p: Any, name: str) -> NDArray[Any]:
     """A float32/float64 ndarray that can be updated in place: C-contiguous, aligned, in
-    native byte order and writeable (a copy would silently lose the update)."""
-    if not isinstance(p, np.ndarray):
-        raise TypeError(f"{name} must be a numpy.ndarray, got {type(p).__name__}")
-    if p.dtype not in (np.float32, np.float64):
-        raise TypeError(f"{name} must have dtype float32 or float64, got {p.dtype}")
-    if not p.flags.c_contiguous:
-        raise ValueError(f"{name} must be C-contiguous (it is updated in place)")
-    if not p.flags.aligned or not p.dtype.isnative:
-        raise ValueError(f"{name} must be aligned and in native byte order")
-    if not p.flags.writeable:
-        raise ValueError(f"{name} is read-only; it is updated in place and must be writeable")
-    return p
+    native byte order and writeable (a copy would silently lose the update).
+
+    ``p`` is a numpy array (returned as is) or anything the update kernels take without a
+    copy -- a CPU torch tensor, a CPU DLPack object, a buffer -- returned as a numpy view
+    of its memory (:func:`lrcore._core.float_view`)."""
+    # float_view checks it all (dtype, contiguity, alignment, byte order, writability)
+    return _core.float_view(p, name, writable=True)
 
 
 def point(x: Any, dim: int, name: str = "x") -> NDArray[np.float64]:

@@ -10,15 +10,47 @@ written: ``nonfinite="raise"`` (default) raises :class:`lrcore.NonFiniteError`,
 ``nonfinite="skip"`` returns False; either way nothing is modified.  ``nonfinite="unchecked"``
 skips the scan for callers that guarantee finite gradients (faster on large arrays).
 
+An "array" is a numpy array, a CPU ``torch.Tensor``, an object with ``__dlpack__`` on the
+CPU, or a buffer (``memoryview``, ``array.array('d')``), taken without a copy; the kernels
+write tensors' memory directly and bump their autograd version counters, as an in-place
+torch operation would (see :func:`sgd_step`, Notes, for every convention).
+
 The classes :class:`SGD`, :class:`Adam`, :class:`AdamW`, :class:`RMSprop` and
 :class:`Adagrad` own the buffers and the step count, and take the learning rate as a float
 or as any callable ``t -> lr`` (``t`` = optimizer steps already taken, 0-based), such as an
-:mod:`lrcore.schedules` schedule.
+:mod:`lrcore.schedules` schedule.  Their parameters may be torch tensors (``SGD(
+model.parameters(), lr=0.1)``) and their gradients too (``opt.step([p.grad for p in
+model.parameters()])``); the optimizer state (``opt.state``) is numpy arrays of the
+parameters' dtype.
+
+With torch (the gradients from autograd; the step replaces ``torch.optim.Adam``'s, to
+rounding, see ``tests/test_optim_tensors.py``)::
+
+    opt = lrcore.optim.Adam(model.parameters(), lr=1e-3)
+    for xb, yb in loader:
+        model.zero_grad()
+        loss_fn(model(xb), yb).backward()
+        opt.step([p.grad for p in model.parameters()])
+
+Examples
+--------
+Any writable float buffer is updated in place, here an ``array.array``:
+
+>>> import array
+>>> from lrcore.optim import SGD
+>>> w = array.array("d", [1.0, -2.0])
+>>> opt = SGD(w, lr=0.25)
+>>> opt.step(array.array("d", [2.0, -4.0]))     # the gradient of ||w||^2
+True
+>>> w
+array('d', [0.5, -1.0])
+>>> opt.params is w
+True
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any, Literal, TypeAlias, cast
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -29,7 +61,9 @@ from lrcore._core import (
     adagrad_step,
     adam_step,
     all_finite,
+    float_view,
     momentum_step,
+    overlapping_pair,
     rmsprop_step,
     sgd_step,
 )
@@ -49,9 +83,22 @@ __all__ = [
     "Adagrad",
 ]
 
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
+
+
+class _DLPackArray(Protocol):
+    """What ``numpy.from_dlpack`` takes: torch tensors, and other libraries' arrays."""
+
+    def __dlpack__(self, *, stream: Any = None) -> Any: ...
+    def __dlpack_device__(self) -> tuple[int, int]: ...
+
+
 LearningRate: TypeAlias = float | Callable[[int], float]
-#: one float32/float64 array, or a sequence of them
-Arrays: TypeAlias = NDArray[Any] | Sequence[NDArray[Any]]
+#: one float32/float64 array: numpy, a CPU torch tensor or other DLPack object, a buffer
+Array: TypeAlias = "NDArray[Any] | _DLPackArray | Buffer"
+#: one array, or a sequence (any iterable: ``model.parameters()``) of them
+Arrays: TypeAlias = "Array | Iterable[Array]"
 _State: TypeAlias = dict[str, NDArray[Any]]
 # The kernels take nonfinite="unchecked" too, but lrcore/_core.pyi's _Policy lists only
 # "raise" and "skip": the calls below carry `type: ignore[arg-type]` until the stub does.
@@ -71,8 +118,13 @@ class Optimizer:
 
     Parameters
     ----------
-    params : numpy.ndarray or sequence of numpy.ndarray
-        The parameters, updated in place by :meth:`step`.
+    params : array or sequence of arrays
+        The parameters, updated in place by :meth:`step`: numpy arrays, CPU torch tensors
+        (``model.parameters()``; leaves that require grad are fine, see
+        :func:`sgd_step`), CPU DLPack objects or writable buffers, taken without copies.
+        They must not share memory.  Each step looks at them again: a tensor whose
+        ``.data`` was replaced (same dtype and shape) is followed, one whose dtype or
+        shape changed is refused.
     lr : float or callable
         A fixed learning rate, or ``t -> lr`` evaluated at ``t`` = :attr:`t` (the number of
         steps taken so far) before every step.
@@ -85,16 +137,15 @@ class Optimizer:
     _buffers: tuple[str, ...] = ()
 
     def __init__(self, params: Arrays, lr: LearningRate, *, nonfinite: str = "raise") -> None:
-        single = isinstance(params, np.ndarray)
-        plist = [params] if single else list(params)
+        single = self._is_one_array(params)
+        plist: list[Any] = [params] if single else list(cast("Iterable[Any]", params))
         if not plist:
             raise ValueError("params is empty")
         names = ["params"] if single else [f"params[{i}]" for i in range(len(plist))]
+        #: what the caller passed (tensors stay tensors); _params holds numpy views of them
+        self._objs: list[Any] = plist
         self._params = [updatable_array(p, nm) for p, nm in zip(plist, names)]
-        for i in range(len(self._params)):
-            for j in range(i):
-                if np.shares_memory(self._params[i], self._params[j]):
-                    raise ValueError(f"{names[i]} and {names[j]} share memory")
+        self._check_params_disjoint(self._params, names)
         self._single = single
         self.nonfinite = cast(_Nonfinite,
                               choice(nonfinite, "nonfinite", ("raise", "skip", "unchecked")))
@@ -111,27 +162,75 @@ class Optimizer:
     def _init_state(self, p: NDArray[Any]) -> _State:
         return {name: np.zeros_like(p) for name in self._buffers}
 
+    @staticmethod
+    def _is_one_array(obj: Any) -> bool:
+        """One array (an ndarray, a tensor or DLPack object, a buffer), not a sequence of
+        them (a tensor or an array.array is iterable too)."""
+        if isinstance(obj, np.ndarray) or hasattr(obj, "__dlpack__"):
+            return True
+        if isinstance(obj, (list, tuple, dict)):
+            return False
+        try:
+            memoryview(obj).release()
+        except TypeError:
+            return False
+        return True
+
+    @staticmethod
+    def _check_params_disjoint(views: list[NDArray[Any]], names: list[str]) -> None:
+        clash = overlapping_pair(views)
+        if clash is not None:
+            i, j = clash
+            raise ValueError(f"{names[i]} and {names[j]} share memory")
+
+    def _refresh_params(self) -> None:
+        """Views of the parameters that are not ndarrays, taken again before each step: a
+        tensor whose ``.data`` was replaced since (``p.data = ...``, ``model.to(...)`` of
+        the same dtype) is followed; a changed dtype or shape no longer fits the state
+        buffers and is refused, and so are parameters that now share memory.  Nothing is
+        modified before this passes."""
+        if all(o is p for o, p in zip(self._objs, self._params)):
+            return                                  # ndarrays only: they cannot move
+        names = ["params"] if self._single else [f"params[{i}]" for i in range(len(self._objs))]
+        views = []
+        for name, obj, old in zip(names, self._objs, self._params):
+            v = updatable_array(obj, name)
+            if v.dtype != old.dtype or v.shape != old.shape:
+                raise ValueError(
+                    f"{name} now has dtype {v.dtype} and shape {v.shape}, but the optimizer "
+                    f"was made for dtype {old.dtype} and shape {old.shape} (was the model "
+                    f"converted after the optimizer was made?); make a new optimizer")
+            views.append(v)
+        self._check_params_disjoint(views, names)
+        self._params[:] = views
+
     def _grads(self, grads: Arrays) -> list[NDArray[Any]]:
+        self._refresh_params()
         if self._single:
-            self._check_grads([grads])
-            return [grads]  # type: ignore[list-item]
-        if isinstance(grads, np.ndarray):
+            return self._check_grads([grads])
+        if self._is_one_array(grads):
             raise TypeError("grads must be a sequence of arrays, one per parameter array")
-        glist = list(grads)
+        glist = list(cast("Iterable[Any]", grads))
         if len(glist) != len(self._params):
             raise ValueError(f"expected {len(self._params)} gradient arrays, got {len(glist)}")
-        self._check_grads(glist)
-        return glist
+        return self._check_grads(glist)
 
-    def _check_grads(self, glist: list[Any]) -> None:
+    def _check_grads(self, glist: list[Any]) -> list[NDArray[Any]]:
         """Everything the kernels would refuse, for every array, before the first write
         (all or nothing): type, dtype, shape, layout, and memory shared with any parameter
-        or optimizer buffer of the step, across arrays."""
+        or optimizer buffer of the step, across arrays.  Returns the gradients as ndarrays
+        (views, never copies, of tensors, DLPack objects or buffers)."""
         names = ["grads"] if self._single else [f"grads[{i}]" for i in range(len(glist))]
         pnames = ["params"] if self._single else [f"params[{i}]" for i in range(len(glist))]
+        for k, g in enumerate(glist):
+            if g is None:
+                raise TypeError(
+                    f"{names[k]} is None (the parameter got no gradient); lrcore's optimizers "
+                    f"keep one step count for all their parameters and cannot skip one as "
+                    f"torch.optim does: leave that parameter out of the optimizer, or pass "
+                    f"zeros (which still decay its momentum/moment buffers)")
+        glist = [float_view(g, nm) for nm, g in zip(names, glist)]
         for name, p, g in zip(names, self._params, glist):
-            if not isinstance(g, np.ndarray):
-                raise TypeError(f"{name} must be a numpy.ndarray, got {type(g).__name__}")
             if g.dtype != p.dtype or g.shape != p.shape:
                 raise ValueError(f"{name} has dtype {g.dtype} and shape {g.shape}; "
                                  f"{pnames[names.index(name)]} has dtype {p.dtype} and "
@@ -144,16 +243,19 @@ class Optimizer:
         written = [(pn, p) for pn, p in zip(pnames, self._params)]
         for i, st in enumerate(self.state):
             written += [(f"state[{i}][{k!r}]", b) for k, b in st.items()]
-        for name, g in zip(names, glist):
-            for wname, w in written:
-                if np.may_share_memory(g, w):
-                    raise ValueError(f"{name} and {wname} share memory; the step writes "
-                                     f"{wname}, so pass a copy of {name}")
+        # sorted byte extents, swept in C: O(k log k) for k arrays
+        clash = overlapping_pair(glist, [w for _, w in written])
+        if clash is not None:
+            name, wname = names[clash[0]], written[clash[1]][0]
+            raise ValueError(f"{name} and {wname} share memory; the step writes "
+                             f"{wname}, so pass a copy of {name}")
+        return glist
 
     @property
     def params(self) -> Arrays:
-        """The parameter array (or list of arrays), updated in place."""
-        return self._params[0] if self._single else list(self._params)
+        """The parameters as passed (a tensor stays a tensor), updated in place: one
+        array, or a list of them."""
+        return self._objs[0] if self._single else list(self._objs)
 
     def current_lr(self) -> float:
         """The learning rate the next step will use."""

@@ -69,7 +69,7 @@ from lrcore.torch._util import (
     to_device,
 )
 
-__all__ = ["HessianOperator", "ScaledHessian", "NondeterminismError", "hessian",
+__all__ = ["AUTO_HVP", "HessianOperator", "ScaledHessian", "NondeterminismError", "hessian",
            "preconditioned"]
 
 HVP_METHODS = ("auto", "forward-over-reverse", "double-backprop")

@@ -53,7 +53,8 @@ class SharpnessMonitor:
         Override the method read from the optimizer (momentum still comes from it).
     warm : bool
         Warm-start each estimate from the previous eigenvector (``v0=``; lrcore mixes a
-        random vector of weight 0.1 into it).
+        random vector of weight 0.1 into it).  What it saves depends on how far the top
+        eigenvector turns between estimates (see Notes).
     seed : int
         Seed of the solver's random start vectors (measurement ``k`` uses ``seed + k``).
     train, dtype, reduction, hvp
@@ -70,6 +71,16 @@ class SharpnessMonitor:
 
     Notes
     -----
+    Cost of a warm estimate, measured (``benchmarks/compare_torch.py``; tanh MLPs on the
+    digits, 10 steps between estimates): at ``tol=1e-3`` about a third of a cold estimate
+    or less after full-batch steps (0.19-0.33: the top eigenvector turns by sin 5e-4 to
+    3e-2), but 0.7 after minibatch steps (it turns by sin 0.2-0.4, so the previous vector
+    is a poor start), and about 0.8 at ``tol=1e-6`` (Lanczos must still shrink the start's
+    error by orders of magnitude; the random mix of weight 0.1 alone costs 1-2 products,
+    and at ``tol=1e-3`` a smaller mix would give 0.19-0.22 after full-batch steps).  A
+    thick start from the previous top 2-8 eigenvectors (exact ones, Rayleigh-Ritz at the
+    new parameters) did not do better than the single vector.
+
     Measuring leaves the training untouched: the model's mode and the random number
     generators (torch, numpy, python, the loader's) are restored after each measurement,
     and the products do not touch ``.grad``.  With the guard off, a run with the monitor is

@@ -14,17 +14,26 @@ Hessian is not the one at initialisation.
 For every problem:
 
 * eigen-solvers, each with its own stopping rule at tol 1e-6 and 1e-3 -- lrcore
-  ``top_eigenvalue`` (thick-restart Lanczos; residual test) on ``lrcore.torch.hessian``;
+  ``top_eigenvalue`` (thick-restart Lanczos; residual test) on ``lrcore.torch.hessian``
+  (``hvp="auto"``, double-backprop on CPU, and forward-over-reverse by name);
   scipy ``eigsh`` (ARPACK) on the same operator; PyHessian ``hessian.eigenvalues``
   (power iteration; relative change of the eigenvalue); hessian-eigenthings ``lanczos``
   (a fixed Krylov size: the smallest size whose Ritz residual meets tol, found by search,
   the search not counted) and ``power_iteration_one`` -- with the HVPs used, the relative
   error against a reference (eigsh at tol 1e-14 on a float64 operator, checked against
   lrcore at tol 1e-13) and the wall time;
-* the time of one HVP: the adapter (forward-over-reverse, and double-backprop) against a
-  hand-written double-backprop HVP on torch tensors (``torch.autograd.grad`` twice);
+* the time of one HVP: the adapter (``hvp="auto"`` = double-backprop on CPU, and
+  forward-over-reverse) against a hand-written double-backprop HVP on torch tensors
+  (``torch.autograd.grad`` twice);
+* the certified bound of ``lrcore.torch.safe_lr`` (``certified=True``, ``bound_rtol=0.02``,
+  the defaults) for ``SGD``: HVPs, ``L``, ``L_upper`` and ``L_upper`` against the reference
+  lambda_max (3 seeds), and the bound reached in a budget of 60 HVPs (``maxiter=60``);
 * the monitor's cost: HVPs of a cold estimate and of a warm one (``v0`` = the eigenvector
-  from before 10 training steps), through ``SharpnessMonitor.measure``.
+  from before 10 training steps), through ``SharpnessMonitor.measure``; with how far the
+  top eigenvector turned in those 10 steps (sine of the angle between the two, from
+  estimates at tol 1e-10) and, for the record, the warm HVPs if lrcore mixed less of a
+  random vector into ``v0`` (``lrcore.curvature.V0_MIX`` 0.1 -> 0.001, patched for that
+  column only: what a ``v0_mix=`` keyword of ``top_eigenvalue`` would give).
 
 Peers are installed with ``pip install --no-deps pyhessian hessian-eigenthings``; a peer
 that cannot be imported is reported as "not installed" (nothing is reimplemented).
@@ -54,7 +63,8 @@ from scipy.sparse.linalg import eigsh  # noqa: E402
 
 import lrcore  # noqa: E402
 from lrcore.datasets import load_digits  # noqa: E402
-from lrcore.torch import SharpnessMonitor, hessian  # noqa: E402
+import lrcore.curvature  # noqa: E402
+from lrcore.torch import SharpnessMonitor, hessian, safe_lr  # noqa: E402
 
 F = torch.nn.functional
 TOLS = (1e-6, 1e-3)
@@ -221,7 +231,9 @@ def run_he_power(model, x, t, tol):
 def hvp_times(model, x, t, repeats):
     params = list(model.parameters())
     H_func = hessian(model, F.cross_entropy, (x, t), hvp="forward-over-reverse")
-    H_dbl = hessian(model, F.cross_entropy, (x, t), hvp="double-backprop")
+    H_dbl = hessian(model, F.cross_entropy, (x, t))                 # auto: double-backprop
+    H_dbl @ np.zeros(H_dbl.n, dtype=H_dbl.dtype)
+    assert H_dbl.hvp_method == "double-backprop", H_dbl.hvp_method
     v_np = np.random.default_rng(1).standard_normal(H_func.n).astype(H_func.dtype)
     v_t = torch.from_numpy(v_np.copy())
     vs = [c.view(p.shape) for c, p in zip(torch.split(v_t, [p.numel() for p in params]), params)]
@@ -246,17 +258,40 @@ def hvp_times(model, x, t, repeats):
     return {k: statistics.median(v) for k, v in ts.items()}, {k: min(v) for k, v in ts.items()}
 
 
+# ------------------------------------------------------------------------------ certified
+
+def certified_rows(model, x, t, ref, seeds=3):
+    """lrcore.torch.safe_lr(certified=True) for SGD: the default bound_rtol=0.02, and a
+    budget of 60 HVPs."""
+    out = {}
+    for label, kw in (("bound_rtol=0.02", {}), ("maxiter=60", {"maxiter": 60})):
+        rows = []
+        for s in range(seeds):
+            opt = torch.optim.SGD(model.parameters(), lr=0.1)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")      # ConvergenceWarning at maxiter=60
+                (r, dt) = timed(lambda: safe_lr(model, F.cross_entropy, (x, t), opt, seed=s,
+                                                **kw))
+            rows.append((r.n_matvec, r.L, r.L_upper, r.L_upper / ref - 1, dt, r.bound))
+        out[label] = rows
+    return out
+
+
 # ------------------------------------------------------------------------------ monitor
 
 def warm_cold(sizes, x, t, regime, tol, seeds=5):
-    """HVPs of warm and cold estimates 10 training steps after a measurement."""
+    """HVPs of warm and cold estimates 10 training steps after a measurement; the sine of
+    the angle the top eigenvector turned; warm HVPs with V0_MIX = 1e-3 (patched)."""
     lr, mom, batch = regime
-    warm, cold = [], []
+    warm, cold, sines, warm_mix = [], [], [], []
     for s in range(seeds):
         m = trained(sizes, torch.float64, x, t)
         opt = torch.optim.SGD(m.parameters(), lr=lr, momentum=mom)
         mon = SharpnessMonitor(m, F.cross_entropy, (x, t), tol=tol, seed=100 * s)
         mon.measure(opt)
+        prev = mon.last.vector
+        H = hessian(m, F.cross_entropy, (x, t))
+        u0 = lrcore.top_eigenvalue(H, tol=1e-10, seed=1, v0=prev).vector
         g = torch.Generator().manual_seed(s)
         for _ in range(10):
             idx = torch.randint(0, len(x), (batch,), generator=g) if batch else slice(None)
@@ -266,7 +301,18 @@ def warm_cold(sizes, x, t, regime, tol, seeds=5):
         warm.append(mon.measure(opt)["hvps"])
         cold_mon = SharpnessMonitor(m, F.cross_entropy, (x, t), tol=tol, seed=100 * s + 7)
         cold.append(cold_mon.measure(opt, warm=False)["hvps"])
-    return float(np.mean(cold)), float(np.mean(warm))
+        old = lrcore.curvature.V0_MIX
+        lrcore.curvature.V0_MIX = 1e-3
+        try:
+            n0 = H.num_hvps
+            lrcore.top_eigenvalue(H, tol=tol, seed=100 * s + 1, v0=prev)
+            warm_mix.append(H.num_hvps - n0)
+        finally:
+            lrcore.curvature.V0_MIX = old
+        u1 = lrcore.top_eigenvalue(H, tol=1e-10, seed=2, v0=u0).vector
+        sines.append(float(np.sqrt(max(0.0, 1.0 - float(u0 @ u1) ** 2))))
+    return (float(np.mean(cold)), float(np.mean(warm)), float(np.mean(warm_mix)),
+            float(np.median(sines)))
 
 
 # ------------------------------------------------------------------------------ main
@@ -303,13 +349,13 @@ def main() -> None:
             t = torch.tensor(y, dtype=torch.long)
             model = trained(sizes, dt, x, t)
             n = sum(p.numel() for p in model.parameters())
-            H = hessian(model, F.cross_entropy, (x, t))
-            Hd = hessian(model, F.cross_entropy, (x, t), hvp="double-backprop")
+            H = hessian(model, F.cross_entropy, (x, t))          # auto: double-backprop
+            Hf = hessian(model, F.cross_entropy, (x, t), hvp="forward-over-reverse")
             H64 = (hessian(model, F.cross_entropy, (x, t), dtype=torch.float64)
                    if dt == torch.float32 else None)       # float64 products, float32 model
             Href = hessian(model, F.cross_entropy, (x, t), dtype=torch.float64)
             v0 = np.random.default_rng(5).standard_normal(n)
-            for op in (H, Hd, H64):              # one-time costs (torch.func set-up) first
+            for op in (H, Hf, H64):              # one-time costs (torch.func set-up) first
                 if op is not None:
                     op @ v0.astype(op.dtype)
             ref = float(eigsh(Href, k=1, which="LA", tol=1e-14, v0=v0,
@@ -324,8 +370,8 @@ def main() -> None:
             rows = {}
             for tol in TOLS:
                 cands = [(f"lrcore lanczos        tol={tol:g}", run_lrcore(H, tol)),
-                         (f"lrcore lanczos, hvp=double-backprop tol={tol:g}",
-                          run_lrcore(Hd, tol)),
+                         (f"lrcore lanczos, hvp=forward-over-reverse tol={tol:g}",
+                          run_lrcore(Hf, tol)),
                          *([(f"lrcore lanczos, dtype=float64 tol={tol:g}",
                              run_lrcore(H64, tol))] if H64 is not None else []),
                          (f"scipy eigsh (ARPACK)  tol={tol:g}", run_eigsh(H, tol)),
@@ -343,21 +389,34 @@ def main() -> None:
                         f"{1e3 * sec:7.1f}ms {sec / base[2]:7.2f}x  {note}")
                     rows[(label.split(" tol=")[0].strip(), tol)] = (hv, err, sec)
             ht, hmin = hvp_times(model, x, t, repeats)
-            out(f"  one HVP (median of {repeats}; min in brackets): adapter forward-over-reverse "
-                f"{1e3 * ht['func']:.2f} ms ({ht['func'] / ht['hand']:.2f}x) "
-                f"[{1e3 * hmin['func']:.2f} ms, {hmin['func'] / hmin['hand']:.2f}x]")
-            out(f"                                       adapter double-backprop      "
+            out(f"  one HVP (median of {repeats}; min in brackets): adapter auto = double-backprop "
                 f"{1e3 * ht['dbl']:.2f} ms ({ht['dbl'] / ht['hand']:.2f}x) "
                 f"[{1e3 * hmin['dbl']:.2f} ms, {hmin['dbl'] / hmin['hand']:.2f}x]")
-            out(f"                                       hand-written double-backprop "
+            out(f"                                       adapter forward-over-reverse     "
+                f"{1e3 * ht['func']:.2f} ms ({ht['func'] / ht['hand']:.2f}x) "
+                f"[{1e3 * hmin['func']:.2f} ms, {hmin['func'] / hmin['hand']:.2f}x]")
+            out(f"                                       hand-written double-backprop     "
                 f"{1e3 * ht['hand']:.2f} ms (1.00x) [{1e3 * hmin['hand']:.2f} ms]")
-            summary.append((name, rows, ht))
+            cert = certified_rows(model, x, t, ref)
+            out(f"  certified bound, lrcore.torch.safe_lr(SGD, certified=True), seeds 0-2 "
+                f"(reference lambda_max {ref:.10g}):")
+            for label, rs in cert.items():
+                hv = sorted({r[0] for r in rs})
+                out(f"    {label:16s} HVPs {'/'.join(map(str, hv)):>7s}  L {rs[0][1]:.10g}  "
+                    f"L_upper {rs[0][2]:.10g} ({rs[0][5]})  L_upper/lambda_max - 1 "
+                    f"{min(r[3] for r in rs):.4%} .. {max(r[3] for r in rs):.4%}  "
+                    f"time {1e3 * statistics.median(r[4] for r in rs):.0f} ms")
+            summary.append((name, rows, ht, cert))
 
     out("")
     out("monitor: HVPs of an estimate 10 training steps after the previous one "
         "(mean over 5 seeds; float64)")
+    out("  sin: median sine of the angle the top eigenvector turned in the 10 steps; "
+        "mix 1e-3: warm HVPs with")
+    out("  lrcore.curvature.V0_MIX patched from 0.1 to 1e-3 (not the monitor's; what a "
+        "v0_mix= keyword would give)")
     out(f"  {'model':16s} {'10 steps of':34s} {'tol':>6s} {'cold':>6s} {'warm':>6s} "
-        f"{'warm/cold':>9s}")
+        f"{'warm/cold':>9s} {'sin':>8s} {'mix 1e-3':>8s} {'/cold':>6s}")
     digits_x = torch.tensor(X / 16.0)
     digits_t = torch.tensor(y, dtype=torch.long)
     regimes = [((0.1, 0.0, 0), "full-batch SGD lr 0.1"),
@@ -369,15 +428,15 @@ def main() -> None:
             for tol in (1e-3, 1e-6):
                 if args.quick and tol == 1e-6:
                     continue
-                c, w = warm_cold(sizes, digits_x, digits_t, regime, tol,
-                                 seeds=3 if args.quick else 5)
+                c, w, wm, sn = warm_cold(sizes, digits_x, digits_t, regime, tol,
+                                         seeds=3 if args.quick else 5)
                 mon_rows.append((sizes, label, tol, c, w))
                 out(f"  {'-'.join(map(str, sizes)):16s} {label:34s} {tol:6g} {c:6.1f} "
-                    f"{w:6.1f} {w / c:9.2f}")
+                    f"{w:6.1f} {w / c:9.2f} {sn:8.1e} {wm:8.1f} {wm / c:6.2f}")
 
     out("")
     out("targets (reported, not asserted)")
-    for name, rows, ht in summary:
+    for name, rows, ht, cert in summary:
         lr6 = rows.get(("lrcore lanczos", 1e-6))
         ph6 = rows.get(("PyHessian power", 1e-6))
         if ph6 is not None and np.isfinite(ph6[1]):
@@ -393,10 +452,17 @@ def main() -> None:
                     f"{'met' if l64[0] <= 0.5 * ph6[0] and l64[1] <= 1e-6 else 'NOT met'})")
         else:
             out(f"  {name}: PyHessian {'not installed' if ph6 is None else 'failed'}")
-        out(f"  {'':{len(name)}s}  HVP time {ht['func'] / ht['hand']:.2f}x the hand-written "
-            f"one with forward-over-reverse, {ht['dbl'] / ht['hand']:.2f}x with double-backprop "
-            f"(target <= 1.2: {'met' if ht['func'] <= 1.2 * ht['hand'] else 'NOT met'} / "
-            f"{'met' if ht['dbl'] <= 1.2 * ht['hand'] else 'NOT met'})")
+        out(f"  {'':{len(name)}s}  HVP time with hvp='auto' (double-backprop on CPU) "
+            f"{ht['dbl'] / ht['hand']:.2f}x the hand-written one (target <= 1.2: "
+            f"{'met' if ht['dbl'] <= 1.2 * ht['hand'] else 'NOT met'}); forward-over-reverse "
+            f"{ht['func'] / ht['hand']:.2f}x")
+        c2, c60 = cert["bound_rtol=0.02"], cert["maxiter=60"]
+        worst = max(r[3] for r in c2)
+        hv = max(r[0] for r in c2)
+        out(f"  {'':{len(name)}s}  certified bound within {worst:.3%} of lambda_max in {hv} HVPs "
+            f"(target <= 2% in <= 60 HVPs: "
+            f"{'met' if worst <= 0.02 and hv <= 60 else 'NOT met'}); in 60 HVPs: within "
+            f"{max(r[3] for r in c60):.3%}")
     ok = [r for r in mon_rows if r[4] <= r[3] / 3]
     out(f"  warm <= cold / 3: met in {len(ok)} of {len(mon_rows)} monitor rows "
         f"(warm/cold from {min(r[4] / r[3] for r in mon_rows):.2f} to "

@@ -87,7 +87,7 @@ def test_top_eigenvalue_matches_eigvalsh(problem, dt):
     rel = abs(r.value - exact) / exact
     assert rel < (1e-10 if dt == "float64" else 2e-5), (r, exact)
     assert r.vector.shape == (2364,)
-    assert H.num_hvps == r.n_matvec and H.hvp_method == "forward-over-reverse"
+    assert H.num_hvps == r.n_matvec and H.hvp_method == "double-backprop"    # auto on CPU
 
 
 @pytest.mark.parametrize("dt", ["float64", "float32"])
@@ -279,7 +279,48 @@ def _train_bn_reference(net, x, y, native):
     return f, torch.cat([p.detach().reshape(-1) for p in net.parameters()])
 
 
-def test_batchnorm_train_mode_falls_back_and_keeps_running_stats():
+@pytest.fixture
+def auto_is_func(monkeypatch):
+    """hvp="auto" as off CPU (forward-over-reverse with the double-backprop fallback): the
+    fallback path runs on the CPU build too."""
+    monkeypatch.setattr(lrcore.torch.curvature, "AUTO_HVP", {})
+
+
+def test_auto_picks_double_backprop_on_cpu_and_both_stay_selectable(problem, monkeypatch):
+    m, x, y = problem["m64"], problem["x64"], problem["y"]
+    assert lrcore.torch.curvature.AUTO_HVP == {"cpu": "double-backprop"}
+    v = np.random.default_rng(3).standard_normal(2364)
+    want = problem["H"] @ v
+    for hvp, used in (("auto", "double-backprop"), ("double-backprop", "double-backprop"),
+                      ("forward-over-reverse", "forward-over-reverse")):
+        H = hessian(m, F.cross_entropy, (x, y), hvp=hvp)
+        assert H.hvp_method == (None if hvp == "auto" else hvp)      # auto: decided lazily
+        got = H @ v
+        assert H.hvp_method == used and H.fallback_reason is None
+        assert np.linalg.norm(got - want) <= 1e-12 * np.linalg.norm(want)
+    # off CPU (simulated) auto uses torch.func when it can trace the model
+    monkeypatch.setattr(lrcore.torch.curvature, "AUTO_HVP", {})
+    H = hessian(m, F.cross_entropy, (x, y))
+    H @ v
+    assert H.hvp_method == "forward-over-reverse" and H.fallback_reason is None
+
+
+def test_double_backprop_with_parameters_that_do_not_require_grad(problem):
+    """Explicit params= may name frozen parameters: double-backprop differentiates fresh
+    leaves for them (the model is not modified), like forward-over-reverse."""
+    m = copy.deepcopy(problem["m64"])
+    x, y = problem["x64"], problem["y"]
+    params = list(m.parameters())
+    params[0].requires_grad_(False)
+    v = np.random.default_rng(4).standard_normal(2364)
+    a = hessian(m, F.cross_entropy, (x, y), params=params, hvp="double-backprop") @ v
+    b = hessian(m, F.cross_entropy, (x, y), params=params, hvp="forward-over-reverse") @ v
+    assert np.linalg.norm(a - problem["H"] @ v) <= 1e-12 * np.linalg.norm(a)
+    assert np.linalg.norm(a - b) <= 1e-12 * np.linalg.norm(a)
+    assert not params[0].requires_grad and params[0].grad is None
+
+
+def test_batchnorm_train_mode_falls_back_and_keeps_running_stats(auto_is_func):
     torch.manual_seed(0)
     net = BNNet().double().eval()            # the caller's mode is eval; train=True asked
     x, y = bn_data()
@@ -299,7 +340,7 @@ def test_batchnorm_train_mode_falls_back_and_keeps_running_stats():
 
 
 @pytest.mark.parametrize("track", [True, False])
-def test_batchnorm_train_mode_against_the_written_out_formula(track):
+def test_batchnorm_train_mode_against_the_written_out_formula(track, auto_is_func):
     """Exact reference: the batch-statistics formula written out with plain tensor ops.
     (torch.func.hessian of torch's own batch_norm in training mode is NOT a valid reference,
     see the next test.)  With
@@ -370,7 +411,7 @@ def test_mode_restored_when_loss_fn_raises(problem):
     assert calls and calls[0] is False and m.training
 
 
-def test_fallback_for_a_model_torch_func_cannot_trace():
+def test_fallback_for_a_model_torch_func_cannot_trace(auto_is_func):
     class Square(torch.autograd.Function):      # old-style: no setup_context
         @staticmethod
         def forward(ctx, x):

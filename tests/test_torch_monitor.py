@@ -169,13 +169,23 @@ def test_monitoring_leaves_training_bit_for_bit_unchanged():
 
 def test_errors():
     m, x, y = problem()
-    for bad in (0, -1, 2.5, True):
+    for bad in (0, -1):
         with pytest.raises(ValueError, match="every"):
             SharpnessMonitor(m, F.cross_entropy, (x, y), every=bad)
-    with pytest.raises(ValueError, match="guard"):
-        SharpnessMonitor(m, F.cross_entropy, (x, y), guard=0.0)
+    for bad in (2.5, True):
+        with pytest.raises(TypeError, match="every"):
+            SharpnessMonitor(m, F.cross_entropy, (x, y), every=bad)
+    for bad in (0.0, -1.0, float("inf")):
+        with pytest.raises(ValueError, match="guard"):
+            SharpnessMonitor(m, F.cross_entropy, (x, y), guard=bad)
     with pytest.raises(ValueError, match="method"):
         SharpnessMonitor(m, F.cross_entropy, (x, y), method="adagrad")
+    with pytest.raises(ValueError, match="tol"):
+        SharpnessMonitor(m, F.cross_entropy, (x, y), tol=0.0)
+    with pytest.raises(TypeError, match="seed"):
+        SharpnessMonitor(m, F.cross_entropy, (x, y), seed=1.5)
+    with pytest.raises(TypeError, match="warm"):
+        SharpnessMonitor(m, F.cross_entropy, (x, y), warm=1)
     mon = SharpnessMonitor(m, F.cross_entropy, (x, y))
     with pytest.raises(TypeError, match="optimizer"):
         mon.step("sgd")

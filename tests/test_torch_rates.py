@@ -224,8 +224,10 @@ def test_certified_is_on_the_safe_side_and_note_says_where():
     assert m.training
     assert r.L_upper >= L * (1 - 1e-12) and r.L <= L * (1 + 1e-12)
     assert r.max_stable <= 2 / L * (1 + 1e-12)
-    for s in ("N = 80 samples", "3 batches", "eval mode", "HVPs", "float64", "current parameters"):
-        assert s in r.note, s
+    for s in ("N = 80 samples", "3 batches", "eval mode", f"{r.n_matvec} HVPs", "float64",
+              "current parameters", "lambda_max(H)"):
+        assert s in r.where, s
+    assert r.bound == "probabilistic" and "probability" in r.note and "mu not measured" in r.note
 
 
 def test_errors():
@@ -267,3 +269,102 @@ def test_preconditioned_operator():
         preconditioned(op, torch.optim.SGD(m.parameters(), lr=0.1))
     with pytest.raises(TypeError, match="HessianOperator"):
         preconditioned(H, opt)
+
+
+# ------------------------------------------------------------------- the certified choice
+
+def test_certified_is_lrcore_safe_lr_on_the_same_operator():
+    """One implementation of the certified choice: lrcore.torch.safe_lr hands the operator to
+    lrcore.safe_lr (bound_rtol, the lengthened first Lanczos cycle), so both give the same
+    numbers for the same seed."""
+    import lrcore
+    import lrcore.rates
+    from lrcore.torch import hessian
+
+    m, x, y = make()
+    L = lmax(exact_hessian(m, x, y)[0])
+    opt = torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
+    r = safe_lr(m, F.cross_entropy, (x, y), opt, seed=3)
+    H = hessian(m, F.cross_entropy, (x, y))
+    ref = lrcore.safe_lr(H, method="heavy_ball", momentum=0.9, mu=0.0, seed=3)
+    assert (r.L, r.L_upper, r.max_stable, r.recommended, r.n_matvec, r.bound) == \
+        (ref.L, ref.L_upper, ref.max_stable, ref.recommended, ref.n_matvec, ref.bound)
+    assert r.n_matvec == H.num_hvps
+    assert r.L_upper >= L and r.L <= L * (1 + 1e-12)
+    assert r.max_stable == pytest.approx(2 * 1.9 / r.L_upper, rel=1e-14)
+    # the interval is as tight as asked (up to the rounding allowance)
+    assert r.L_upper - r.L <= 0.021 * r.L
+
+
+def test_bound_rtol_and_solver_are_passed_on():
+    m, x, y = make()
+    L = lmax(exact_hessian(m, x, y)[0])
+    opt = torch.optim.SGD(m.parameters(), lr=0.1)
+    tight = safe_lr(m, F.cross_entropy, (x, y), opt, seed=0)
+    loose = safe_lr(m, F.cross_entropy, (x, y), opt, seed=0, bound_rtol=0.2)
+    assert loose.n_matvec < tight.n_matvec
+    assert tight.L_upper <= loose.L_upper and loose.L_upper >= L
+    assert loose.L_upper - loose.L <= 0.21 * loose.L
+    p = safe_lr(m, F.cross_entropy, (x, y), opt, seed=0, solver="power", tol=1e-8,
+                certified=False)
+    close(p.L, L, 1e-6)
+    assert "by power" in p.where
+    unc = safe_lr(m, F.cross_entropy, (x, y), opt, seed=0, certified=False)
+    close(unc.max_stable, 2 / unc.L, 1e-14)
+    assert unc.n_matvec < tight.n_matvec
+
+
+def test_no_finite_bound_warns_and_uses_the_estimate():
+    import lrcore
+    import lrcore.rates
+
+    m, x, y = make()
+    opt = torch.optim.SGD(m.parameters(), lr=0.1)
+    with pytest.warns(lrcore.rates.CertificationWarning):
+        with pytest.warns(lrcore.ConvergenceWarning):
+            r = safe_lr(m, F.cross_entropy, (x, y), opt, seed=0, maxiter=2)
+    assert r.bound == "none" and r.L_upper == math.inf
+    close(r.max_stable, 2 / r.L, 1e-14)
+    assert "no finite certified bound" in r.note and "did not converge" in r.note
+
+
+def test_certified_groups_keep_their_ratios_and_blocks_are_certified_each():
+    m, x, y = make()
+    H, _ = exact_hessian(m, x, y)
+    first, last = list(m[0].parameters()), list(m[2].parameters())
+    opt = torch.optim.SGD([{"params": first, "lr": 0.1}, {"params": last, "lr": 0.05}],
+                          momentum=0.5, weight_decay=0.01)
+    r = safe_lr(m, F.cross_entropy, (x, y), opt, seed=1)
+    k = sum(p.numel() for p in first)
+    s = np.concatenate([np.ones(k), np.full(H.shape[0] - k, 0.5)])
+    lam = lmax(np.sqrt(s)[:, None] * (H + 0.01 * np.eye(len(s))) * np.sqrt(s)[None, :])
+    assert isinstance(r, GroupSafeRates)
+    assert r[0].L_upper >= lam and r[0].L <= lam * (1 + 1e-12)
+    close(r[0].max_stable, 2 * 1.5 / r[0].L_upper, 1e-14)
+    close(r[1].max_stable, 0.5 * r[0].max_stable, 1e-14)
+    assert "S^1/2 (H + W) S^1/2" in r[0].where and "ratios (1, 0.5" in r[0].note
+    # different momenta: each block certified on its own
+    opt = torch.optim.SGD([{"params": first, "momentum": 0.9}, {"params": last}], lr=0.1)
+    r = safe_lr(m, F.cross_entropy, (x, y), opt, seed=1)
+    for g, params in ((0, first), (1, last)):
+        lb = lmax(exact_hessian(m, x, y, params)[0])
+        assert r[g].L_upper >= lb and r[g].bound == "probabilistic"
+        assert f"group {g} measured on its own Hessian block" in r[g].note
+    close(r[0].max_stable, 2 * 1.9 / r[0].L_upper, 1e-14)
+    close(r[1].max_stable, 2 / r[1].L_upper, 1e-14)
+
+
+def test_frozen_group_and_argument_errors():
+    m, x, y = make()
+    first, last = list(m[0].parameters()), list(m[2].parameters())
+    opt = torch.optim.SGD([{"params": first, "lr": 0.1}, {"params": last, "lr": 0.0}])
+    r = safe_lr(m, F.cross_entropy, (x, y), opt, **TOL)
+    assert math.isfinite(r[0].max_stable) and math.isnan(r[1].max_stable)
+    assert "group 1 has lr 0" in r[0].note
+    sgd = torch.optim.SGD(m.parameters(), lr=0.1)
+    with pytest.raises(TypeError, match="certified"):
+        safe_lr(m, F.cross_entropy, (x, y), sgd, certified=1)
+    with pytest.raises(ValueError, match="bound_rtol"):
+        safe_lr(m, F.cross_entropy, (x, y), sgd, bound_rtol=0.0)
+    with pytest.raises(ValueError, match="solver"):
+        safe_lr(m, F.cross_entropy, (x, y), sgd, solver="eigsh")

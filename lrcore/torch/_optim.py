@@ -3,7 +3,7 @@ preconditioner of adaptive methods."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 import torch
@@ -34,7 +34,7 @@ class GroupSpec:
     beta2: float = 0.0        # Adam beta2 / RMSprop alpha
     amsgrad: bool = False
     centered: bool = False
-    params: list = field(default_factory=list)
+    params: list[torch.Tensor] = field(default_factory=list)
     text: str = ""
 
 
@@ -98,8 +98,8 @@ def group_specs(optimizer: Any, name: str = "optimizer") -> list[GroupSpec]:
     return out
 
 
-def preconditioner_diag(optimizer: Any, params: list, *, grad: Optional[np.ndarray] = None,
-                        name: str = "optimizer") -> tuple[Optional[np.ndarray], int]:
+def preconditioner_diag(optimizer: Any, params: list[torch.Tensor], *, grad: np.ndarray | None = None,
+                        name: str = "optimizer") -> tuple[np.ndarray | None, int]:
     """``(P, missing)``: the diagonal preconditioner (float64, in the layout of ``params``;
     ones for parameters of SGD groups) and how many parameters had no optimizer state.
 
@@ -109,18 +109,20 @@ def preconditioner_diag(optimizer: Any, params: list, *, grad: Optional[np.ndarr
     group is SGD.
     """
     specs = group_specs(optimizer, name)
-    where = {}
+    where: dict[int, GroupSpec] = {}
     for s in specs:
         for p in s.params:
             where[id(p)] = s
     if all(s.kind == "sgd" for s in specs):
         return None, 0
-    parts, missing, off = [], 0, 0
+    parts: list[np.ndarray] = []
+    missing = off = 0
     for i, p in enumerate(params):
         k = int(p.numel())
-        s = where.get(id(p))
-        if s is None:
+        s_or_none = where.get(id(p))
+        if s_or_none is None:
             raise ValueError(f"parameter {i} (shape {tuple(p.shape)}) is not managed by {name}")
+        s = s_or_none
         if s.kind == "sgd":
             parts.append(np.ones(k))
             off += k

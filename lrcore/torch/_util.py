@@ -4,7 +4,7 @@ from __future__ import annotations
 import contextlib
 import random
 from collections.abc import Iterable, Iterator
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 import torch
@@ -24,7 +24,7 @@ def is_batch(obj: Any) -> bool:
         isinstance(t, torch.Tensor) for t in x)
 
 
-def as_batches(data: Any, name: str = "data") -> tuple[Iterable, bool]:
+def as_batches(data: Any, name: str = "data") -> tuple[Iterable[Any], bool]:
     """``(iterable of batches, single)``: a single batch becomes a one-element list.
 
     One-shot iterators are refused: every Hessian-vector product makes a full pass.
@@ -44,7 +44,7 @@ def as_batches(data: Any, name: str = "data") -> tuple[Iterable, bool]:
     return data, False
 
 
-def split_batch(batch: Any, name: str = "data") -> tuple[tuple, Any, int]:
+def split_batch(batch: Any, name: str = "data") -> tuple[tuple[Any, ...], Any, int]:
     """``(inputs as a tuple of model arguments, targets, batch size)``."""
     if not isinstance(batch, (tuple, list)) or len(batch) != 2:
         raise TypeError(f"every batch of {name} must be an (inputs, targets) pair, got "
@@ -64,7 +64,7 @@ def split_batch(batch: Any, name: str = "data") -> tuple[tuple, Any, int]:
     return args, y, b
 
 
-def to_device(obj: Any, device: torch.device, dtype: Optional[torch.dtype] = None) -> Any:
+def to_device(obj: Any, device: torch.device, dtype: torch.dtype | None = None) -> Any:
     """Move tensors (recursively in tuples/lists/dicts) to ``device``; cast floating tensors
     to ``dtype`` when given."""
     if isinstance(obj, torch.Tensor):
@@ -129,18 +129,18 @@ def loader_generators(loader: Any) -> list[torch.Generator]:
     return _generators(cands)
 
 
-def rng_state(generators: Iterable[torch.Generator] = ()) -> dict:
+def rng_state(generators: Iterable[torch.Generator] = ()) -> dict[str, Any]:
     """The torch (CPU and every initialised CUDA device), numpy-global and python ``random``
     states, and the states of ``generators``."""
-    st = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
+    st: dict[str, Any] = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
           "python": random.getstate(), "cuda": None,
           "generators": [(g, g.get_state()) for g in _generators(generators)]}
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
+    if torch.cuda.is_available() and torch.cuda.is_initialized():  # type: ignore[no-untyped-call]
         st["cuda"] = torch.cuda.get_rng_state_all()
     return st
 
 
-def set_rng_state(st: dict) -> None:
+def set_rng_state(st: dict[str, Any]) -> None:
     torch.set_rng_state(st["torch"])
     np.random.set_state(st["numpy"])
     random.setstate(st["python"])
@@ -164,10 +164,11 @@ def preserved_rng(generators: Iterable[torch.Generator] = ()) -> Iterator[None]:
 # misc
 # ----------------------------------------------------------------------------------------
 
-def np_dtype(dt: Any, name: str = "dtype") -> Optional[torch.dtype]:
+def np_dtype(dt: Any, name: str = "dtype") -> torch.dtype | None:
     """A torch floating dtype from None, a torch dtype, a numpy dtype or a string."""
     if dt is None:
         return None
+    t: torch.dtype | None
     if isinstance(dt, torch.dtype):
         t = dt
     else:

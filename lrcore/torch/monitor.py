@@ -11,15 +11,18 @@ hover there ("edge of stability", Cohen et al. 2021); the monitor shows where a 
 from __future__ import annotations
 
 import math
-import numbers
-from typing import Any, Optional, Union
+from typing import Any
 
 import numpy as np
 import torch
 
+from lrcore._validation import choice, flag, integer, positive
+from lrcore.curvature import EigResult, top_eigenvalue
+from lrcore.rates import max_stable_lr
+from lrcore.torch._measure import Measurer, homogeneous
 from lrcore.torch._optim import group_specs
 from lrcore.torch._util import loader_generators, preserved_rng
-from lrcore.torch.rates import homogeneous, Measurer
+from lrcore.torch.curvature import HessianOperator
 
 __all__ = ["SharpnessMonitor"]
 
@@ -50,7 +53,8 @@ class SharpnessMonitor:
         Override the method read from the optimizer (momentum still comes from it).
     warm : bool
         Warm-start each estimate from the previous eigenvector (``v0=``; lrcore mixes a
-        random vector of weight 0.1 into it).
+        random vector of weight 0.1 into it).  What it saves depends on how far the top
+        eigenvector turns between estimates (see Notes).
     seed : int
         Seed of the solver's random start vectors (measurement ``k`` uses ``seed + k``).
     train, dtype, reduction, hvp
@@ -67,6 +71,16 @@ class SharpnessMonitor:
 
     Notes
     -----
+    Cost of a warm estimate, measured (``benchmarks/compare_torch.py``; tanh MLPs on the
+    digits, 10 steps between estimates): at ``tol=1e-3`` about a third of a cold estimate
+    or less after full-batch steps (0.19-0.33: the top eigenvector turns by sin 5e-4 to
+    3e-2), but 0.7 after minibatch steps (it turns by sin 0.2-0.4, so the previous vector
+    is a poor start), and about 0.8 at ``tol=1e-6`` (Lanczos must still shrink the start's
+    error by orders of magnitude; the random mix of weight 0.1 alone costs 1-2 products,
+    and at ``tol=1e-3`` a smaller mix would give 0.19-0.22 after full-batch steps).  A
+    thick start from the previous top 2-8 eigenvectors (exact ones, Rayleigh-Ritz at the
+    new parameters) did not do better than the single vector.
+
     Measuring leaves the training untouched: the model's mode and the random number
     generators (torch, numpy, python, the loader's) are restored after each measurement,
     and the products do not touch ``.grad``.  With the guard off, a run with the monitor is
@@ -90,39 +104,40 @@ class SharpnessMonitor:
     """
 
     def __init__(self, model: torch.nn.Module, loss_fn: Any, data: Any, *, every: int = 10,
-                 guard: Optional[float] = None, tol: float = 1e-3, method: Optional[str] = None,
+                 guard: float | None = None, tol: float = 1e-3, method: str | None = None,
                  warm: bool = True, seed: int = 0, train: bool = False, dtype: Any = None,
-                 reduction: str = "mean", hvp: str = "auto", maxiter: Optional[int] = None,
-                 ncv: Optional[int] = None) -> None:
-        if isinstance(every, bool) or not isinstance(every, numbers.Integral) or every < 1:
-            raise ValueError(f"every must be an integer >= 1, got {every!r}")
+                 reduction: str = "mean", hvp: str = "auto", maxiter: int | None = None,
+                 ncv: int | None = None) -> None:
+        every = integer(every, "every", 1)
         if guard is not None:
-            if isinstance(guard, bool) or not isinstance(guard, numbers.Real) or not (
-                    math.isfinite(guard) and guard > 0):
-                raise ValueError(f"guard must be None or a finite number > 0, got {guard!r}")
-        if method is not None and method not in ("gd", "heavy_ball", "nesterov", "adam"):
-            raise ValueError(f"method must be None, 'gd', 'heavy_ball', 'nesterov' or 'adam', "
-                             f"got {method!r}")
-        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-            raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+            guard = positive(guard, "guard")
+        if method is not None:
+            method = choice(method, "method", ("gd", "heavy_ball", "nesterov", "adam"))
+        seed = integer(seed, "seed", 0)
+        tol = positive(tol, "tol")
+        warm = flag(warm, "warm")
         self.model, self.loss_fn, self.data = model, loss_fn, data
-        self.every, self.guard, self.tol, self.method = int(every), guard, float(tol), method
-        self.warm, self.seed = bool(warm), int(seed)
-        self._hkw = dict(train=train, dtype=dtype, reduction=reduction, hvp=hvp)
-        self._eig = dict(maxiter=maxiter, ncv=ncv)
-        self._meas: Optional[Measurer] = None
-        self._opt_id: Optional[int] = None
-        self.t = 0
-        self.last = None
-        self._caps: Optional[list] = None
-        self._rows: list = []
+        self.every: int = every
+        self.guard: float | None = guard
+        self.tol: float = tol
+        self.method: str | None = method
+        self.warm: bool = warm
+        self.seed: int = seed
+        self._hkw: dict[str, Any] = {"train": train, "dtype": dtype, "reduction": reduction, "hvp": hvp}
+        self._eig: dict[str, Any] = {"maxiter": maxiter, "ncv": ncv}
+        self._meas: Measurer | None = None
+        self._opt_id: int | None = None
+        self.t: int = 0
+        self.last: EigResult | None = None
+        self._caps: list[float] | None = None
+        self._rows: list[dict[str, Any]] = []
 
     @property
     def num_hvps(self) -> int:
         return 0 if self._meas is None else self._meas.H.num_hvps
 
     @property
-    def hessian(self):
+    def hessian(self) -> HessianOperator | None:
         """The :class:`~lrcore.torch.HessianOperator` (after the first measurement)."""
         return None if self._meas is None else self._meas.H
 
@@ -134,36 +149,35 @@ class SharpnessMonitor:
             self.last = None
         return self._meas
 
-    def measure(self, optimizer: torch.optim.Optimizer, *, warm: Optional[bool] = None) -> dict:
+    def measure(self, optimizer: torch.optim.Optimizer, *,
+                warm: bool | None = None) -> dict[str, Any]:
         """Measure now (whatever the step count) and record the result; returns the row."""
         specs = group_specs(optimizer)
         if not homogeneous(specs):
             raise ValueError("the optimizer's groups use different methods or momenta; "
                              "monitor each group with its own optimizer view")
         meas = self._measurer(optimizer)
-        use_warm = self.warm if warm is None else warm
+        use_warm = self.warm if warm is None else flag(warm, "warm")
         v0 = self.last.vector if (use_warm and self.last is not None) else None
         k = len(self._rows)
         with preserved_rng(loader_generators(self.data)):
-            m = meas.measure(optimizer, tol=self.tol, v0=v0, seed=self.seed + k,
-                             certified=False, mu=None, **self._eig)
-        if self.method is not None and self.method != m.method:
-            from lrcore.rates import max_stable_lr
-            edge = max_stable_lr(1.0, method=self.method,
-                                 momentum=0.0 if self.method == "gd" else m.momentum)
-            lr_ref = specs[m.ref].lr * specs[m.ref].gain
-            m.threshold = edge / lr_ref if lr_ref > 0 else math.inf
-            scale = edge / max_stable_lr(1.0, method=m.method, momentum=m.momentum)
-            m.max_stable = [v * scale for v in m.max_stable]
-        self.last = m.eig
-        self._caps = None if self.guard is None else [self.guard * v for v in m.max_stable]
-        row = {"step": self.t, "lambda_max": m.L, "threshold": m.threshold,
-               "lr": specs[m.ref].lr, "hvps": m.eig.n_matvec, "converged": m.eig.converged,
-               "upper_bound": m.L_upper, "capped": False}
+            view = meas.view(optimizer)
+            eig = top_eigenvalue(view.operator, tol=self.tol, v0=v0, seed=self.seed + k,
+                                 **self._eig)
+        method = view.method if self.method is None else self.method
+        c_max = max_stable_lr(eig.value, method=method,
+                              momentum=0.0 if method == "gd" else view.momentum)
+        self.last = eig
+        self._caps = (None if self.guard is None
+                      else [self.guard * v for v in view.group_rates(c_max)])
+        s_ref = view.specs[view.ref]
+        row = {"step": self.t, "lambda_max": eig.value, "threshold": view.threshold(method),
+               "lr": s_ref.lr, "hvps": eig.n_matvec, "converged": eig.converged,
+               "upper_bound": eig.upper_bound, "capped": False}
         self._rows.append(row)
         return row
 
-    def step(self, optimizer: torch.optim.Optimizer) -> Optional[dict]:
+    def step(self, optimizer: torch.optim.Optimizer) -> dict[str, Any] | None:
         """Count one optimizer step; measure when due; apply the guard.  Returns the new
         history row when a measurement was taken, else None."""
         row = None
@@ -199,7 +213,7 @@ class SharpnessMonitor:
             out[k] = np.asarray(vals, dtype=dt)
         return out
 
-    def to_dict(self) -> dict[str, list]:
+    def to_dict(self) -> dict[str, list[Any]]:
         """:attr:`history` as plain lists (JSON-safe)."""
         return {k: v.tolist() for k, v in self.history.items()}
 

@@ -32,21 +32,29 @@ measured together: group :math:`g` moves at :math:`c\, r_g` with :math:`r_g = \e
 :math:`r_g` times group 0's), the convention of :class:`lrcore.torch.Scheduler`.  Groups
 with different methods or momenta are measured one by one on their own Hessian block
 (the note says so: the coupled system can be less stable than each block alone).
+
+The certified choice is lrcore's: the operator goes to :func:`lrcore.safe_lr` (with
+``method="adam"`` and no ``second_moment`` it is taken as already preconditioned), which
+asks :func:`lrcore.top_eigenvalue` for a certified interval ``bound_rtol`` wide and takes
+``max_stable`` from its upper end; this module only builds the operator and spreads the
+rate over the groups.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Optional, Union
+from typing import Any
 
-import numpy as np
 import torch
 
-from lrcore.curvature import EigResult, top_eigenvalue
-from lrcore.rates import SafeRate, max_stable_lr, optimal_lr
-from lrcore.torch._optim import GroupSpec, group_specs, preconditioner_diag
-from lrcore.torch._util import fmt, loader_generators, preserved_rng
-from lrcore.torch.curvature import HessianOperator, ScaledHessian
+from lrcore._validation import choice, flag, positive
+from lrcore.rates import SafeRate
+from lrcore.rates import safe_lr as _lrcore_safe_lr
+from lrcore.torch._measure import Measurer, View, describe_measurement, homogeneous
+from lrcore.torch._optim import group_specs
+from lrcore.torch._util import loader_generators, preserved_rng
 
 __all__ = ["GroupSafeRates", "safe_lr"]
 
@@ -64,7 +72,7 @@ class GroupSafeRates:
         How the groups were measured (jointly with their rate ratios, or block by block).
     """
 
-    groups: tuple
+    groups: tuple[SafeRate, ...]
     note: str = ""
 
     def __len__(self) -> int:
@@ -73,7 +81,7 @@ class GroupSafeRates:
     def __getitem__(self, i: int) -> SafeRate:
         return self.groups[i]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[SafeRate]:
         return iter(self.groups)
 
     @property
@@ -92,192 +100,38 @@ class GroupSafeRates:
                 f"method={self.groups[0].method!r})")
 
 
-@dataclass
-class _Measured:
-    """What one measurement found (shared by safe_lr and SharpnessMonitor)."""
-
-    eig: EigResult
-    method: str
-    momentum: float
-    L: float
-    L_upper: float
-    max_stable: list          # per group, in the optimizer's lr units (nan: lr 0 group)
-    recommended: list
-    threshold: float          # sharpness at which the reference group's lr is at the edge
-    ref: int                  # reference group
-    what: str
-    notes: list
-    hvps: int
-
-
-def _ratios(optimizer: torch.optim.Optimizer, specs: list[GroupSpec]) -> tuple[list[float], int]:
-    """Rate ratios r_g = lr_g / lr_ref (ref: first group with lr > 0; if every lr is 0, the
-    schedulers' initial_lr, else 1)."""
-    lrs = [s.lr for s in specs]
-    if not any(lr > 0 for lr in lrs):
-        init = [optimizer.param_groups[s.index].get("initial_lr") for s in specs]
-        if all(v is not None for v in init):
-            from lrcore.torch._util import to_float
-            lrs = [to_float(v) for v in init]
-    if not any(lr > 0 for lr in lrs):
-        return [1.0] * len(specs), 0
-    ref = next(i for i, lr in enumerate(lrs) if lr > 0)
-    return [lr / lrs[ref] for lr in lrs], ref
-
-
-def homogeneous(specs: list[GroupSpec]) -> bool:
-    return len({(s.method, s.momentum) for s in specs}) == 1
-
-
-class Measurer:
-    """The Hessian over an optimizer's parameters, and the scaled operator its update sees."""
-
-    def __init__(self, model: torch.nn.Module, loss_fn: Any, data: Any, optimizer: Any, *,
-                 train: bool, dtype: Any, reduction: str, hvp: str,
-                 check_determinism: Union[bool, float]) -> None:
-        specs = group_specs(optimizer)
-        params, seen = [], set()
-        for s in specs:
-            for p in s.params:
-                if p.requires_grad and id(p) not in seen:
-                    seen.add(id(p))
-                    params.append(p)
-        if not params:
-            raise ValueError("optimizer manages no parameter that requires grad")
-        self.model, self.loss_fn, self.data = model, loss_fn, data
-        self.kw = dict(train=train, dtype=dtype, reduction=reduction, hvp=hvp)
-        self.H = HessianOperator(model, loss_fn, data, params=params,
-                                 check_determinism=check_determinism, **self.kw)
-        group_of = {}
-        for s in specs:
-            for p in s.params:
-                group_of[id(p)] = s.index
-        self.layout = np.concatenate([np.full(int(p.numel()), group_of[id(p)])
-                                      for p in self.H.params])
-        self.n_params_of_group = {s.index: sum(int(p.numel()) for p in s.params
-                                               if id(p) in seen) for s in specs}
-
-    def operator(self, optimizer: Any, specs: list[GroupSpec], ratios: list[float], ref: int,
-                 notes: list) -> tuple[Any, str]:
-        H = self.H
-        gains = np.array([specs[g].gain * ratios[g] / specs[ref].gain for g in range(len(specs))])
-        wd = np.array([s.weight_decay for s in specs])
-        S = gains[self.layout]
-        W = wd[self.layout]
-        P = None
-        if any(s.kind != "sgd" for s in specs):
-            missing = sum(1 for s in specs for p in s.params
-                          if s.kind != "sgd" and not optimizer.state.get(p))
-            grad = H.gradient() if missing else None
-            P, missing = preconditioner_diag(optimizer, H.params, grad=grad)
-            steps = sorted({int(float(st["step"])) for st in optimizer.state.values()
-                            if isinstance(st, dict) and "step" in st})
-            if missing:
-                notes.append(f"{type(optimizer).__name__} has no state yet for {missing} "
-                             "parameter tensor(s) (no step taken): P is the preconditioner of "
-                             "its first step, diag(|g| + eps) with g the full-data gradient at "
-                             "the current parameters (for Adam v_hat_1 = g^2 exactly; "
-                             "measure again after some steps for the preconditioner it "
-                             "settles to)")
-            else:
-                notes.append(f"P is the optimizer's preconditioner at its step "
-                             f"{steps[-1] if steps else '?'} (frozen)")
-        has_w = bool(np.any(W != 0))
-        has_s = bool(np.any(S != 1.0))
-        if P is None and not has_w and not has_s:
-            return H, "H"
-        scale = np.sqrt(S) if P is None else np.sqrt(S / P)
-        what = ("P^-1/2 " if P is not None else "") + ("(H + W)" if has_w else "H") + \
-            (" P^-1/2" if P is not None else "")
-        if has_s:
-            what = f"S^1/2 {what} S^1/2"
-        return ScaledHessian(H, scale=scale, shift=W if has_w else None, what=what), what
-
-    def measure(self, optimizer: Any, *, tol: float, maxiter: Optional[int], seed: Any,
-                v0: Any, ncv: Optional[int], certified: bool, mu: Optional[float]) -> _Measured:
-        specs = group_specs(optimizer)
-        if not homogeneous(specs):
-            raise ValueError("the optimizer's groups use different methods or momenta")
-        ratios, ref = _ratios(optimizer, specs)
-        notes: list = []
-        before = self.H.num_hvps
-        M, what = self.operator(optimizer, specs, ratios, ref, notes)
-        res = top_eigenvalue(M, tol=tol, maxiter=maxiter, v0=v0, seed=seed, ncv=ncv)
-        s0 = specs[ref]
-        return _finish(res, s0.method, s0.momentum, specs, ratios, ref, what, notes, certified,
-                       mu, self.H, self.H.num_hvps - before, tol)
-
-
-def _finish(res: EigResult, method: str, momentum: float, specs: list[GroupSpec],
-            ratios: list[float], ref: int, what: str, notes: list, certified: bool,
-            mu: Optional[float], H: HessianOperator, hvps: int, tol: float) -> _Measured:
-    L, L_up = float(res.value), float(res.upper_bound)
-    m = 0.0 if mu is None else float(mu)
-    use = L
-    if certified:
-        if math.isfinite(L_up):
-            use = max(L_up, L)
-        else:
-            notes.append("no finite certified bound on L: max_stable is from the estimate")
-    c_max = max_stable_lr(use, method=method, momentum=momentum)
-    c_rec = min(optimal_lr(use, max(m, 0.0), method=method, momentum=momentum), c_max)
-    g_ref = specs[ref].gain
-    mx, rc = [], []
-    for g, r in enumerate(ratios):
-        if r == 0.0:
-            mx.append(math.nan)
-            rc.append(math.nan)
-            notes.append(f"group {g} has lr 0 (frozen): not part of the measurement, no rate")
-        else:
-            mx.append(c_max * r / g_ref)
-            rc.append(c_rec * r / g_ref)
-    lr_ref = specs[ref].lr
-    edge = max_stable_lr(1.0, method=method, momentum=momentum)
-    threshold = edge / (lr_ref * g_ref) if lr_ref > 0 else math.inf
-    dec = [s.decoupled_decay for s in specs if s.decoupled_decay]
-    if dec and L > 0:
-        notes.append(f"AdamW's decoupled weight decay ({fmt(max(dec))}) is not in the operator: "
-                     f"against L = {fmt(L)} it is a {max(dec) / L:.1g} relative effect")
-    rel = res.residual / abs(res.value) if res.value else math.inf
-    head = (f"L = lambda_max({what}) measured at the current parameters on N = "
-            f"{H.num_samples} samples ({H.num_batches} batch{'es' if H.num_batches != 1 else ''})"
-            f" in {'train' if H.train else 'eval'} mode ({np.dtype(H.dtype).name}, "
-            f"{H.device}): {res.n_matvec} HVPs by Lanczos at tol {tol:g} ({H.hvp_method}"
-            + (f"; torch.func failed: {H.fallback_reason}" if H.fallback_reason else "")
-            + f"), {hvps} HVPs in all, relative residual {rel:.1e}"
-            + ("" if res.converged else ", NOT converged (L is a lower estimate)"))
-    bound = (f"L_upper = {fmt(L_up)} ({res.bound} bound"
-             + (f", fails with probability {res.failure_probability:g}"
-                if res.bound == "probabilistic" else "") + ")")
-    mapping = "; ".join(s.text for s in specs) if len(specs) > 1 else specs[0].text
-    parts = [head, bound, mapping]
-    if len(specs) > 1:
-        parts.append("groups keep their lr ratios ("
-                     + ", ".join(fmt(r) for r in ratios) + f" x group {ref}'s rate)")
-    parts += notes
-    parts.append("mu not measured (0)" if mu is None else f"mu = {fmt(m)} (given)")
-    return _Measured(res, method, momentum, L, L_up, mx, rc, threshold, ref, what, parts, hvps)
-
-
-def _rates(meas: _Measured, mu: Optional[float]) -> list[SafeRate]:
-    note = "; ".join(meas.notes)
-    m = 0.0 if mu is None else float(mu)
-    return [SafeRate(mx, rc, meas.L, meas.L_upper, m, meas.method, meas.momentum, note)
-            for mx, rc in zip(meas.max_stable, meas.recommended)]
+def _measure(meas: Measurer, view: View, *, certified: bool, bound_rtol: float, solver: str,
+             mu: float | None, extra_notes: list[str], eig_kw: dict[str, Any]
+             ) -> list[SafeRate]:
+    """lrcore.safe_lr on the view's operator, spread over the view's groups."""
+    before = meas.H.num_hvps
+    r = _lrcore_safe_lr(view.operator, method=view.method, momentum=view.momentum,
+                        certified=certified, bound_rtol=bound_rtol, solver=solver,
+                        mu=0.0 if mu is None else mu, **eig_kw)
+    hvps = meas.H.num_hvps - before
+    where = describe_measurement(meas.H, view.what, hvps, solver, eig_kw["tol"])
+    notes = ([r.note] if r.note else []) + [view.mapping()] + view.group_notes() \
+        + view.notes + view.decay_note(r.L) + extra_notes \
+        + ["mu not measured (0)" if mu is None else f"mu = {mu:.4g} (given)"]
+    note = "; ".join(notes)
+    return [dataclasses.replace(r, max_stable=mx, recommended=rc, note=note, where=where)
+            for mx, rc in zip(view.group_rates(r.max_stable), view.group_rates(r.recommended))]
 
 
 def safe_lr(model: torch.nn.Module, loss_fn: Any, data: Any, optimizer: torch.optim.Optimizer,
             *, train: bool = False, dtype: Any = None, reduction: str = "mean",
-            hvp: str = "auto", check_determinism: Union[bool, float] = False,
-            certified: bool = True, mu: Optional[float] = None, tol: float = 1e-6,
-            maxiter: Optional[int] = None, seed: Any = None, v0: Any = None,
-            ncv: Optional[int] = None) -> Union[SafeRate, GroupSafeRates]:
+            hvp: str = "auto", check_determinism: bool | float = False,
+            certified: bool = True, bound_rtol: float = 0.02, solver: str = "lanczos",
+            mu: float | None = None, tol: float = 1e-6, maxiter: int | None = None,
+            seed: Any = None, v0: Any = None, ncv: int | None = None
+            ) -> SafeRate | GroupSafeRates:
     r"""The largest stable and a recommended learning rate for ``optimizer`` on ``model``.
 
     Measures :math:`L = \lambda_{\max}` of the operator the optimizer's update sees at the
     current parameters (the Hessian of the loss on ``data``, preconditioned for Adam/
-    RMSprop, shifted by coupled weight decay; see the module table) with Lanczos, and
-    applies lrcore's formulas (:func:`lrcore.max_stable_lr`, :func:`lrcore.optimal_lr`):
+    RMSprop, shifted by coupled weight decay, scaled by the groups' rate ratios; see the
+    module table) and hands it to :func:`lrcore.safe_lr`, whose formulas
+    (:func:`lrcore.max_stable_lr`, :func:`lrcore.optimal_lr`) give the rates:
 
     - SGD: :math:`2/L`; momentum :math:`\beta`: :math:`2(1+\beta)/L`; Nesterov:
       :math:`(2+2\beta)/((1+2\beta)L)`; all divided by :math:`1 - \text{dampening}`;
@@ -296,8 +150,15 @@ def safe_lr(model: torch.nn.Module, loss_fn: Any, data: Any, optimizer: torch.op
     train, dtype, reduction, hvp, check_determinism
         Passed to :func:`lrcore.torch.hessian` (default: eval mode).
     certified : bool
-        ``max_stable`` from the solver's certified upper bound on :math:`L` (errs on the
-        safe side), as :func:`lrcore.safe_lr`.
+        ``max_stable`` from the certified upper bound on :math:`L` (errs on the safe
+        side), as :func:`lrcore.safe_lr`: the solver runs until the bound is within
+        ``bound_rtol`` of the estimate (for a loss Hessian, which is indefinite, that is a
+        first Lanczos cycle of about 61 HVPs at 2% on 2,410 parameters; see
+        :func:`lrcore.top_eigenvalue`) or ``maxiter`` products are spent.
+    bound_rtol : float
+        Width asked of the certified interval, relative (default 2%).
+    solver : {"lanczos", "power"}
+        The eigen-solver.
     mu : float, optional
         Strong convexity for ``recommended``; by default not measured (0).
     tol, maxiter, seed, v0, ncv
@@ -307,8 +168,15 @@ def safe_lr(model: torch.nn.Module, loss_fn: Any, data: Any, optimizer: torch.op
     -------
     SafeRate or GroupSafeRates
         A :class:`~lrcore.SafeRate` (rates in units of the optimizer's ``lr``) whose
-        ``note`` says where and how :math:`L` was measured; a :class:`GroupSafeRates` when
-        the parameter groups' rates differ.
+        ``where`` says where and how :math:`L` was measured (samples, mode, dtype, device,
+        HVPs) and whose ``note`` how the optimizer was read; a :class:`GroupSafeRates`
+        when the parameter groups' rates differ.
+
+    Warns
+    -----
+    lrcore.rates.CertificationWarning
+        ``certified=True`` but no finite bound was reached (``maxiter`` too small):
+        ``max_stable`` is from the estimate.
 
     Examples
     --------
@@ -323,55 +191,36 @@ def safe_lr(model: torch.nn.Module, loss_fn: Any, data: Any, optimizer: torch.op
     >>> r.method, abs(r.L - L) < 1e-9 * L, abs(r.max_stable - 2 * 1.9 / L) < 1e-9 / L
     ('heavy_ball', True, True)
     """
-    if not isinstance(certified, (bool, np.bool_)):
-        raise TypeError(f"certified must be a bool, got {type(certified).__name__}")
+    certified = flag(certified, "certified")
+    bound_rtol = positive(bound_rtol, "bound_rtol")
+    solver = choice(solver, "solver", ("lanczos", "power"))
     specs = group_specs(optimizer)
-    eig_kw = dict(tol=tol, maxiter=maxiter, seed=seed, v0=v0, ncv=ncv)
+    eig_kw: dict[str, Any] = {"tol": tol, "maxiter": maxiter, "seed": seed, "v0": v0, "ncv": ncv}
+    kw: dict[str, Any] = {"train": train, "dtype": dtype, "reduction": reduction, "hvp": hvp,
+                              "check_determinism": check_determinism}
     with preserved_rng(loader_generators(data)):
         if homogeneous(specs):
-            meas = Measurer(model, loss_fn, data, optimizer, train=train, dtype=dtype,
-                             reduction=reduction, hvp=hvp, check_determinism=check_determinism)
-            m = meas.measure(optimizer, certified=certified, mu=mu, **eig_kw)
-            rates = _rates(m, mu)
-            ratios, _ = _ratios(optimizer, specs)
-            if len(rates) == 1 or (all(r == 1.0 for r in ratios)
+            meas = Measurer(model, loss_fn, data, optimizer, **kw)
+            view = meas.view(optimizer)
+            rates = _measure(meas, view, certified=certified, bound_rtol=bound_rtol,
+                             solver=solver, mu=mu, extra_notes=[], eig_kw=eig_kw)
+            if len(rates) == 1 or (all(r == 1.0 for r in view.ratios)
                                    and len({s.gain for s in specs}) == 1):
                 return rates[0]
-            return GroupSafeRates(tuple(rates), note=rates[0].note)
-        return _blockwise(model, loss_fn, data, optimizer, specs, train=train, dtype=dtype,
-                          reduction=reduction, hvp=hvp, check_determinism=check_determinism,
-                          certified=certified, mu=mu, eig_kw=eig_kw)
-
-
-def _blockwise(model, loss_fn, data, optimizer, specs, *, train, dtype, reduction, hvp,
-               check_determinism, certified, mu, eig_kw) -> GroupSafeRates:
-    out = []
-    for s in specs:
-        params = [p for p in s.params if p.requires_grad]
-        if s.lr == 0.0 or not params:
-            out.append(SafeRate(math.nan, math.nan, math.nan, math.nan, 0.0, s.method,
-                                s.momentum, f"group {s.index}: lr 0 or no trainable "
-                                "parameters, not measured"))
-            continue
-        H = HessianOperator(model, loss_fn, data, params=params, train=train, dtype=dtype,
-                            reduction=reduction, hvp=hvp, check_determinism=check_determinism)
-        notes = [f"group {s.index} measured on its own Hessian block (the groups use different "
-                 "methods or momenta; the coupled system can be less stable than each block "
-                 "alone)"]
-        P = None
-        if s.kind != "sgd":
-            grad = H.gradient() if any(not optimizer.state.get(p) for p in params) else None
-            P, missing = preconditioner_diag(optimizer, params, grad=grad)
-            if missing:
-                notes.append("no optimizer state yet: P from the first step, diag(|g| + eps)")
-        W = np.full(H.n, s.weight_decay) if s.weight_decay else None
-        M = H if P is None and W is None else ScaledHessian(
-            H, scale=None if P is None else 1.0 / np.sqrt(P), shift=W,
-            what="P^-1/2 (H + W) P^-1/2" if P is not None else "H + W")
-        before = H.num_hvps
-        res = top_eigenvalue(M, **eig_kw)
-        m = _finish(res, s.method, s.momentum, [s], [1.0], 0,
-                    getattr(M, "what", "H"), notes, certified, mu, H, H.num_hvps - before,
-                    eig_kw["tol"])
-        out.extend(_rates(m, mu))
-    return GroupSafeRates(tuple(out), note="groups measured block by block")
+            return GroupSafeRates(tuple(rates), note="groups measured together, keeping "
+                                  "their lr ratios")
+        out: list[SafeRate] = []
+        for s in specs:
+            if s.lr == 0.0 or not any(p.requires_grad for p in s.params):
+                out.append(SafeRate(math.nan, math.nan, math.nan, math.nan, 0.0, s.method,
+                                    s.momentum, f"group {s.index}: lr 0 or no trainable "
+                                    "parameters, not measured", bound="none"))
+                continue
+            meas = Measurer(model, loss_fn, data, optimizer, groups=[s.index], **kw)
+            note = (f"group {s.index} measured on its own Hessian block (the groups use "
+                    "different methods or momenta; the coupled system can be less stable "
+                    "than each block alone)")
+            out.extend(_measure(meas, meas.view(optimizer), certified=certified,
+                                bound_rtol=bound_rtol, solver=solver, mu=mu,
+                                extra_notes=[note], eig_kw=eig_kw))
+        return GroupSafeRates(tuple(out), note="groups measured block by block")

@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Mapping, Sequence
-from typing import Any, Optional, Union
+from typing import Any
 
 import torch
 from torch.optim.lr_scheduler import LRScheduler
@@ -49,24 +49,28 @@ __all__ = ["Scheduler", "PlateauScheduler"]
 _GROUPS = ("ratio", "factor", "same")
 
 
-def _group_values(v: Union[float, list], base_lrs: list, groups: str, name: str) -> list[float]:
-    if isinstance(v, list):
-        return v
+def _group_values(v: float, base_lrs: Sequence[float | torch.Tensor], groups: str,
+                  name: str) -> list[float | torch.Tensor]:
+    out: list[float | torch.Tensor]
     if groups == "same":
-        return [v] * len(base_lrs)
-    if groups == "factor":
-        return [to_float(b) * v for b in base_lrs]
-    b0 = to_float(base_lrs[0])
-    if b0 == 0.0:
-        raise ValueError(f"{name}: groups='ratio' needs a nonzero base rate in param_groups[0] "
-                         "(initial_lr / lr); use groups='same' or 'factor'")
-    return [v if i == 0 else v * (to_float(b) / b0) for i, b in enumerate(base_lrs)]
+        out = [v] * len(base_lrs)
+    elif groups == "factor":
+        out = [to_float(b) * v for b in base_lrs]
+    else:
+        b0 = to_float(base_lrs[0])
+        if b0 == 0.0:
+            raise ValueError(f"{name}: groups='ratio' needs a nonzero base rate in "
+                             "param_groups[0] (initial_lr / lr); use groups='same' or "
+                             "'factor'")
+        out = [v if i == 0 else v * (to_float(b) / b0) for i, b in enumerate(base_lrs)]
+    return out
 
 
 def _check_groups(groups: Any, name: str) -> str:
     if groups not in _GROUPS:
         raise ValueError(f"{name}: groups must be one of {_GROUPS}, got {groups!r}")
-    return groups
+    g: str = groups
+    return g
 
 
 class Scheduler(LRScheduler):
@@ -104,7 +108,7 @@ class Scheduler(LRScheduler):
     """
 
     def __init__(self, optimizer: torch.optim.Optimizer,
-                 schedule: Union[Schedule, Sequence[Schedule]], *, groups: str = "ratio",
+                 schedule: Schedule | Sequence[Schedule], *, groups: str = "ratio",
                  last_epoch: int = -1) -> None:
         if not isinstance(optimizer, torch.optim.Optimizer):
             raise TypeError(f"optimizer must be a torch.optim.Optimizer, got "
@@ -132,13 +136,13 @@ class Scheduler(LRScheduler):
         raise TypeError(f"schedule must be an lrcore Schedule (lrcore.schedules) or a list of "
                         f"them, one per parameter group, got {type(schedule).__name__}")
 
-    def get_lr(self) -> list[float]:
+    def get_lr(self) -> list[float | torch.Tensor]:
         t = self.last_epoch
         if isinstance(self.schedule, list):
             return [float(s(t)) for s in self.schedule]
         return _group_values(float(self.schedule(t)), self.base_lrs, self.groups, "Scheduler")
 
-    def _get_closed_form_lr(self) -> list[float]:
+    def _get_closed_form_lr(self) -> list[float | torch.Tensor]:
         return self.get_lr()
 
     def state_dict(self) -> dict[str, Any]:
@@ -205,7 +209,7 @@ class PlateauScheduler(LRScheduler):
     """
 
     def __init__(self, optimizer: torch.optim.Optimizer,
-                 rule: Union[ReduceOnPlateau, Schedule, float, None] = None, *,
+                 rule: ReduceOnPlateau | Schedule | float | None = None, *,
                  groups: str = "ratio", last_epoch: int = -1, **plateau_kwargs: Any) -> None:
         if not isinstance(optimizer, torch.optim.Optimizer):
             raise TypeError(f"optimizer must be a torch.optim.Optimizer, got "
@@ -225,7 +229,7 @@ class PlateauScheduler(LRScheduler):
             self.rule = ReduceOnPlateau(rule, **plateau_kwargs)
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self) -> list[float]:
+    def get_lr(self) -> list[float | torch.Tensor]:
         return _group_values(float(self.rule(self.last_epoch)), self.base_lrs, self.groups,
                              "PlateauScheduler")
 
@@ -247,7 +251,7 @@ class PlateauScheduler(LRScheduler):
         self.rule.step(metric, t=self.last_epoch)
         self._apply()
 
-    def step(self, metric: Any = None, epoch: Optional[int] = None) -> None:  # type: ignore[override]
+    def step(self, metric: Any = None, epoch: int | None = None) -> None:  # type: ignore[override]
         """Report ``metric`` (if given) at the current step, then advance one step."""
         if metric is not None:
             if isinstance(metric, torch.Tensor):

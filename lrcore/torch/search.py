@@ -19,7 +19,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 from collections.abc import Callable
-from typing import Any, Optional
+from typing import Any
 
 import torch
 
@@ -59,7 +59,7 @@ class ModelTrainer:
     """
 
     def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-                 loss_fn: Callable, loader: Any, *, train: bool = True) -> None:
+                 loss_fn: Callable[..., Any], loader: Any, *, train: bool = True) -> None:
         if not isinstance(model, torch.nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
         if not isinstance(optimizer, torch.optim.Optimizer):
@@ -110,7 +110,7 @@ class ModelTrainer:
         self.steps += 1
         return float(loss.detach())
 
-    def snapshot(self) -> dict:
+    def snapshot(self) -> dict[str, Any]:
         model, opt = self.model, self.optimizer
         return {
             "tensors": [(t, t.detach().clone()) for t in _model_tensors(model)],
@@ -125,7 +125,7 @@ class ModelTrainer:
             "rng": rng_state(loader_generators(self.loader)),
         }
 
-    def restore(self, state: dict) -> None:
+    def restore(self, state: dict[str, Any]) -> None:
         opt = self.optimizer
         with torch.no_grad():
             for t, v in state["tensors"]:
@@ -162,10 +162,11 @@ def _model_tensors(model: torch.nn.Module) -> list[torch.Tensor]:
     return out
 
 
-def range_test(model: torch.nn.Module, optimizer: torch.optim.Optimizer, loss_fn: Callable,
+def range_test(model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+               loss_fn: Callable[..., Any],
                loader: Any, *, start: float = 1e-7, end: float = 10.0, num: int = 100,
                mode: str = "exp", smooth: float = 0.05, diverge: float = 5.0,
-               train: bool = True, safe_rate: Optional[SafeRate] = None) -> RangeTest:
+               train: bool = True, safe_rate: SafeRate | None = None) -> RangeTest:
     r"""The LR range test (Smith 2017) on a model: one optimizer step per rate.
 
     Takes ``num`` steps at rates from ``start`` to ``end`` (geometric or linear), one batch

@@ -19,7 +19,7 @@ from lrcore._core import (
 from lrcore import curvature, datasets, optim, problems, rates, schedules, search, stability
 from lrcore.curvature import EigResult, hvp_operator, top_eigenvalue
 from lrcore.problems import LeastSquares, Logistic, Problem, Quadratic
-from lrcore.rates import SafeRate, max_stable_lr, optimal_lr, safe_lr
+from lrcore.rates import CertificationWarning, SafeRate, max_stable_lr, optimal_lr, safe_lr
 from lrcore.stability import check_stability, descend, stability_boundary, sweep
 from lrcore.optim import (
     SGD,
@@ -85,6 +85,7 @@ __all__ = [
     "Problem",
     "Quadratic",
     "SafeRate",
+    "CertificationWarning",
     "max_stable_lr",
     "optimal_lr",
     "safe_lr",

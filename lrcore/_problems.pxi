@@ -157,25 +157,26 @@ cdef class CProblem:
         raise _status_error(st, "hvp")
 
     def descend(self, x0, lrs, steps, method, momentum, beta2, eps, tol, blowup,
-                record_every):
+                record_every, rule=None, overrides=None, trace=False):
         """Run ``steps`` optimizer steps from a copy of x0, the whole loop in C.
 
         The reverse-communication machine of csrc/descend.c driven by the problem's C
-        value and gradient (``lrc_problem_descend``), the GIL released; the loop comes
-        back every ``_PAUSE_SECONDS`` to check for signals (Ctrl-C raises
-        ``KeyboardInterrupt``; x0 is never modified).  Arguments and result as
-        :func:`descend_callable`.
+        kernels (value and gradient, trial values, Hessian-vector products), the GIL
+        released; the loop comes back every ``_PAUSE_SECONDS`` to check for signals
+        (Ctrl-C raises ``KeyboardInterrupt``; x0 is never modified).  Arguments and
+        result as :func:`descend_callable` (``rule``, ``overrides``, ``trace`` too).
 
         Returns
         -------
         tuple
-            ``(x, losses, gnorms, steps_run, final_loss, final_gnorm, outcome)``.
+            ``(x, losses, gnorms, steps_run, final_loss, final_gnorm, outcome)`` (and
+            the per-step records with ``trace=True``).
         """
         cdef cnp.ndarray pwork = self._work()
         cdef lrc_problem q = self.p
         q.work = <double *>cnp.PyArray_DATA(pwork)
         return _descend_problem(&q, self.dim, x0, lrs, steps, method, momentum, beta2, eps,
-                                tol, blowup, record_every)
+                                tol, blowup, record_every, rule, overrides, trace)
 
     def __reduce__(self):
         cA, cb, cX, cy = self._arrays

@@ -516,7 +516,7 @@ int lrc_descend_init(lrc_descend *s, double *x, ptrdiff_t n, const double *lrs,
     s->buf = s->m = work + n_; /* momentum buffer, or Adam's m (and v after it) */
     s->v_ = work + 2 * n_;
     s->x = x;
-    s->f = s->loss = s->gnorm = s->fprev = NAN;
+    s->f = s->loss = s->gnorm = s->fprev = s->gprev = NAN;
     s->status = LRC_OK;
     s->outcome = LRC_RUN_COMPLETED;
     s->reason = LRC_STOP_NONE;
@@ -738,7 +738,7 @@ static int curvature_begin(lrc_descend *s)
     const lrc_rule *r = &rs->rule;
     const int64_t k = s->k;
     int due = rs->last_measure < 0 || (r->every > 0 && k - rs->last_measure >= r->every);
-    if (!due && s->opts.method == LRC_METHOD_GD && s->loss > s->fprev) due = 1;
+    if (!due && s->opts.method == LRC_METHOD_GD && s->gnorm > s->gprev) due = 1;
     if (!due) {
         const double eta = rs->trial_lr;
         rs->event = LRC_EVENT_NONE;
@@ -826,6 +826,7 @@ int lrc_descend_iterate(lrc_descend *s)
         if (s->trace.n_hvps != NULL) s->trace.n_hvps[k / r] = s->n_hvps;
     }
     s->fprev = s->loss;
+    s->gprev = s->gnorm;
     s->loss = fk;
     s->gnorm = gk;
     const double f0 = s->f0, blowup = s->opts.blowup;

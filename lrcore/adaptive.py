@@ -543,7 +543,9 @@ def curvature(c: float = 0.99, every: int | None = None, *, tol: float = 1e-3, n
     at the iterate (requested by the C loop itself, relative residual ``tol``, a basis of
     ``ncv`` vectors, at most ``max_matvec`` products), warm-started from the previous
     eigenvector, at the first step, every ``every`` steps, and after any gradient-descent
-    step that raised the loss.  ``every=None`` measures once for problems with a constant
+    step that raised the gradient norm (below the edge a gd step on the local quadratic
+    model never does, so a rise means the curvature changed; the rule reads no loss
+    values).  ``every=None`` measures once for problems with a constant
     Hessian (quadratics, least squares: the rate is then exactly :math:`2c/L`) and every 10
     steps otherwise.  Where :math:`\lambda_{\max} \le 0` the rate is ``max_lr`` (or the
     previous rate when ``max_lr`` is infinite; at the first step the run stops).

@@ -244,7 +244,7 @@ def test_curvature_matches_twin_and_eigvalsh(method, momentum):
                   scale=scale, every=5, method=method, momentum=momentum)
     _compare(tr, tw)
     assert sorted(measured) == [k for k in range(60) if k % 5 == 0 or
-                                (method == "gd" and tw.losses[k] > tw.losses[k - 1])]
+                                (method == "gd" and tw.gnorms[k] > tw.gnorms[k - 1])]
     assert tr.n_hvps[-1] > 0
 
 

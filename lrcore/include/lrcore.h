@@ -522,7 +522,8 @@ typedef struct {
  *     largest stable rate of the local quadratic model, times c), lambda_max measured by
  *     thick-restart Lanczos (lrc_eig, warm-started from the last eigenvector, v0_mix,
  *     seed) through LRC_REQ_HVP at step 0, every `every` steps (0: never again), and after
- *     a step that raised the loss (gd only); the measurement's event is
+ *     a step that raised the gradient norm (gd only: on the local quadratic model a gd
+ *     step below the edge never does); the measurement's event is
  *     LRC_EVENT_MEASURED.  If lambda_max <= 0 the rate is max_lr (LRC_EVENT_NO_CURVATURE)
  *     or, when max_lr is infinite, the previous rate -- none at step 0: the run stops
  *     (LRC_STOP_NO_CURVATURE).  Works with gd, heavy ball and Nesterov.  Descend only.
@@ -653,7 +654,7 @@ typedef struct lrc_descend {
     /* ---- private ---- */
     int stage, final_status;
     int64_t k;
-    double f0, fprev;
+    double f0, fprev, gprev;
     double *buf, *m, *v_;
 } lrc_descend;
 

@@ -23,7 +23,7 @@ Notation: x_k, g_k, f_k; s = x_k - x_{k-1}, y = g_k - g_{k-1}.
 - prodigy           Mishchenko & Defazio (2024), Algorithm (Adam version)
 - schedule_free     Defazio et al. (2024), SGD version in the y-parametrisation
 - curvature         eta = scale / lambda_max(H(x_k)), lambda from an oracle, measured at
-                    step 0, every `every` steps, and after a gd step that raised the loss
+                    step 0, every `every` steps, and after a gd step that raised |g|
 
 A rule ends the run as converged at an exactly zero gradient.  Nothing here calls an
 lrcore kernel.
@@ -74,7 +74,7 @@ def run(vg, x0, name, params, steps, *, value=None, tol=0.0, blowup=BLOWUP, lam=
     buf = np.zeros_like(x)
     xprev = gprev = None
     x_init = x.copy()
-    fprev = math.nan
+    gn_prev = math.nan
     with np.errstate(all="ignore"):
         for k in range(steps + 1):
             f, g = vg(x)
@@ -185,7 +185,7 @@ def run(vg, x0, name, params, steps, *, value=None, tol=0.0, blowup=BLOWUP, lam=
                 x, eta = _sf_step(st, p, x, g, x_init)
             elif name == "curvature":
                 due = k == 0 or (every > 0 and k - st["last"] >= every) or \
-                    (method == "gd" and f > fprev)
+                    (method == "gd" and gn > gn_prev)
                 if due:
                     st["lam"] = lam(x, k)
                     st["last"] = k
@@ -205,7 +205,7 @@ def run(vg, x0, name, params, steps, *, value=None, tol=0.0, blowup=BLOWUP, lam=
             if eta > 0:
                 st["prev"] = eta
             st["t"] += 1
-            fprev = f
+            gn_prev = gn
             out.rates.append(eta)
             out.events.append(event)
             out.lambdas.append(lam_k)

@@ -198,6 +198,62 @@ cdef int descend_result(const void *state, int64_t *steps_run, double *loss, dou
     return STATUS_OK
 
 
+cdef int descend_request(const void *state, const double **x, double **g, const double **v,
+                         double **hv) noexcept nogil:
+    cdef const lrc_descend *s = <const lrc_descend *>state
+    if s == NULL:
+        return STATUS_EINVAL
+    if x != NULL:
+        x[0] = s.x
+    if g != NULL:
+        g[0] = s.g
+    if v != NULL:
+        v[0] = s.v
+    if hv != NULL:
+        hv[0] = s.hv
+    return STATUS_OK
+
+cdef int descend_set_rule(void *state, void *rule_state) noexcept nogil:
+    return lrc_descend_set_rule(<lrc_descend *>state, <lrc_rule_state *>rule_state, NULL)
+
+cdef size_t rule_state_size() noexcept nogil:
+    return sizeof(lrc_rule_state)
+
+cdef int rule_workspace_size(const void *params, Py_ssize_t n, size_t *size) noexcept nogil:
+    return lrc_rule_workspace_size(<const lrc_rule *>params, n, size)
+
+cdef int rule_init(void *state, const void *params, Py_ssize_t n, const double *x0,
+                   double *work, size_t lwork) noexcept nogil:
+    return lrc_rule_init(<lrc_rule_state *>state, <const lrc_rule *>params, n, x0, work, lwork)
+
+cdef int rule_step(void *state, double *x, const double *g, double f) noexcept nogil:
+    return lrc_rule_step(<lrc_rule_state *>state, x, g, f)
+
+cdef int rule_result(const void *state, double *lr, int *event, int64_t *t) noexcept nogil:
+    cdef const lrc_rule_state *s = <const lrc_rule_state *>state
+    if s == NULL:
+        return STATUS_EINVAL
+    if lr != NULL:
+        lr[0] = s.lr
+    if event != NULL:
+        event[0] = s.event
+    if t != NULL:
+        t[0] = s.t
+    return STATUS_OK
+
+cdef const void *rule_params(object rule) except NULL:
+    if not isinstance(rule, RuleBase):
+        raise TypeError(f"rule must be a step-size rule of lrcore.adaptive, got "
+                        f"{type(rule).__name__}")
+    return <const void *>&(<RuleBase>rule).r
+
+
+# the C-level constants of _core.pxd's descend part mirror lrcore.h
+if not (REQ_VALUE == LRC_REQ_VALUE and REQ_HVP == LRC_REQ_HVP
+        and RUN_STOPPED == LRC_RUN_STOPPED):
+    raise ImportError("lrcore._core: _core.pxd and lrcore.h disagree on descend's constants")
+
+
 # ---- step-size rules ---------------------------------------------------------------------
 
 #: rule names (lrcore.adaptive's factories) -> LRC_RULE_* codes

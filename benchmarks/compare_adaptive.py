@@ -27,7 +27,9 @@ smallest eigenvalue at x*.  f*: exact (least squares, quadratic), Newton's metho
 Section 2, wall time per step of the C loop (``descend``: the built-in problems in C, the
 Rosenbrock objective called from C) against the same rule written as a plain
 Python + numpy loop (``tests/reference/adaptive.py``, the tests' twin, on a numpy
-objective), medians of 5 repeats, same number of steps, same iterates.
+objective), medians of 5 repeats, same number of steps, same iterates (a chaotic run
+may stop at a different step on each side: each is timed per step it took).  A 10-d
+quadratic, whose objective costs ~0.1 us in C, shows the loop's own overhead.
 
 The report is printed and written to ``benchmarks/reports/compare_adaptive.txt``.
 """
@@ -246,7 +248,14 @@ def targets(names, rows, tuning_free):
 # ----------------------------------------------------------------------------------------
 
 def section_speed(probs):
+    """Per-step times; a 10-d quadratic (objective ~0.1 us in C) is added to show the
+    loop's own overhead next to the real problems, where the objective dominates."""
     lines = []
+    rng = np.random.default_rng(1)
+    M = rng.normal(size=(10, 10))
+    Aq = M @ M.T / 10 + 0.1 * np.eye(10)
+    q10 = Quadratic(Aq, rng.normal(size=10))
+    probs = {"quadratic 10": dict(problem=q10, x0=np.zeros(10), vg=None), **probs}
     cases = [("armijo", A.armijo()), ("BB1", A.barzilai_borwein()), ("adgd 2020", A.adgd()),
              ("dog", A.dog()), ("prodigy", A.prodigy()), ("curvature", A.curvature(every=10))]
     head = f"{'problem':18s}{'rule':12s}{'steps':>7s}{'C us/step':>11s}{'numpy us/step':>15s}" \
@@ -273,10 +282,12 @@ def section_speed(probs):
             tc, tr = median_time(lambda: descend(prob, P["x0"], rule, steps=steps), 5)
             tp, tw = median_time(lambda: twin.run(vg, P["x0"], rule.name, rule.params, steps,
                                                   **kw), 5)
-            k = max(tr.steps_run, 1)
-            assert tw.steps_run == tr.steps_run, (name, label)
-            lines.append(f"{name:18s}{label:12s}{k:>7d}{1e6 * tc / k:>11.2f}"
-                         f"{1e6 * tp / k:>15.2f}{tp / tc:>7.1f}x")
+            # per step of each run (a run that stops early -- converged, diverged -- is
+            # timed over the steps it took; chaotic runs may stop at different steps)
+            kc, kp = max(tr.steps_run, 1), max(tw.steps_run, 1)
+            uc, up = 1e6 * tc / kc, 1e6 * tp / kp
+            lines.append(f"{name:18s}{label:12s}{kc:>7d}{uc:>11.2f}{up:>15.2f}"
+                         f"{up / uc:>7.1f}x")
     return lines
 
 

@@ -172,9 +172,11 @@ def analyze_table(table: Table, *, model: str = "least-squares", l2: float = 0.0
 # the "adaptive" section: the step-size rules of lrcore.adaptive on the user's data
 # ----------------------------------------------------------------------------------------
 
-#: relative suboptimality the adaptive section counts evaluations to, and its budget
+#: relative suboptimality the adaptive section counts evaluations to; its step budget per
+#: run, and the floating-point work (flops) its ~35 runs may spend on large data
 _ADAPTIVE_TOL = 1e-6
 _ADAPTIVE_CAP = 5000
+_ADAPTIVE_FLOPS = 5e10
 
 
 def _adaptive_costs(tr: Any, needs_f: bool) -> np.ndarray:
@@ -186,7 +188,7 @@ def _adaptive_costs(tr: Any, needs_f: bool) -> np.ndarray:
 
 
 def adaptive_section(problem: Any, L: float, *, tol: float = _ADAPTIVE_TOL,
-                     cap: int = _ADAPTIVE_CAP) -> dict:
+                     cap: int | None = None) -> dict:
     """Each step-size rule's evaluations to relative suboptimality ``tol`` on ``problem``,
     next to gradient descent at the best constant rate of a 20-point grid and at the safe
     rate 1/L.
@@ -195,11 +197,15 @@ def adaptive_section(problem: Any, L: float, *, tol: float = _ADAPTIVE_TOL,
     gradient per step; a value per step for rules that read the loss; each line-search
     trial; the curvature rule's products).  f* is the lowest loss any run reached (a long
     Barzilai-Borwein run included), so the suboptimality is relative to (f(x0) - f*).
-    Runs stop at ``cap`` steps.
+    Runs stop at ``cap`` steps (default: 5000, fewer on large data so that the section
+    stays within about 5e10 flops, at least 200).
     """
     from lrcore import adaptive as A
     from lrcore.stability import descend
 
+    if cap is None:
+        per_eval = 4.0 * max(getattr(problem, "n_samples", 1), 1) * problem.dim
+        cap = int(min(_ADAPTIVE_CAP, max(200, _ADAPTIVE_FLOPS / (40 * per_eval))))
     x0 = problem.default_x0()
     cands: list[tuple[str, Any, bool, bool]] = [       # label, lr, tuning-free, reads f
         ("armijo", A.armijo(), True, True),
@@ -213,7 +219,7 @@ def adaptive_section(problem: Any, L: float, *, tol: float = _ADAPTIVE_TOL,
         ("schedule_free(lr=1/L)", A.schedule_free(lr=1.0 / L), False, False),
         ("GD 1/L (safe rate)", 1.0 / L, False, False),
     ]
-    ref = descend(problem, x0, A.barzilai_borwein(2), steps=max(4 * cap, 20000))
+    ref = descend(problem, x0, A.barzilai_borwein(2), steps=4 * cap)
     runs = []
     for label, lr, free, reads_f in cands:
         runs.append((label, lr, free, reads_f, descend(problem, x0, lr, steps=cap)))

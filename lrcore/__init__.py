@@ -1,8 +1,10 @@
 """lrcore: learning rates by measurement.
 
 Curvature (the largest Hessian eigenvalue) turned into the largest stable learning rate,
-stability checks, schedules, learning-rate search, and fused optimizer update kernels, with
-the hot loops in C and a thin typed Python layer over numpy arrays.
+stability checks, schedules, step-size rules that adapt during the run (line searches,
+Polyak, Barzilai-Borwein, AdGD, DoG, D-Adaptation, Prodigy, schedule-free, curvature
+tracking), learning-rate search, and fused optimizer update kernels, with the hot loops in
+C and a thin typed Python layer over numpy arrays.
 """
 from __future__ import annotations
 
@@ -16,7 +18,17 @@ from lrcore._core import (
     openmp_threshold,
     set_num_threads,
 )
-from lrcore import curvature, datasets, optim, problems, rates, schedules, search, stability
+from lrcore import (
+    adaptive,
+    curvature,
+    datasets,
+    optim,
+    problems,
+    rates,
+    schedules,
+    search,
+    stability,
+)
 from lrcore.curvature import EigResult, hvp_operator, top_eigenvalue
 from lrcore.problems import LeastSquares, Logistic, Problem, Quadratic
 from lrcore.rates import CertificationWarning, SafeRate, max_stable_lr, optimal_lr, safe_lr
@@ -73,6 +85,7 @@ __all__ = [
     "get_num_threads",
     "openmp_threshold",
     "set_num_threads",
+    "adaptive",
     "curvature",
     "problems",
     "rates",

@@ -31,6 +31,8 @@ cdef enum:
     # ---- requests of the reverse-communication machines (not final: answer, call again)
     REQ_MATVEC = 100         # eigen-solver: y = A x
     REQ_VALUE_GRAD = 101     # descend: f(x) and grad f(x)
+    REQ_VALUE = 103          # descend: f(x) alone (a line-search trial)
+    REQ_HVP = 104            # descend: hv = H(x) v (the curvature rule)
     EIG_REQ_MATVEC = 100     # (the version-1 name of REQ_MATVEC)
 
     # ---- eigen-solver parameters ----
@@ -49,6 +51,7 @@ cdef enum:
     RUN_COMPLETED = 0        # every step was taken
     RUN_CONVERGED = 1        # ||grad|| <= tol stopped the run
     RUN_DIVERGED = 2         # non-finite loss/gradient, or the loss blew up
+    RUN_STOPPED = 3          # the step-size rule could not go on (line search, curvature)
 
 # ---- update kernels (csrc/update.c) ----------------------------------------------------
 cdef int all_finite_f64(const double *a, Py_ssize_t n, int nthreads) noexcept nogil
@@ -159,6 +162,31 @@ cdef int descend_iterate(void *state, const double **x, double **g) noexcept nog
 cdef int descend_tell(void *state, double f, int status) noexcept nogil
 cdef int descend_result(const void *state, int64_t *steps_run, double *loss, double *gnorm,
                         int *outcome) noexcept nogil
+
+# ---- step-size rules in descend (csrc/descend.c; Python API lrcore.adaptive) -----------
+# A rule's parameter block comes from an lrcore.adaptive rule object (take it with the GIL;
+# valid while the object lives).  Its state is opaque (rule_state_size() bytes) with a
+# workspace of rule_workspace_size() doubles.  In descend, set it after descend_init and
+# before the first descend_iterate; the machine may then also ask for
+#     REQ_VALUE  f at x only (descend_request's x; answer with descend_tell), or
+#     REQ_HVP    hv = H(x) v (descend_request's x, v, hv; answer descend_tell(state, 0, st)).
+# For a training loop of your own, rule_step updates x from (x, g, f) for the rules that
+# need only those (all but armijo, curvature and barzilai_borwein(fallback="backtrack"),
+# for which it returns STATUS_EINVAL).  The curvature rule's block sets the rate of gd
+# (2 c / lambda_max) and measures once unless `every` was given.
+#     cdef const void *prm = rule_params(adaptive.dog())
+#     rule_workspace_size(prm, n, &lw); rule_init(rs, prm, n, x, work, lw)
+#     descend_set_rule(state, rs)        # or: rule_step(rs, x, g, f) in your own loop
+cdef const void *rule_params(object rule) except NULL
+cdef size_t rule_state_size() noexcept nogil
+cdef int rule_workspace_size(const void *params, Py_ssize_t n, size_t *size) noexcept nogil
+cdef int rule_init(void *state, const void *params, Py_ssize_t n, const double *x0,
+                   double *work, size_t lwork) noexcept nogil
+cdef int rule_step(void *state, double *x, const double *g, double f) noexcept nogil
+cdef int rule_result(const void *state, double *lr, int *event, int64_t *t) noexcept nogil
+cdef int descend_set_rule(void *state, void *rule_state) noexcept nogil
+cdef int descend_request(const void *state, const double **x, double **g, const double **v,
+                         double **hv) noexcept nogil
 
 # ---- schedules (csrc/schedule.c) -------------------------------------------------------
 # A schedule's compiled program, as an opaque handle valid while the Schedule object lives

@@ -16,9 +16,11 @@ _Policy = Literal["raise", "skip", "unchecked"]
 # descend's method: "gd", "heavy_ball", "nesterov" or "adam" (checked at run time, so
 # callers holding a plain str need not narrow it)
 _Method = str
-_Outcome = Literal["completed", "converged", "diverged"]
-# (x, losses, gnorms, steps_run, final_loss, final_gnorm, outcome)
+_Outcome = Literal["completed", "converged", "diverged", "stopped"]
+# (x, losses, gnorms, steps_run, final_loss, final_gnorm, outcome), and with trace=True
+# the per-record traces (rates, lambdas, n_evals, n_hvps, events, reason, totals)
 _DescendResult = tuple[_F64, _F64, _F64, int, float, float, _Outcome]
+_DescendTraced = tuple[_F64, _F64, _F64, int, float, float, _Outcome, dict[str, Any]]
 
 #: Version of the C-level API (LRCORE_C_API_VERSION of lrcore.h, C_API_VERSION of
 #: lrcore/cython_api.pxd).
@@ -145,14 +147,7 @@ def _sched_eval_program(nodes: Sequence[tuple[Any, ...]], ints: Sequence[int],
 def _sinpi(x: ArrayLike) -> _F64: ...
 def _cos_anneal(x: ArrayLike) -> _F64: ...
 
-# ---- built-in problems and the descend machine (_problems.pxi) -----------------------------
-_METHODS: dict[str, int]
-_OUTCOMES: dict[int, str]
-
-@disjoint_base
-class _DescendRun:
-    """One run of the C descend machine (no Python-level methods)."""
-
+# ---- built-in problems (_problems.pxi) ----------------------------------------------------
 @disjoint_base
 class CProblem:
     def __new__(cls, kind: int, A: ArrayLike | None = None, b: ArrayLike | None = None,
@@ -167,16 +162,79 @@ class CProblem:
     def value(self, w: ArrayLike) -> float: ...
     def value_and_grad(self, w: ArrayLike) -> tuple[float, _F64]: ...
     def hvp(self, w: ArrayLike, v: ArrayLike) -> _F64: ...
+    @overload
     def descend(self, x0: ArrayLike, lrs: ArrayLike, steps: int, method: _Method,
                 momentum: float, beta2: float, eps: float, tol: float, blowup: float,
-                record_every: int) -> _DescendResult: ...
+                record_every: int, rule: RuleBase | None = None,
+                overrides: dict[str, Any] | None = None,
+                trace: Literal[False] = False) -> _DescendResult: ...
+    @overload
+    def descend(self, x0: ArrayLike, lrs: ArrayLike, steps: int, method: _Method,
+                momentum: float, beta2: float, eps: float, tol: float, blowup: float,
+                record_every: int, rule: RuleBase | None, overrides: dict[str, Any] | None,
+                trace: Literal[True]) -> _DescendTraced: ...
     def __reduce__(self) -> tuple[type[CProblem], tuple[Any, ...]]: ...
 
 def _set_pause_seconds(seconds: float) -> float: ...
+# ---- the descend machine and step-size rules (_descend.pxi) ---------------------------------
+_METHODS: dict[str, int]
+_OUTCOMES: dict[int, str]
+_REASONS: dict[int, str | None]
+RULE_KINDS: dict[str, int]
+METHOD_RULES: tuple[str, ...]
+MACHINE_RULES: tuple[str, ...]
+EVENTS: tuple[str, ...]
+
+@disjoint_base
+class _DescendRun:
+    """One run of the C descend machine (no Python-level methods)."""
+
+@disjoint_base
+class RuleBase:
+    """C side of lrcore.adaptive.Rule."""
+    def __init__(self, name: str, params: Any) -> None: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def needs_machine(self) -> bool: ...
+    @property
+    def changes_iterates(self) -> bool: ...
+
+@disjoint_base
+class RuleStepper:
+    def __init__(self, rule: RuleBase, x0: ArrayLike) -> None: ...
+    @property
+    def n(self) -> int: ...
+    @property
+    def rule(self) -> RuleBase: ...
+    def step(self, x: _F64, g: _F64, f: SupportsFloat | None = None) -> float: ...
+    def eval_point(self, x: _F64) -> _F64: ...
+    @property
+    def lr(self) -> float: ...
+    @property
+    def event(self) -> str: ...
+    @property
+    def t(self) -> int: ...
+    _SCALARS: tuple[str, ...]
+    def get_state(self) -> dict[str, Any]: ...
+    def set_state(self, d: dict[str, Any]) -> None: ...
+
+@overload
 def descend_callable(value_and_grad: Callable[[_F64], tuple[SupportsFloat, ArrayLike]],
                      x0: ArrayLike, lrs: ArrayLike, steps: int, method: _Method,
                      momentum: float, beta2: float, eps: float, tol: float, blowup: float,
-                     record_every: int) -> _DescendResult: ...
+                     record_every: int, rule: RuleBase | None = None,
+                     overrides: dict[str, Any] | None = None,
+                     hvp: Callable[[_F64, _F64], ArrayLike] | None = None,
+                     trace: Literal[False] = False) -> _DescendResult: ...
+@overload
+def descend_callable(value_and_grad: Callable[[_F64], tuple[SupportsFloat, ArrayLike]],
+                     x0: ArrayLike, lrs: ArrayLike, steps: int, method: _Method,
+                     momentum: float, beta2: float, eps: float, tol: float, blowup: float,
+                     record_every: int, rule: RuleBase | None,
+                     overrides: dict[str, Any] | None,
+                     hvp: Callable[[_F64, _F64], ArrayLike] | None,
+                     trace: Literal[True]) -> _DescendTraced: ...
 
 
 # ---- text parsers: lrcore/_parse.pxi over csrc/parse.c (used by lrcore.datasets) -------

@@ -481,6 +481,10 @@ include "_schedule.pxi"
 # (section: problems)
 include "_problems.pxi"
 # (end section: problems)
+
+# (section: descend)
+include "_descend.pxi"
+# (end section: descend)
 include "_parse.pxi"
 
 

@@ -162,9 +162,149 @@ def analyze_table(table: Table, *, model: str = "least-squares", l2: float = 0.0
         "schedule": {"describe": sched.describe(), "to_dict": sched.to_dict()},
         "seconds": None,
     }
+    report["adaptive"] = adaptive_section(problem, L)
     report["seconds"] = time.perf_counter() - t0
     report["_objects"] = (problem, rt, sched)
     return report
+
+
+# ----------------------------------------------------------------------------------------
+# the "adaptive" section: the step-size rules of lrcore.adaptive on the user's data
+# ----------------------------------------------------------------------------------------
+
+#: relative suboptimality the adaptive section counts evaluations to; its step budget per
+#: run, and the floating-point work (flops) its ~35 runs may spend on large data
+_ADAPTIVE_TOL = 1e-6
+_ADAPTIVE_CAP = 5000
+_ADAPTIVE_FLOPS = 5e10
+
+
+def _adaptive_costs(tr: Any, needs_f: bool) -> np.ndarray:
+    """Evaluations spent up to each recorded iterate: a gradient per step, a value per
+    step for rules that read the loss, every line-search trial, every HVP."""
+    k1 = np.arange(1, len(tr.losses) + 1)
+    trials = tr.n_evals - k1
+    return k1 + (k1 if needs_f else 0) + trials + tr.n_hvps
+
+
+def adaptive_section(problem: Any, L: float, *, tol: float = _ADAPTIVE_TOL,
+                     cap: int | None = None) -> dict:
+    """Each step-size rule's evaluations to relative suboptimality ``tol`` on ``problem``,
+    next to gradient descent at the best constant rate of a 20-point grid and at the safe
+    rate 1/L.
+
+    An evaluation is a value, gradient or Hessian-vector product the method needs (a
+    gradient per step; a value per step for rules that read the loss; each line-search
+    trial; the curvature rule's products).  f* is the lowest loss any run reached (a long
+    Barzilai-Borwein run included), so the suboptimality is relative to (f(x0) - f*).
+    Runs stop at ``cap`` steps (default: 5000, fewer on large data so that the section
+    stays within about 5e10 flops, at least 200).
+    """
+    from lrcore import adaptive as A
+    from lrcore.stability import descend
+
+    if cap is None:
+        per_eval = 4.0 * max(getattr(problem, "n_samples", 1), 1) * problem.dim
+        cap = int(min(_ADAPTIVE_CAP, max(200, _ADAPTIVE_FLOPS / (40 * per_eval))))
+    x0 = problem.default_x0()
+    cands: list[tuple[str, Any, bool, bool]] = [       # label, lr, tuning-free, reads f
+        ("armijo", A.armijo(), True, True),
+        ("barzilai_borwein(1)", A.barzilai_borwein(1), True, True),
+        ("barzilai_borwein(2)", A.barzilai_borwein(2), True, True),
+        ("adgd", A.adgd(), True, False),
+        ("dog", A.dog(), True, False),
+        ("dadapt_sgd(momentum=0.9)", A.dadapt_sgd(momentum=0.9), True, False),
+        ("prodigy", A.prodigy(), True, False),
+        ("curvature", A.curvature(), True, False),
+        ("schedule_free(lr=1/L)", A.schedule_free(lr=1.0 / L), False, False),
+        ("GD 1/L (safe rate)", 1.0 / L, False, False),
+    ]
+    ref = descend(problem, x0, A.barzilai_borwein(2), steps=4 * cap)
+    runs = []
+    for label, lr, free, reads_f in cands:
+        runs.append((label, lr, free, reads_f, descend(problem, x0, lr, steps=cap)))
+    fstar = min([float(np.nanmin(r[4].losses)) for r in runs] + [float(np.nanmin(ref.losses))])
+    f0 = float(ref.losses[0])
+    budget = cap
+    for lr in (np.logspace(-2, 2, 20) / L)[::-1]:
+        # large rates first (they converge fast or diverge at once); a smaller rate only
+        # needs the steps that would beat the best so far
+        tr = descend(problem, x0, float(lr), steps=budget)
+        hit = np.nonzero((tr.losses - fstar) <= tol * (f0 - fstar))[0]
+        if len(hit):
+            budget = min(budget, int(hit[0]))
+        runs.append(("grid", float(lr), False, False, tr))
+    fstar = min([fstar] + [float(np.nanmin(r[4].losses)) for r in runs])
+    span = f0 - fstar
+    best = None
+
+    def spent(tr: Any, reads_f: bool) -> int | None:
+        if not span > 0:
+            return 0
+        rel = (tr.losses - fstar) / span
+        hit = np.nonzero(rel <= tol)[0]
+        return None if not len(hit) else int(_adaptive_costs(tr, reads_f)[hit[0]])
+
+    rows = []
+    for label, lr, free, reads_f, tr in runs:
+        if label == "grid":
+            e = spent(tr, False)
+            if e is not None and (best is None or e < best[0]):
+                best = (e, lr, tr)
+            continue
+        rows.append({"method": label, "tuning_free": free, "evaluations": spent(tr, reads_f),
+                     "status": tr.status, "_tr": tr, "_reads_f": reads_f})
+    rows.append({"method": "GD best constant of grid", "tuning_free": False,
+                 "evaluations": None if best is None else best[0],
+                 "lr": None if best is None else best[1],
+                 "lr_times_L": None if best is None else best[1] * L,
+                 "status": None if best is None else best[2].status,
+                 "_tr": None if best is None else best[2], "_reads_f": False})
+    rows.sort(key=lambda r: (r["evaluations"] is None, r["evaluations"] or 0))
+    free_rows = [r for r in rows if r["tuning_free"] and r["evaluations"] is not None]
+    return {"tolerance": tol, "cap_steps": cap, "f_star": fstar, "rows": rows,
+            "fastest_tuning_free": free_rows[0]["method"] if free_rows else None,
+            "what": "evaluations (values + gradients + HVPs the method needs) to "
+                    f"(f - f*)/(f(x0) - f*) <= {tol:g}"}
+
+
+def _format_adaptive(ad: dict) -> list[str]:
+    lines = [f"  adaptive    {ad['what']}, runs of {ad['cap_steps']} steps "
+             "(* tuning-free):"]
+    for r in ad["rows"]:
+        e = r["evaluations"]
+        extra = ""
+        if r.get("lr") is not None:
+            extra = f" (lr {_fmt(r['lr'])} = {r['lr_times_L']:.3g}/L)"
+        elif r["status"] in ("diverged", "stopped"):
+            extra = f" ({r['status']})"
+        lines.append(f"              {r['method'] + (' *' if r['tuning_free'] else ''):28s}"
+                     f"{'-' if e is None else e:>8}{extra}")
+    if ad["fastest_tuning_free"]:
+        lines.append(f"              fastest without tuning: {ad['fastest_tuning_free']}")
+    return lines
+
+
+def _plot_adaptive(ax: Any, ad: dict) -> None:
+    """The adaptive section's panel: suboptimality against evaluations spent."""
+    span_floor = 1e-16
+    f0 = None
+    for r in ad["rows"]:
+        tr = r["_tr"]
+        if tr is None:
+            continue
+        f0 = tr.losses[0] if f0 is None else f0
+        rel = np.maximum((tr.losses - ad["f_star"]) / max(f0 - ad["f_star"], 1e-300),
+                         span_floor)
+        ax.plot(_adaptive_costs(tr, r["_reads_f"]), rel, label=r["method"],
+                lw=1.0 if r["tuning_free"] else 1.8, ls="-" if r["tuning_free"] else "--")
+    ax.axhline(ad["tolerance"], color="k", lw=0.6, ls=":")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("evaluations")
+    ax.set_ylabel("(f - f*) / (f(x0) - f*)")
+    ax.set_title("step-size rules (dashed: tuned or safe constants)")
+    ax.legend(fontsize=6)
 
 
 def _fmt(v: Any) -> str:
@@ -213,6 +353,8 @@ def format_report(rep: dict) -> str:
     sug = ", ".join(f"{k} {_fmt(v)}" for k, v in rt["suggestions"].items())
     lines.append(f"  range test  {sug}; spread {rt['spread_decades']:.2f} decades"
                  f"{'' if rt['stopped_at'] is None else ', stopped at point ' + str(rt['stopped_at'])}")
+    if rep.get("adaptive"):
+        lines += _format_adaptive(rep["adaptive"])
     lines.append(f"  schedule    {rep['schedule']['describe']}")
     lines.append(f"              {json.dumps(rep['schedule']['to_dict'])}")
     for note in rep.get("notes", []):
@@ -234,7 +376,8 @@ def _clean_json(obj):
 
 
 def write_plot(rep: dict, path: str) -> None:
-    """Three panels: loss curves near the edge, the range test, the suggested schedule."""
+    """Panels: loss curves near the edge, the range test, the suggested schedule, and the
+    step-size rules' suboptimality against evaluations (the adaptive section)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -245,7 +388,8 @@ def write_plot(rep: dict, path: str) -> None:
     problem, rt, sched = rep["_objects"]
     r = rep["rates"]
     mx = r["max_stable"]
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4.6))
+    fig, axes = plt.subplots(1, 4 if rep.get("adaptive") else 3,
+                             figsize=(21 if rep.get("adaptive") else 16, 4.6))
     ax = axes[0]
     x0 = problem.default_x0()
     # f* from a long run at the recommended rate: plot the suboptimality f - f*
@@ -267,6 +411,8 @@ def write_plot(rep: dict, path: str) -> None:
     axes[1].set_title("LR range test")
     sched.plot(1000, ax=axes[2])
     axes[2].set_title("suggested schedule")
+    if rep.get("adaptive"):
+        _plot_adaptive(axes[3], rep["adaptive"])
     fig.suptitle(f"lrcore: {rep['name']} ({rep['problem']['model']})")
     fig.tight_layout()
     try:

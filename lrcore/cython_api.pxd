@@ -24,7 +24,10 @@
 #   mat-vecs         symv_f64/_f32 (one triangle) + symv_workspace_size, csrmv_*
 #   eigen-solver     eig_state_size, eig_workspace_size, eig_init, eig_iterate, eig_result
 #   descend          descend_state_size, descend_workspace_size, descend_init,
-#                    descend_iterate, descend_tell, descend_result
+#                    descend_iterate, descend_tell, descend_result, descend_request,
+#                    descend_set_rule
+#   step-size rules  rule_params, rule_state_size, rule_workspace_size, rule_init,
+#                    rule_step, rule_result
 #   schedules        schedule_program, schedule_eval, schedule_value
 #   constants        C_API_VERSION, STATUS_*, REQ_*, EIG_*, METHOD_*, RUN_*
 
@@ -32,10 +35,10 @@ from lrcore._core cimport (
     C_API_VERSION,
     STATUS_OK, STATUS_NONFINITE, STATUS_EINVAL, STATUS_ENOMEM, STATUS_NOT_CONVERGED,
     STATUS_BREAKDOWN,
-    REQ_MATVEC, REQ_VALUE_GRAD, EIG_REQ_MATVEC,
+    REQ_MATVEC, REQ_VALUE_GRAD, REQ_VALUE, REQ_HVP, EIG_REQ_MATVEC,
     EIG_LA, EIG_LM, EIG_SA, EIG_LANCZOS, EIG_POWER, EIG_MAX_NCV,
     METHOD_GD, METHOD_HEAVY_BALL, METHOD_NESTEROV, METHOD_ADAM,
-    RUN_COMPLETED, RUN_CONVERGED, RUN_DIVERGED,
+    RUN_COMPLETED, RUN_CONVERGED, RUN_DIVERGED, RUN_STOPPED,
     # update kernels
     all_finite_f64, all_finite_f32, sgd_f64, sgd_f32, momentum_f64, momentum_f32,
     adam_f64, adam_f32, rmsprop_f64, rmsprop_f32, adagrad_f64, adagrad_f32,
@@ -46,7 +49,9 @@ from lrcore._core cimport (
     eig_state_size, eig_workspace_size, eig_init, eig_iterate, eig_result,
     # descend (reverse communication)
     descend_state_size, descend_workspace_size, descend_init, descend_iterate,
-    descend_tell, descend_result,
+    descend_tell, descend_result, descend_request, descend_set_rule,
+    # step-size rules
+    rule_params, rule_state_size, rule_workspace_size, rule_init, rule_step, rule_result,
     # schedules
     schedule_program, schedule_eval, schedule_value,
 )

@@ -21,7 +21,12 @@ or as any callable ``t -> lr`` (``t`` = optimizer steps already taken, 0-based),
 :mod:`lrcore.schedules` schedule.  Their parameters may be torch tensors (``SGD(
 model.parameters(), lr=0.1)``) and their gradients too (``opt.step([p.grad for p in
 model.parameters()])``); the optimizer state (``opt.state``) is numpy arrays of the
-parameters' dtype.
+parameters' dtype. :class:`SGD` also takes a step-size rule of
+:mod:`lrcore.adaptive` that needs only what a step sees (``polyak``, whose loss is passed
+as ``step(grads, loss=f)``; ``barzilai_borwein(fallback="last")``, ``adgd``, ``dog``,
+``dadapt_sgd``, ``schedule_free``), and :class:`Adam` takes ``prodigy``: the rule's C
+state machine (``csrc/descend.c``, the same code as :func:`lrcore.stability.descend`)
+then sets the rate, and the update, at every step.
 
 With torch (the gradients from autograd; the step replaces ``torch.optim.Adam``'s, to
 rounding, see ``tests/test_optim_tensors.py``)::
@@ -49,15 +54,18 @@ True
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias, cast
 
 import numpy as np
 from numpy.typing import NDArray
 
-from lrcore._validation import choice, integer, nonneg, unit_interval, updatable_array
+from lrcore._validation import choice, integer, nonneg, real, unit_interval, updatable_array
 from lrcore._core import (
     NonFiniteError,
+    RuleBase,
+    RuleStepper,
     adagrad_step,
     adam_step,
     all_finite,
@@ -94,7 +102,7 @@ class _DLPackArray(Protocol):
     def __dlpack_device__(self) -> tuple[int, int]: ...
 
 
-LearningRate: TypeAlias = float | Callable[[int], float]
+LearningRate: TypeAlias = float | Callable[[int], float] | RuleBase
 #: one float32/float64 array: numpy, a CPU torch tensor or other DLPack object, a buffer
 Array: TypeAlias = "NDArray[Any] | _DLPackArray | Buffer"
 #: one array, or a sequence (any iterable: ``model.parameters()``) of them
@@ -103,6 +111,10 @@ _State: TypeAlias = dict[str, NDArray[Any]]
 # The kernels take nonfinite="unchecked" too, but lrcore/_core.pyi's _Policy lists only
 # "raise" and "skip": the calls below carry `type: ignore[arg-type]` until the stub does.
 _Nonfinite: TypeAlias = Literal["raise", "skip", "unchecked"]
+
+
+#: the rules SGD takes as lr= (Adam takes prodigy)
+_SGD_RULES = ("polyak", "barzilai_borwein", "adgd", "dog", "dadapt_sgd", "schedule_free")
 
 
 def _adaptive_eps(value: Any) -> float:
@@ -135,6 +147,8 @@ class Optimizer:
     """
 
     _buffers: tuple[str, ...] = ()
+    #: the rate: a float, a callable ``t -> lr``, or a step-size rule (SGD, Adam)
+    lr: LearningRate
 
     def __init__(self, params: Arrays, lr: LearningRate, *, nonfinite: str = "raise") -> None:
         single = self._is_one_array(params)
@@ -258,18 +272,25 @@ class Optimizer:
         return self._objs[0] if self._single else list(self._objs)
 
     def current_lr(self) -> float:
-        """The learning rate the next step will use."""
+        """The learning rate the next step will use (with a step-size rule: the rate of the
+        last step, NaN before the first; the rule sets the next one from the gradient)."""
+        if self._rule is not None:
+            return math.nan if self._stepper is None else float(self._stepper.lr)
         if callable(self.lr):
             return nonneg(self.lr(self.t), f"lr({self.t})")
-        return self.lr
+        return float(cast(float, self.lr))
 
-    def step(self, grads: Arrays) -> bool:
+    def step(self, grads: Arrays, loss: float | None = None) -> bool:
         """Apply one update with gradient(s) ``grads`` (same structure as the params).
 
-        Returns True if applied, False if skipped because of a non-finite gradient
-        (``nonfinite="skip"``).  On a raise nothing was modified.
+        ``loss`` is the loss at the current parameters, needed by a step-size rule that
+        reads it (Polyak's) and ignored otherwise.  Returns True if applied, False if
+        skipped because of a non-finite gradient (``nonfinite="skip"``).  On a raise
+        nothing was modified.
         """
         glist = self._grads(grads)
+        if self._rule is not None:
+            return self._rule_step(glist, loss)
         lr = self.current_lr()
         policy = self.nonfinite
         if len(glist) > 1 and policy != "unchecked":
@@ -290,6 +311,71 @@ class Optimizer:
         self.t += 1
         return True
 
+    # -- step-size rules (lrcore.adaptive) ------------------------------------------------
+    _rule: RuleBase | None = None
+    _stepper: RuleStepper | None = None
+
+    def _use_rule(self, rule: RuleBase, allowed: tuple[str, ...]) -> None:
+        """Run ``rule`` instead of a rate (called by the subclasses' __init__)."""
+        if rule.kind not in allowed:
+            raise ValueError(f"{type(self).__name__} takes the rules {', '.join(allowed)} "
+                             f"as lr=, not {rule.kind}" + (
+                                 "; run it with lrcore.stability.descend, which makes the "
+                                 "trial evaluations or Hessian-vector products it needs"
+                                 if rule.needs_machine else ""))
+        if rule.needs_machine:
+            raise ValueError(f"the {rule.kind} rule needs trial evaluations (pass "
+                             f"fallback='last' and an lr0) or Hessian-vector products, which "
+                             f"an optimizer step cannot make; use lrcore.stability.descend")
+        self._rule = rule
+
+    def _flat(self, arrays: list[NDArray[Any]]) -> NDArray[np.float64]:
+        if len(arrays) == 1 and arrays[0].dtype == np.float64:
+            return arrays[0].reshape(-1)              # a view: the rule works in place
+        return np.concatenate([np.asarray(a, dtype=np.float64).ravel() for a in arrays])
+
+    def _unflat(self, x: NDArray[np.float64], out: list[NDArray[Any]]) -> None:
+        if len(out) == 1 and out[0].dtype == np.float64 and np.shares_memory(x, out[0]):
+            return
+        i = 0
+        for p in out:
+            p[...] = x[i: i + p.size].reshape(p.shape)
+            i += p.size
+
+    def _rule_step(self, glist: list[NDArray[Any]], loss: Any) -> bool:
+        assert self._rule is not None
+        if loss is None and self._rule.kind == "polyak":
+            raise ValueError("the polyak rule needs the loss: call step(grads, loss=f(x)) "
+                             "with the loss at the current parameters")
+        f = None if loss is None else real(loss, "loss")
+        policy = self.nonfinite
+        bad = (policy != "unchecked" and not all(all_finite(g) for g in glist)) or (
+            self._rule.kind == "polyak" and f is not None and not math.isfinite(f))
+        if bad:
+            if policy == "skip":
+                self.n_skipped += 1
+                return False
+            raise NonFiniteError(f"{type(self).__name__}.step: the gradient (or the loss) "
+                                 "contains NaN or Inf; no parameter or buffer was modified")
+        x = self._flat(self._params)
+        g = np.ascontiguousarray(self._flat(glist), dtype=np.float64)
+        if self._stepper is None:
+            self._stepper = RuleStepper(self._rule, x)
+        self._stepper.step(x, g, f)
+        self._unflat(x, self._params)
+        self.t += 1
+        return True
+
+    def eval_params(self) -> Arrays:
+        """Copies of the parameters to evaluate the model at: for ``schedule_free`` the
+        averaged iterate :math:`x = y + (1 - 1/\\beta)(z - y)` (what the authors'
+        ``optimizer.eval()`` switches to; the parameters hold :math:`y`), otherwise the
+        parameters themselves."""
+        out = [p.copy() for p in self._params]
+        if self._stepper is not None:
+            self._unflat(self._stepper.eval_point(self._flat(self._params)), out)
+        return out[0] if self._single else out
+
     def _update(self, p: NDArray[Any], g: NDArray[Any], st: _State, lr: float,
                 policy: _Nonfinite) -> bool:
         raise NotImplementedError
@@ -297,11 +383,14 @@ class Optimizer:
     # -- persistence --------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         """A copy of the mutable state: step count, skipped count and the buffers."""
-        return {
+        d = {
             "t": self.t,
             "n_skipped": self.n_skipped,
             "state": [{k: v.copy() for k, v in st.items()} for st in self.state],
         }
+        if self._rule is not None:
+            d["rule_state"] = None if self._stepper is None else self._stepper.get_state()
+        return d
 
     #: Buffers that hold running sums of squares: never negative.
     _SQUARE_BUFFERS = ("exp_avg_sq", "max_exp_avg_sq", "square_avg", "sum")
@@ -342,14 +431,24 @@ class Optimizer:
             new.append(cur)
         t = integer(d["t"], "t", 0)
         n_skipped = integer(d.get("n_skipped", 0), "n_skipped", 0)
+        stepper = self._stepper
+        if self._rule is not None:
+            rs = d.get("rule_state")
+            if rs is None:
+                stepper = None
+            else:
+                stepper = RuleStepper(self._rule, self._flat(self._params))
+                stepper.set_state(rs)                 # checked before anything changes
+        self._stepper = stepper
         self.state = new
         self.t = t
         self.n_skipped = n_skipped
 
     def __repr__(self) -> str:
         shapes = [p.shape for p in self._params]
+        lr = self._rule if self._rule is not None else self.lr
         return f"{type(self).__name__}(params={shapes if len(shapes) > 1 else shapes[0]}, " \
-               f"lr={self.lr!r}, t={self.t})"
+               f"lr={lr!r}, t={self.t})"
 
 
 class SGD(Optimizer):
@@ -368,11 +467,28 @@ class SGD(Optimizer):
     ...     _ = opt.step(2 * x)          # gradient of ||x||^2
     >>> np.round(x, 4)
     array([0.062, 0.062])
+
+    With a step-size rule (here Polyak's, which reads the loss):
+
+    >>> from lrcore import adaptive
+    >>> x = np.array([1.0, 1.0])
+    >>> opt = SGD(x, lr=adaptive.polyak(f_star=0.0))
+    >>> _ = opt.step(2 * x, loss=float(x @ x))      # (2 - 0) / 8 = 0.25: x -> x / 2
+    >>> x, opt.current_lr()
+    (array([0.5, 0.5]), 0.25)
     """
 
     def __init__(self, params: Arrays, lr: LearningRate = 1e-3, momentum: float = 0.0,
                  dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False,
                  *, maximize: bool = False, nonfinite: str = "raise") -> None:
+        rule = lr if isinstance(lr, RuleBase) else None
+        if rule is not None:
+            if momentum or dampening or weight_decay or nesterov or maximize:
+                raise ValueError("with a step-size rule as lr, SGD takes no momentum, "
+                                 "dampening, weight_decay, nesterov or maximize (the rule "
+                                 "defines the whole update; weight decay and momentum are "
+                                 "parameters of the rules that have them)")
+            lr = 0.0
         self.momentum = nonneg(momentum, "momentum")
         self.dampening = nonneg(dampening, "dampening")
         self.weight_decay = nonneg(weight_decay, "weight_decay")
@@ -382,6 +498,9 @@ class SGD(Optimizer):
         self.maximize = bool(maximize)
         self._buffers = ("momentum_buffer",) if self.momentum != 0 else ()
         super().__init__(params, lr, nonfinite=nonfinite)
+        if rule is not None:
+            self._use_rule(rule, _SGD_RULES)
+            self.lr = rule
 
     def _update(self, p: NDArray[Any], g: NDArray[Any], st: _State, lr: float,
                 policy: _Nonfinite) -> bool:
@@ -448,6 +567,14 @@ class Adam(Optimizer):
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, amsgrad: bool = False, *, maximize: bool = False,
                  nonfinite: str = "raise") -> None:
+        rule = lr if isinstance(lr, RuleBase) else None
+        if rule is not None:
+            if tuple(betas) != (0.9, 0.999) or eps != 1e-8 or weight_decay or amsgrad or \
+                    maximize or self._decoupled:
+                raise ValueError("with lr=prodigy(...), Adam's betas, eps and weight_decay "
+                                 "are the rule's parameters (set them in prodigy(...)); "
+                                 "amsgrad, maximize and AdamW are not available")
+            lr = 0.0
         b1, b2 = betas
         self.betas = (unit_interval(b1, "betas[0]"), unit_interval(b2, "betas[1]"))
         self.eps = _adaptive_eps(eps)
@@ -455,7 +582,12 @@ class Adam(Optimizer):
         self.amsgrad = bool(amsgrad)
         self.maximize = bool(maximize)
         self._buffers = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if amsgrad else ())
+        if rule is not None:
+            self._buffers = ()          # the rule keeps its own moments
         super().__init__(params, lr, nonfinite=nonfinite)
+        if rule is not None:
+            self._use_rule(rule, ("prodigy",))
+            self.lr = rule
 
     def _update(self, p: NDArray[Any], g: NDArray[Any], st: _State, lr: float,
                 policy: _Nonfinite) -> bool:

@@ -1,9 +1,12 @@
 """Running optimizers and testing stability: is this learning rate safe, and where is the edge?
 
-:func:`descend` runs gradient descent, heavy ball, Nesterov or Adam for a number of steps;
-one loop, in C (``csrc/descend.c``), runs every problem: on the built-in problems without
-the GIL, for problems made from Python functions calling the user's function for each
-value and gradient.
+:func:`descend` runs gradient descent, heavy ball, Nesterov or Adam for a number of steps,
+at constant or scheduled rates or with a step-size rule of :mod:`lrcore.adaptive` that
+sets the rate during the run (line searches, Polyak, Barzilai-Borwein, AdGD, DoG,
+D-Adaptation, Prodigy, schedule-free, curvature tracking); one loop, in C
+(``csrc/descend.c``), runs every problem: on the built-in problems without the GIL, for
+problems made from Python functions calling the user's function for each value and
+gradient (and line-search trial, and Hessian-vector product).
 :func:`check_stability` runs a rate and classifies it, :func:`stability_boundary` finds the
 largest rate that still converges by bracketing and bisection, next to the theoretical
 bound of :mod:`lrcore.rates`, and :func:`sweep` runs several rates side by side.
@@ -27,6 +30,8 @@ from lrcore._validation import (
     unit_interval,
 )
 from lrcore._core import descend_callable
+from lrcore.adaptive import METHOD_RULES, Rule
+from lrcore.adaptive import from_dict as rule_from_dict
 from lrcore.problems import FunctionProblem, Problem
 from lrcore.rates import max_stable_lr
 
@@ -48,12 +53,37 @@ class Trajectory:
         f and ||grad f|| at iterates 0, r, 2r, ... (r = ``record_every``) up to where the
         run stopped.
     status : str
-        ``"converged"`` (||grad f|| <= tol), ``"diverged"`` (a non-finite value, or the loss
-        rose by more than 1e10 times its initial scale), or ``"completed"``.
+        ``"converged"`` (||grad f|| <= tol; with a rule also an exactly zero gradient, and
+        Polyak's target value reached), ``"diverged"`` (a non-finite value, or the loss
+        rose by more than 1e10 times its initial scale), ``"stopped"`` (the step-size rule
+        could not go on: see :attr:`reason`), or ``"completed"``.
     steps_run : int
         Optimizer steps taken.
     final_loss, final_grad_norm : float
         At the last iterate.
+    record_every : int
+        The stride of the records.
+    rates : numpy.ndarray
+        The rate of the step taken from each recorded iterate (NaN at the last one); for a
+        rule, the rate it chose (line searches: the accepted trial).
+    n_evals : numpy.ndarray of int64
+        Function evaluations spent up to and including each recorded iterate (one per
+        iterate, plus every line-search trial).  Every iterate also costs one gradient, so
+        the gradients spent up to iterate k are k + 1.
+    n_hvps : numpy.ndarray of int64
+        Hessian-vector products spent before each recorded iterate (the curvature rule).
+    lambdas : numpy.ndarray
+        The curvature rule's lambda_max in force at each recorded step (NaN otherwise).
+    events : numpy.ndarray of int32
+        Each recorded step's event, an index into :data:`lrcore.adaptive.EVENTS`
+        (``"fallback_backtrack"``, ``"measured"``, ...; 0 for none).
+    reason : str or None
+        Why a rule ended the run: ``"line_search_failed"``, ``"no_curvature"``,
+        ``"target_reached"``, ``"zero_gradient"``; None otherwise.
+    rule : Rule or None
+        The step-size rule of the run.
+    counts : tuple of int
+        (function values, gradients, Hessian-vector products) spent by the whole run.
     """
 
     x: NDArray[np.float64]
@@ -64,10 +94,29 @@ class Trajectory:
     final_loss: float
     final_grad_norm: float
     record_every: int = 1
+    rates: NDArray[np.float64] | None = None
+    n_evals: NDArray[np.int64] | None = None
+    n_hvps: NDArray[np.int64] | None = None
+    lambdas: NDArray[np.float64] | None = None
+    events: NDArray[np.int32] | None = None
+    reason: str | None = None
+    rule: Rule | None = None
+    counts: tuple[int, int, int] | None = None
+
+    @property
+    def evaluations(self) -> int:
+        """Function values + gradients + Hessian-vector products spent by the whole run
+        (:attr:`counts` summed: one value and one gradient per iterate, a value per
+        line-search trial, the curvature rule's products)."""
+        if self.counts is None:
+            return 2 * (self.steps_run + 1)
+        return int(sum(self.counts))
 
     def __repr__(self) -> str:
         return (f"Trajectory(status={self.status!r}, steps_run={self.steps_run}, "
-                f"final_loss={self.final_loss:.6g}, final_grad_norm={self.final_grad_norm:.3g})")
+                f"final_loss={self.final_loss:.6g}, final_grad_norm={self.final_grad_norm:.3g}"
+                + ("" if self.rule is None else f", rule={self.rule!r}")
+                + ("" if self.reason is None else f", reason={self.reason!r}") + ")")
 
 
 def _check_problem(problem: Any) -> Problem:
@@ -111,6 +160,29 @@ def _rate_array(lr: Any, schedule: Any, steps: int) -> NDArray[np.float64]:
     return rates
 
 
+def _rule_for(lr: Any, method: Any, schedule: Any) -> tuple[Rule | None, Any]:
+    """(the run's rule or None, the method for the C loop's update)."""
+    if isinstance(method, str) and method in METHOD_RULES:
+        if isinstance(lr, Rule):
+            if lr.name != method:
+                raise ValueError(f"method={method!r} but lr is a {lr.name} rule; pass "
+                                 f"lr={method}(...) or a number (its lr multiplier)")
+            rule = lr
+        else:
+            rule = rule_from_dict({"name": method, "lr": positive(lr, "lr")})
+        if schedule is not None:
+            raise ValueError(f"method={method!r} sets its own rates: schedule is not taken")
+        return rule, "gd"
+    if isinstance(lr, Rule):
+        if schedule is not None:
+            raise ValueError("a step-size rule sets the rate itself: schedule is not taken")
+        if lr.name in METHOD_RULES and method != "gd":
+            raise ValueError(f"lr is a {lr.name} rule, a method of its own; leave method at "
+                             f"'gd' or pass method={lr.name!r} (got {method!r})")
+        return lr, method
+    return None, method
+
+
 def descend(problem: Problem, x0: Any, lr: Any, *, steps: int, method: str = "gd",
             momentum: float | None = None, schedule: Any = None, tol: float | None = None,
             record_every: int = 1, beta2: float = 0.999, eps: float = 1e-8) -> Trajectory:
@@ -123,7 +195,17 @@ def descend(problem: Problem, x0: Any, lr: Any, *, steps: int, method: str = "gd
       (Polyak 1964, in PyTorch's form);
     - ``"nesterov"``: :math:`b \\leftarrow \\beta b + g,\\ x \\leftarrow x - \\eta_k (g + \\beta b)`
       (Nesterov 1983 in Sutskever et al.'s form, as PyTorch);
-    - ``"adam"``: :func:`lrcore.optim.adam_step` with ``beta1 = momentum`` (default 0.9).
+    - ``"adam"``: :func:`lrcore.optim.adam_step` with ``beta1 = momentum`` (default 0.9);
+    - ``"dadapt_sgd"``, ``"prodigy"``, ``"schedule_free"``: the methods of
+      :mod:`lrcore.adaptive` of those names, ``lr`` a number (their ``lr`` multiplier) or
+      the rule itself.
+
+    ``lr`` may be a step-size rule of :mod:`lrcore.adaptive` (:func:`~lrcore.adaptive.armijo`,
+    :func:`~lrcore.adaptive.polyak`, ...): the rule sets every rate during the run (with
+    ``method="gd"``; :func:`~lrcore.adaptive.curvature` also with heavy ball and Nesterov),
+    line-search trials and Hessian-vector products are requested by the C loop itself,
+    and the trajectory records the rates, the evaluations spent, the curvature and the
+    rule's events.
 
     Nothing raises on divergence: the run stops with status ``"diverged"``.
 
@@ -133,16 +215,17 @@ def descend(problem: Problem, x0: Any, lr: Any, *, steps: int, method: str = "gd
         A built-in problem (the loop runs in C) or :meth:`Problem.from_functions`.
     x0 : array_like
         Starting point (not modified).
-    lr : float, array, schedule or callable
-        The rate: a constant, one value per step, or a schedule / callable ``t -> lr``.
+    lr : float, array, schedule, callable or Rule
+        The rate: a constant, one value per step, a schedule / callable ``t -> lr``, or a
+        step-size rule.
     steps : int
         Number of steps (>= 0).
     schedule : schedule or callable, optional
-        A multiplier: the rate at step ``t`` is ``lr * schedule(t)``.
+        A multiplier: the rate at step ``t`` is ``lr * schedule(t)`` (not with a rule).
     tol : float, optional
         Stop (status ``"converged"``) once ``||grad f|| <= tol``.
     record_every : int
-        Record the loss and gradient norm every this many steps.
+        Record the loss, gradient norm and the rule's choices every this many steps.
     beta2, eps : float
         Adam's parameters.
 
@@ -153,6 +236,7 @@ def descend(problem: Problem, x0: Any, lr: Any, *, steps: int, method: str = "gd
     Examples
     --------
     >>> import numpy as np
+    >>> from lrcore import adaptive
     >>> from lrcore.problems import Quadratic
     >>> from lrcore.stability import descend
     >>> q = Quadratic(np.diag([1.0, 10.0]))
@@ -160,27 +244,48 @@ def descend(problem: Problem, x0: Any, lr: Any, *, steps: int, method: str = "gd
     'completed'
     >>> descend(q, np.ones(2), 0.21, steps=2000).status
     'diverged'
+    >>> tr = descend(q, np.ones(2), adaptive.armijo(), steps=100, tol=1e-8)
+    >>> tr.status, int(tr.n_evals[-1]) > tr.steps_run     # trials cost evaluations
+    ('converged', True)
     """
     _check_problem(problem)
+    rule, method = _rule_for(lr, method, schedule)
     method, b = optimizer_method(method, momentum)
     steps = integer(steps, "steps", 0)
     record_every = integer(record_every, "record_every", 1)
     x = point(x0, problem.dim, "x0").copy()
-    rates = _rate_array(lr, schedule, steps)
+    rates = np.zeros(0) if rule is not None else _rate_array(lr, schedule, steps)
     tol_v = 0.0 if tol is None else nonneg(tol, "tol")
     beta2_v, eps_v = unit_interval(beta2, "beta2"), positive(eps, "eps")
+    overrides: dict[str, Any] | None = None
+    hvp = None
+    if rule is not None and rule.name == "curvature":
+        if method == "adam":
+            raise ValueError("the curvature rule sets the rate of gd, heavy_ball or nesterov "
+                             "(Adam's stable rate depends on its preconditioner)")
+        every = rule.params["every"]
+        if every is None:
+            every = 0 if problem.constant_hessian else 10
+        overrides = {"scale": rule.params["c"] * max_stable_lr(1.0, method=method, momentum=b),
+                     "every": every}
+        hvp = problem.hvp
     # one loop (csrc/descend.c) for every problem: the built-in problems answer its
     # requests in C, problems made from functions through the user's Python function
     if problem.c_problem is not None:
-        x, losses, gnorms, run, fl, fg, status = problem.c_problem.descend(
-            x, rates, steps, method, b, beta2_v, eps_v, tol_v, _BLOWUP, record_every)
+        out = problem.c_problem.descend(x, rates, steps, method, b, beta2_v, eps_v, tol_v,
+                                        _BLOWUP, record_every, rule, overrides, True)
     else:
         vg = problem.fun if isinstance(problem, FunctionProblem) else problem.value_and_grad
-        x, losses, gnorms, run, fl, fg, status = descend_callable(
-            vg, x, rates, steps, method, b, beta2_v, eps_v, tol_v, _BLOWUP, record_every)
+        out = descend_callable(vg, x, rates, steps, method, b, beta2_v, eps_v, tol_v,
+                               _BLOWUP, record_every, rule, overrides, hvp, True)
+    x, losses, gnorms, run, fl, fg, status, extra = out
     k = run // record_every + 1
     return Trajectory(x, losses[:k].copy(), gnorms[:k].copy(), status, run, float(fl),
-                      float(fg), record_every)
+                      float(fg), record_every, extra["rates"][:k].copy(),
+                      extra["n_evals"][:k].copy(), extra["n_hvps"][:k].copy(),
+                      extra["lambdas"][:k].copy(), extra["events"][:k].copy(),
+                      extra["reason"], rule,
+                      (extra["total_evals"], extra["total_grads"], extra["total_hvps"]))
 
 
 # ----------------------------------------------------------------------------------------

@@ -389,26 +389,39 @@ int lrc_sched_eval(const lrc_sched_program *prog, const int64_t *steps, double *
 /* (section: descend) */
 /*
  * `steps` optimizer steps of gd / heavy ball / Nesterov / Adam from x (updated in place)
- * with rate lrs[k] at step k, on ANY objective: the machine asks its caller for f and
- * grad f, exactly like the eigen-solver asks for mat-vecs.  A C objective, a Python
- * function or a user's Cython code all drive the same loop:
+ * with rate lrs[k] at step k -- or with the rate chosen during the run by a step-size
+ * rule (below) -- on ANY objective: the machine asks its caller for f and grad f (and,
+ * for some rules, for f alone or for Hessian-vector products), exactly like the
+ * eigen-solver asks for mat-vecs.  A C objective, a Python function or a user's Cython
+ * code all drive the same loop:
  *
  *     lrc_descend s;
  *     size_t lwork;
  *     lrc_descend_workspace_size(n, opts.method, &lwork);     // check the status
  *     double *work = malloc(lwork * sizeof(double));
  *     int st = lrc_descend_init(&s, x, n, lrs, steps, &opts, work, lwork, losses, gnorms);
- *     while (st == LRC_OK && (st = lrc_descend_iterate(&s)) == LRC_REQ_VALUE_GRAD)
- *         s.f = my_value_grad(s.x, s.g, &s.status);   // f(x) -> s.f, grad f(x) -> s.g
+ *     // optional, before the first lrc_descend_iterate: a rule and/or per-step records
+ *     //     st = lrc_descend_set_rule(&s, &rule_state, &trace);
+ *     while (st == LRC_OK && (st = lrc_descend_iterate(&s)) >= LRC_REQ_MATVEC) {
+ *         if (st == LRC_REQ_VALUE_GRAD) s.f = my_value_grad(s.x, s.g, &s.status);
+ *         else if (st == LRC_REQ_VALUE) s.f = my_value(s.x, &s.status);
+ *         else s.status = my_hvp(s.x, s.v, s.hv);         // LRC_REQ_HVP
+ *     }
  *     // st is LRC_OK (s.outcome, s.steps_run, s.loss, s.gnorm describe the run), or the
  *     // failure status the objective stored in s.status, or LRC_EINVAL
  *
- * The request (LRC_REQ_VALUE_GRAD): evaluate the objective at s->x (n doubles; do not
- * modify them), store f(x) in s->f and the whole gradient in s->g (n doubles), and a
- * status in s->status (preset to LRC_OK, s->f to NaN): LRC_OK, or LRC_NONFINITE when f
- * or the gradient is NaN/Inf (the run then stops as diverged, like a NaN value does), or
- * any other non-zero code when the objective failed: lrc_descend_iterate then returns
- * that code and the run ends (nothing is recorded for that iterate).
+ * The requests:
+ *   LRC_REQ_VALUE_GRAD  evaluate the objective at s->x (n doubles; do not modify them),
+ *       store f(x) in s->f and the whole gradient in s->g (n doubles), and a status in
+ *       s->status (preset to LRC_OK, s->f to NaN): LRC_OK, or LRC_NONFINITE when f or the
+ *       gradient is NaN/Inf (the run then stops as diverged, like a NaN value does), or
+ *       any other non-zero code when the objective failed: lrc_descend_iterate then
+ *       returns that code and the run ends (nothing is recorded for that iterate).
+ *   LRC_REQ_VALUE  (line-search trials) f(s->x) into s->f and a status as above; the
+ *       gradient is not wanted (s->g must not be written).  A non-finite trial value is
+ *       not an error: the trial is rejected and the step shrinks.
+ *   LRC_REQ_HVP  (the curvature rule) y = H(s->x) s->v into s->hv (n doubles; s->v must
+ *       not be modified), with the Hessian at the current iterate s->x, and a status.
  *
  * Iteration k = 0, 1, ..., steps evaluates iterate x_k, then:
  *   - records f and ||g|| at losses[k / r], gnorms[k / r] when k % r == 0 (r =
@@ -416,16 +429,20 @@ int lrc_sched_eval(const lrc_sched_program *prog, const int64_t *steps, double *
  *     recorded; either may be NULL to record nothing);
  *   - stops as LRC_RUN_DIVERGED if f or ||g|| is not finite or f - f(x_0) > blowup *
  *     max(|f(x_0)|, 1) (blowup > 0; 0 turns the bound off);
- *   - stops as LRC_RUN_CONVERGED if tol > 0 and ||g|| <= tol;
+ *   - stops as LRC_RUN_CONVERGED if tol > 0 and ||g|| <= tol (with a rule also when
+ *     ||g|| == 0, and for Polyak's rule when f <= f_star);
  *   - stops as LRC_RUN_COMPLETED if k == steps;
- *   - otherwise takes one step with rate lrs[k] through the update kernels (lrc_sgd_f64,
- *     lrc_momentum_f64, lrc_adam_f64 with step count k + 1; on one thread).
+ *   - otherwise takes one step: with rate lrs[k] through the update kernels
+ *     (lrc_sgd_f64, lrc_momentum_f64, lrc_adam_f64 with step count k + 1; on one thread),
+ *     or as the rule says (below); a rule that cannot produce a step (a line search that
+ *     ran out of backtracks, no positive curvature to set a rate from) stops the run as
+ *     LRC_RUN_STOPPED with s->reason saying why, x left at x_k.
  * ||g|| is the Euclidean norm, computed with scaling so that it neither overflows nor
  * underflows for representable results.
  *
- * No allocation; the state lives in `s` and `work` and may be abandoned at any request
- * (it holds no resources).  Reentrant: one state per run.  After a final status further
- * calls to lrc_descend_iterate return the same status.
+ * No allocation; the state lives in `s`, `work` (and the rule's state and workspace) and
+ * may be abandoned at any request (it holds no resources).  Reentrant: one state per
+ * run.  After a final status further calls to lrc_descend_iterate return the same status.
  */
 #define LRC_METHOD_GD 0         /* x <- x - lr g                                         */
 #define LRC_METHOD_HEAVY_BALL 1 /* b <- beta b + g;  x <- x - lr b        (Polyak 1964)   */
@@ -435,6 +452,18 @@ int lrc_sched_eval(const lrc_sched_program *prog, const int64_t *steps, double *
 #define LRC_RUN_COMPLETED 0     /* every step was taken                                  */
 #define LRC_RUN_CONVERGED 1     /* ||g|| <= tol stopped the run                           */
 #define LRC_RUN_DIVERGED 2      /* non-finite loss/gradient, or loss above the blow-up bound */
+#define LRC_RUN_STOPPED 3       /* the step-size rule could not go on (see s->reason)     */
+
+/* Requests of the descend machine besides LRC_REQ_VALUE_GRAD (101). */
+#define LRC_REQ_VALUE 103       /* f(x) alone (a line-search trial)                       */
+#define LRC_REQ_HVP 104         /* hv = H(x) v (the curvature rule's Lanczos solves)       */
+
+/* s->reason after LRC_RUN_STOPPED (or LRC_RUN_CONVERGED by the rule) */
+#define LRC_STOP_NONE 0
+#define LRC_STOP_LINE_SEARCH 1  /* max_backtracks trials all failed the Armijo test        */
+#define LRC_STOP_NO_CURVATURE 2 /* lambda_max(H) <= 0 at the first measurement, no max_lr  */
+#define LRC_STOP_TARGET 3       /* Polyak: f(x) <= f_star (converged)                     */
+#define LRC_STOP_ZERO_GRAD 4    /* a rule met a zero gradient (converged)                 */
 
 typedef struct {
     int method;             /* LRC_METHOD_*                                             */
@@ -445,43 +474,208 @@ typedef struct {
     int64_t record_every;   /* record loss and ||grad|| every this many steps (>= 1)    */
 } lrc_run_opts;
 
+/*
+ * Step-size rules: the rate (and for three methods the iterates) chosen during the run.
+ * A rule is a parameter block (lrc_rule); its state (lrc_rule_state) lives in caller
+ * memory with a workspace of lrc_rule_workspace_size() doubles.  The same state drives
+ * the descend machine (lrc_descend_set_rule) and a caller's own training loop
+ * (lrc_rule_step: rules that need only the iterate, the gradient and the loss).
+ * Notation: x_k, g_k, f_k the iterate, gradient and loss at step k; s = x_k - x_{k-1},
+ * y = g_k - g_{k-1}; ||.|| Euclidean.
+ *
+ * LRC_RULE_ARMIJO  backtracking (Armijo 1966): trial rates eta = eta0, shrink eta0, ...,
+ *     accept the first with f(x_k - eta g_k) <= f_ref - c eta ||g_k||^2, where f_ref =
+ *     f_k, or with memory = M >= 1 the max of the last M iterate losses (Grippo,
+ *     Lampariello & Lucidi 1986).  eta0 = lr at step 0, then min(grow * last accepted,
+ *     max_lr).  More than max_backtracks rejections stop the run (LRC_STOP_LINE_SEARCH).
+ *     Needs LRC_REQ_VALUE: descend machine only.
+ * LRC_RULE_POLYAK  eta = min((f_k - f_star) / ||g_k||^2, max_lr) (Polyak 1969/1987).
+ * LRC_RULE_BB  Barzilai & Borwein (1988): variant 1 eta = s's / s'y, variant 2 eta =
+ *     s'y / y'y, clamped to [min_lr, max_lr] (event LRC_EVENT_CLAMPED).  When s'y <= 0
+ *     (or the quotient is not finite), and at step 0 (no s, y yet), the rule falls back
+ *     to the last accepted rate (lr at step 0; event LRC_EVENT_FALLBACK_LAST) or, with
+ *     flag LRC_RULE_BACKTRACK, to Armijo backtracking from that rate with c, shrink,
+ *     max_backtracks (event LRC_EVENT_FALLBACK_BACKTRACK; descend machine only).
+ * LRC_RULE_ADGD  Malitsky & Mishchenko.  lambda_0 = lr; for k >= 1 with L_k = ||y||/||s||:
+ *     variant 2020: lambda_k = min(sqrt(1 + theta_{k-1}) lambda_{k-1}, 1 / (2 L_k)),
+ *                   theta_0 = +inf (ICML 2020, Algorithm 1);
+ *     variant 2023: lambda_k = min(sqrt(2/3 + theta_{k-1}) lambda_{k-1},
+ *                                  lambda_{k-1} / sqrt([2 lambda_{k-1}^2 L_k^2 - 1]_+)),
+ *                   theta_0 = 1/3 (arXiv:2308.02261);
+ *     theta_k = lambda_k / lambda_{k-1}; a term with a zero denominator is +inf, and a
+ *     non-finite lambda_k keeps lambda_{k-1} (event LRC_EVENT_CLAMPED).
+ * LRC_RULE_DOG  Ivgi, Hinder & Carmon (2023): eta_t = rbar_t / sqrt(G_t), rbar_0 =
+ *     reps_rel (1 + ||x_0||), rbar_t = max(rbar_{t-1}, ||x_t - x_0||), G_t = eps +
+ *     sum_{i <= t} ||g_i||^2 (as the authors' dog-optimizer 1.0.3).
+ * LRC_RULE_DADAPT_SGD  Defazio & Mishchenko (2023), as the authors' dadaptation 3.2
+ *     DAdaptSGD: dlr = d lr / ||g_0||; num += dlr <g, s>; s += dlr g; d = max(d, min(2 num
+ *     / ||s||, d growth_rate)); x <- momentum x + (1 - momentum)(x_0 - s).  The rate
+ *     reported is dlr.
+ * LRC_RULE_PRODIGY  Mishchenko & Defazio (2024), as the authors' prodigyopt 1.1.2 (one
+ *     parameter group, slice_p = 1, decoupled weight decay): Adam-style moments scaled by
+ *     the distance estimate d; the rate reported is dlr = d lr (bias_correction).
+ * LRC_RULE_SCHEDULE_FREE  Defazio et al. (2024), as the authors' schedulefree 1.4.1
+ *     SGDScheduleFree: y <- (1 - c) y + c z; y <- y + lr (beta (1 - c) - 1) g; z <- z -
+ *     lr g, with c = w_t / sum w, w_t = (t+1)^r lr_max^weight_lr_power and a linear warmup
+ *     over warmup_steps; x (the iterate handed to the objective) is y.
+ * LRC_RULE_CURVATURE  eta = scale / lambda_max(H(x_k)) (scale = c * 2 for gd: the
+ *     largest stable rate of the local quadratic model, times c), lambda_max measured by
+ *     thick-restart Lanczos (lrc_eig, warm-started from the last eigenvector, v0_mix,
+ *     seed) through LRC_REQ_HVP at step 0, every `every` steps (0: never again), and after
+ *     a step that raised the gradient norm (gd only: on the local quadratic model a gd
+ *     step below the edge never does); the measurement's event is
+ *     LRC_EVENT_MEASURED.  If lambda_max <= 0 the rate is max_lr (LRC_EVENT_NO_CURVATURE)
+ *     or, when max_lr is infinite, the previous rate -- none at step 0: the run stops
+ *     (LRC_STOP_NO_CURVATURE).  Works with gd, heavy ball and Nesterov.  Descend only.
+ * ARMIJO, POLYAK, BB, ADGD, DOG and the three iterate-changing rules need method gd.
+ */
+#define LRC_RULE_NONE 0
+#define LRC_RULE_ARMIJO 1
+#define LRC_RULE_POLYAK 2
+#define LRC_RULE_BB 3
+#define LRC_RULE_ADGD 4
+#define LRC_RULE_DOG 5
+#define LRC_RULE_DADAPT_SGD 6
+#define LRC_RULE_PRODIGY 7
+#define LRC_RULE_SCHEDULE_FREE 8
+#define LRC_RULE_CURVATURE 9
+
+/* flags */
+#define LRC_RULE_BACKTRACK 1        /* BB: fall back to backtracking (else last rate)     */
+#define LRC_RULE_BIAS_CORRECTION 2  /* Prodigy: use_bias_correction                       */
+#define LRC_RULE_SAFEGUARD_WARMUP 4 /* Prodigy: safeguard_warmup                          */
+
+/* per-step events (lrc_rule_state.event, lrc_descend_trace.events) */
+#define LRC_EVENT_NONE 0
+#define LRC_EVENT_FALLBACK_LAST 1      /* BB: s'y <= 0 (or step 0): the last accepted rate */
+#define LRC_EVENT_FALLBACK_BACKTRACK 2 /* BB: s'y <= 0 (or step 0): a backtracking step    */
+#define LRC_EVENT_CLAMPED 3            /* the rate was clamped to its bounds               */
+#define LRC_EVENT_MEASURED 4           /* curvature: lambda_max measured at this step      */
+#define LRC_EVENT_NO_CURVATURE 5       /* curvature: lambda_max <= 0, fallback rate        */
+#define LRC_EVENT_NO_STEP 6            /* the rule left x unchanged (a zero search space)  */
+
+typedef struct {
+    int kind;               /* LRC_RULE_*                                               */
+    int variant;            /* BB: 1 or 2; AdGD: 2020 or 2023                            */
+    int flags;              /* LRC_RULE_BACKTRACK | LRC_RULE_BIAS_CORRECTION | ...       */
+    int ncv;                /* curvature: Lanczos basis size (1 .. LRC_EIG_MAX_NCV)      */
+    int64_t max_backtracks; /* Armijo, BB                                               */
+    int64_t memory;         /* Armijo: nonmonotone memory M (0 or 1: monotone)          */
+    int64_t every;          /* curvature: measure every this many steps (0: only at 0)  */
+    int64_t warmup_steps;   /* schedule-free                                            */
+    int64_t maxmv;          /* curvature: mat-vecs per measurement                      */
+    uint64_t seed;          /* curvature: random start of the Lanczos solves            */
+    double lr;     /* Armijo, BB: first rate; AdGD: lambda_0; D-Adapt, Prodigy, SF: lr     */
+    double c, shrink, grow;         /* Armijo (BB's backtracking too)                      */
+    double min_lr, max_lr;          /* bounds of the rate (BB, Armijo, Polyak, curvature)  */
+    double f_star;                  /* Polyak                                             */
+    double reps_rel, eps;           /* DoG (eps: also Prodigy's)                          */
+    double d0, d_coef, growth_rate; /* D-Adaptation, Prodigy                              */
+    double beta1, beta2, beta3;     /* Prodigy (beta3 <= 0: sqrt(beta2))                  */
+    double momentum;                /* D-Adaptation momentum; schedule-free beta          */
+    double weight_decay;            /* Prodigy (decoupled), schedule-free (coupled)       */
+    double r, weight_lr_power;      /* schedule-free                                      */
+    double scale;                   /* curvature: rate = scale / lambda_max               */
+    double tol, v0_mix;             /* curvature: Lanczos tolerance and warm-start mix    */
+} lrc_rule;
+
+typedef struct lrc_rule_state {
+    /* ---- results of the last step (read only) ---- */
+    double lr;        /* rate of the last step (NaN before the first)                   */
+    double lambda;    /* curvature: lambda_max in use (NaN before the first measurement) */
+    int event;        /* LRC_EVENT_* of the last step                                    */
+    int64_t t;        /* steps taken                                                     */
+    /* ---- parameters ---- */
+    lrc_rule rule;
+    ptrdiff_t n;
+    /* ---- private ---- */
+    double prev_lr, theta, gsum, rbar, d, d_max, numerator, g0norm, weight_sum, lr_max;
+    double trial_lr, trial_ref, trial_gg;
+    int64_t backtracks, n_measure, nfhist, last_measure;
+    int have_vec, in_trial;
+    double *x_prev, *g_prev, *x0, *s, *m, *v, *fhist, *evec, *ework;
+    size_t lework;
+    lrc_eig eig;
+} lrc_rule_state;
+
+/* LRC_OK if every parameter of the rule is in range, else LRC_EINVAL. */
+int lrc_rule_check(const lrc_rule *r);
+/* Doubles of workspace for a rule on n parameters (n >= 1). */
+int lrc_rule_workspace_size(const lrc_rule *r, ptrdiff_t n, size_t *size);
+/* Set up a rule's state from the starting point x0 (read, not kept).  work must stay
+ * valid while the state is used.  LRC_EINVAL on bad arguments (nothing written). */
+int lrc_rule_init(lrc_rule_state *st, const lrc_rule *r, ptrdiff_t n, const double *x0,
+                  double *work, size_t lwork);
+/* One step of a rule that needs only the iterate, the gradient and the loss (Polyak,
+ * BB without backtracking, AdGD, DoG, D-Adaptation SGD, Prodigy, schedule-free): x
+ * (the iterate at which g and f were computed) is updated in place, st->lr and
+ * st->event describe the step.  f is read by Polyak only.  Returns LRC_OK, LRC_EINVAL
+ * (a rule that needs the descend machine), or LRC_NONFINITE (Polyak given a non-finite
+ * f, or a non-finite gradient: nothing written).  Single-threaded, no allocation.       */
+int lrc_rule_step(lrc_rule_state *st, double *x, const double *g, double f);
+
+/* Per-record traces of a run (entry j describes iterate/step k = j * record_every; each
+ * array has steps / record_every + 1 entries, or is NULL): the rate of step k (NaN when
+ * no step was taken from x_k), lambda_max in use (curvature; NaN otherwise), the number
+ * of function evaluations (LRC_REQ_VALUE_GRAD and LRC_REQ_VALUE) and of Hessian-vector
+ * products requested up to and including the evaluation of x_k, and step k's event.   */
+typedef struct {
+    double *rates, *lambdas;
+    int64_t *n_evals, *n_hvps;
+    int32_t *events;
+} lrc_descend_trace;
+
 typedef struct lrc_descend {
-    /* ---- the request: valid while lrc_descend_iterate returns LRC_REQ_VALUE_GRAD ---- */
+    /* ---- the request: valid while lrc_descend_iterate returns a request ---- */
     const double *x;   /* evaluate at this point (n doubles; do not modify them) ...    */
-    double *g;         /* ... store grad f(x) here (n doubles) ...                      */
-    double f;          /* ... f(x) here ...                                             */
+    double *g;         /* ... store grad f(x) here (n doubles) (LRC_REQ_VALUE_GRAD) ... */
+    double f;          /* ... f(x) here (LRC_REQ_VALUE_GRAD, LRC_REQ_VALUE) ...         */
     int status;        /* ... and LRC_OK / LRC_NONFINITE / a failure code here          */
+    const double *v;   /* LRC_REQ_HVP: the direction (n doubles; do not modify) ...     */
+    double *hv;        /* ... H(x) v here (n doubles)                                   */
     /* ---- progress and results ---- */
     int64_t steps_run; /* optimizer steps taken                                         */
-    int64_t n_evals;   /* evaluations requested so far                                  */
+    int64_t n_evals;   /* function evaluations requested so far (value_grad + value)    */
+    int64_t n_grads;   /* of which with a gradient (LRC_REQ_VALUE_GRAD)                 */
+    int64_t n_hvps;    /* Hessian-vector products requested so far                      */
     double loss;       /* f at the last evaluated iterate (NaN before the first)        */
     double gnorm;      /* ||grad f|| there                                              */
     int outcome;       /* LRC_RUN_*, valid after lrc_descend_iterate returned LRC_OK   */
-    /* ---- parameters (set by lrc_descend_init) ---- */
+    int reason;        /* LRC_STOP_*                                                    */
+    /* ---- parameters (set by lrc_descend_init / lrc_descend_set_rule) ---- */
     ptrdiff_t n;
     int64_t steps;
     lrc_run_opts opts;
     double *xk;
     const double *lrs;
     double *losses, *gnorms;
+    lrc_rule_state *rule;
+    lrc_descend_trace trace;
     /* ---- private ---- */
     int stage, final_status;
     int64_t k;
-    double f0;
-    double *buf, *m, *v;
+    double f0, fprev, gprev;
+    double *buf, *m, *v_;
 } lrc_descend;
 
 /* Doubles of workspace for n parameters: n (gd), 2n (heavy ball, Nesterov), 3n (Adam). */
 int lrc_descend_workspace_size(ptrdiff_t n, int method, size_t *size);
 /* Set up a run from x (n doubles, updated in place: it holds the iterate).  lrs has
- * `steps` entries, losses and gnorms steps / opts->record_every + 1 (or NULL); all are
- * the caller's and must stay valid (and x, lrs, work unaliased) until the run ends.
- * Returns LRC_OK or LRC_EINVAL (NULL pointers, n < 0, steps < 0, record_every < 1, an
- * unknown method, lwork too small).  Nothing is written before the checks pass.       */
+ * `steps` entries (with a rule it is not read and may point to a single double), losses
+ * and gnorms steps / opts->record_every + 1 (or NULL); all are the caller's and must stay
+ * valid (and x, lrs, work unaliased) until the run ends.  Returns LRC_OK or LRC_EINVAL
+ * (NULL pointers, n < 0, steps < 0, record_every < 1, an unknown method, lwork too
+ * small).  Nothing is written before the checks pass.                                  */
 int lrc_descend_init(lrc_descend *s, double *x, ptrdiff_t n, const double *lrs,
                      int64_t steps, const lrc_run_opts *opts, double *work, size_t lwork,
                      double *losses, double *gnorms);
-/* Returns LRC_REQ_VALUE_GRAD (answer it, call again) or a final status. */
+/* Optional, between lrc_descend_init and the first lrc_descend_iterate: run with the
+ * rule whose state `rule` was set up by lrc_rule_init from this run's x (or NULL: the
+ * rates lrs), and record the traces `trace` (or NULL).  LRC_EINVAL when called later,
+ * for a rule of another size, or a rule the method does not take (see above).         */
+int lrc_descend_set_rule(lrc_descend *s, lrc_rule_state *rule, const lrc_descend_trace *trace);
+/* Returns a request (LRC_REQ_VALUE_GRAD, LRC_REQ_VALUE, LRC_REQ_HVP: answer it, call
+ * again) or a final status. */
 int lrc_descend_iterate(lrc_descend *s);
 /* (end section: descend) */
 

@@ -12,6 +12,7 @@ module         twins of
 ``optim``      the fused update steps (sgd, momentum, adam, rmsprop, adagrad)
 ``problems``   value, gradient, Hessian and HVP of the built-in problems
 ``descend``    the optimisation loop of :func:`lrcore.stability.descend`
+``adaptive``   the step-size rules of :mod:`lrcore.adaptive` inside that loop
 ``schedules``  closed forms of the schedules; HF transformers' and optax's formulas
 ``eigen``      one-triangle and CSR mat-vecs, the symmetric-matrix statistics
 ``datasets``   column standardization

@@ -1507,10 +1507,14 @@ static int lm_iterate(lrc_eig *s)
         s->anorm = fmax(s->anorm, fabs(alpha));
         const int breakdown = beta <= 64.0 * DBL_EPSILON * fmax(s->anorm, fabs(alpha));
         if (s->first_cycle) {
+            /* k + 1 vectors v_0..v_k (v_k = the residual direction) can only be
+             * orthogonal in n dimensions for k < n; at k = n only a breakdown (v_k = 0)
+             * keeps the prefix (the model assumes a symmetric operator, so it is
+             * checked against this fact too) */
             if (breakdown) {
                 if (s->lm_semi) s->lm_nsemi = k;
             } else if (s->lm_semi) {
-                if (lm_omega(s, j, alpha, beta) <= s->lm_thr) s->lm_nsemi = k;
+                if (lm_omega(s, j, alpha, beta) <= s->lm_thr && k < n) s->lm_nsemi = k;
                 else s->lm_semi = 0;
             }
         }

@@ -332,10 +332,10 @@ cdef class _EigRun:
             raise _status_error(st, "top_eigenvalue")
         return 0
 
-    cdef object _view(self, const double *p):
+    cdef object _view(self, const double *p, Py_ssize_t length=-1):
         cdef double *base = <double *>cnp.PyArray_DATA(self.work)
         cdef Py_ssize_t off = p - base
-        return self.work[off:off + self.n]
+        return self.work[off:off + (self.n if length < 0 else length)]
 
     cdef object result(self, int st):
         if st == LRC_NONFINITE:
@@ -364,11 +364,11 @@ cdef class _EigRun:
         if lowmem:
             out["regen_defect"] = s.regen_defect
         if self.method == LRC_EIG_LANCZOS or lowmem:
-            out["d_final"] = self._view(s.d_final)[:nf].copy()
-            out["e_final"] = self._view(s.e_final)[:max(nf - 1, 0)].copy()
+            out["d_final"] = self._view(s.d_final, nf).copy()
+            out["e_final"] = self._view(s.e_final, max(nf - 1, 0)).copy()
             out["beta_final"] = s.beta_final
-            out["d_first"] = self._view(s.d_first)[:n1].copy()
-            out["e_first"] = self._view(s.e_first)[:max(n1 - 1, 0)].copy()
+            out["d_first"] = self._view(s.d_first, n1).copy()
+            out["e_first"] = self._view(s.e_first, max(n1 - 1, 0)).copy()
             out["beta_first"] = s.beta_first
         else:
             out["power_k1"] = int(s.power_k1)

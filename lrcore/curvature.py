@@ -824,7 +824,7 @@ def _top_eigenvalue(A: Any, *, which: str = "LA", method: str = "lanczos", tol: 
     positive semi-definite), ``trace`` (its trace) and ``certify`` (run at least a full
     first Lanczos cycle, min(n, ncv) mat-vecs, so the probabilistic bound is tight)."""
     mode = choice(mode, "mode", ("auto", "full", "low-memory"))
-    budget = None if memory is None else positive(memory, "memory")
+    mem_budget = None if memory is None else positive(memory, "memory")
     mix = V0_MIX if v0_mix is None else positive(v0_mix, "v0_mix")
     ncv_low = ncv
     op = _as_operator(A, n)
@@ -844,7 +844,7 @@ def _top_eigenvalue(A: Any, *, which: str = "LA", method: str = "lanczos", tol: 
         ncv, certify = k, True
     min_mv = min(op.n, int(k)) if (certify and method == "lanczos") else 0
     res = _solve(op, which, method, tol, maxiter, v0, seed, ncv, min_mv, mode=mode,
-                 memory=budget, v0_mix=mix, ncv_low=ncv_low)
+                 memory=mem_budget, v0_mix=mix, ncv_low=ncv_low)
     if op.kind == "callable":
         op.scale = scaler.scale or 1.0
     s = op.scale
@@ -1003,7 +1003,7 @@ def top_eigenvalue(A: Operator, *, which: str = "LA", method: str = "lanczos",
     The low-memory mode finds the same eigenvalue with 4 vectors of workspace (chosen
     automatically when the basis would not fit in ``memory``):
 
-    >>> d = np.linspace(0.0, 1.0, 20_000) ** 4
+    >>> d = np.linspace(0.0, 1.0, 20_000) ** 2
     >>> full = top_eigenvalue(lambda v: d * v, n=20_000, seed=0)
     >>> low = top_eigenvalue(lambda v: d * v, n=20_000, seed=0, memory=2_000_000)
     >>> full.mode, low.mode, abs(low.value - full.value) < 1e-9, low.residual < 1e-6

@@ -1265,7 +1265,9 @@ static void lm_run_range(int op, const lm_args *g, ptrdiff_t lo, ptrdiff_t hi, d
     switch (op) {
     case 0: lm_dots_range(g->a, g->b, g->w, lo, hi, out); break;
     case 1: lm_update_range(g->a, g->b, g->w, g->ca, g->cb, lo, hi, out); break;
-    case 2: lm_scale_acc_range(g->w, g->ca, g->dst, g->c0, g->src, g->c1, g->c2, lo, hi); break;
+    case 2:
+        lm_scale_acc_range(g->w, g->ca, g->dst, g->c0, g->src, g->c1, g->c2, lo, hi);
+        break;
     default: out[0] = lm_resid_range(g->w, g->b, g->cb, lo, hi); break;
     }
 }

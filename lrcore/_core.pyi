@@ -101,7 +101,8 @@ def eig_csr(indptr: NDArray[np.int32] | NDArray[np.int64],
              indices: NDArray[np.int32] | NDArray[np.int64], data: _Float, n: int, *,
              which: str, method: str, ncv: int, tol: float, maxiter: int,
              v0: ArrayLike | None, v0_mix: float, seed: int,
-             minmv: int = 0, mode: Literal["full", "low-memory"] = "full") -> _EigResultDict: ...
+             minmv: int = 0,
+             mode: Literal["full", "low-memory"] = "full") -> _EigResultDict: ...
 def eig_callable(matvec: Callable[[NDArray[Any]], ArrayLike], n: int, dtype: DTypeLike, *,
                   which: str, method: str, ncv: int, tol: float, maxiter: int,
                   v0: ArrayLike | None, v0_mix: float, seed: int, minmv: int = 0,

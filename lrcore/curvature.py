@@ -751,13 +751,14 @@ def _bounds(res: dict[str, Any], op: _Op, which: str, random_start: bool, psd: b
 def _pick_mode(n: int, method: str, ncv: int, ncv_low: int, mode: str,
                memory: float | None) -> tuple[str, int]:
     """The Lanczos variant a solve runs (``"full"`` or ``"low-memory"``) and its ``ncv``,
-    checked against the workspace budget ``memory`` (bytes; None: DEFAULT_MEMORY for
-    ``mode="auto"``, no check for an explicit mode)."""
+    checked against the workspace budget ``memory`` (bytes).  ``memory=None``: for
+    ``mode="auto"`` DEFAULT_MEMORY decides between the two, and the low-memory mode runs
+    whatever its size (nothing smaller exists); an explicit mode is not checked."""
     budget = DEFAULT_MEMORY if memory is None else memory
     if method == "power":                  # 5 vectors: nothing to choose
         need = _core.eig_workspace_bytes(n, method="power")
-        if (memory is not None or mode == "auto") and need > budget:
-            raise ValueError(f"memory={budget:g} bytes is too small: the power method needs "
+        if memory is not None and need > memory:
+            raise ValueError(f"memory={memory:g} bytes is too small: the power method needs "
                              f"{need} bytes of workspace for n={n}")
         return "full", ncv
     full = _core.eig_workspace_bytes(n, ncv=ncv, mode="full")
@@ -765,15 +766,16 @@ def _pick_mode(n: int, method: str, ncv: int, ncv_low: int, mode: str,
     if mode == "auto":
         if full <= budget:
             return "full", ncv
-        if low <= budget:
+        if low <= budget or memory is None:
             return "low-memory", ncv_low
         raise ValueError(f"memory={budget:g} bytes is too small: for n={n} the low-memory "
                          f"Lanczos method needs {low} bytes of workspace (the full one "
                          f"{full})")
     need = full if mode == "full" else low
     if memory is not None and need > memory:
+        k = ncv if mode == "full" else ncv_low
         raise ValueError(f"memory={memory:g} bytes is too small: mode={mode!r} needs {need} "
-                         f"bytes of workspace for n={n} (ncv={ncv if mode == 'full' else ncv_low})")
+                         f"bytes of workspace for n={n} (ncv={k})")
     return mode, (ncv if mode == "full" else ncv_low)
 
 
@@ -826,7 +828,10 @@ def _top_eigenvalue(A: Any, *, which: str = "LA", method: str = "lanczos", tol: 
     mode = choice(mode, "mode", ("auto", "full", "low-memory"))
     mem_budget = None if memory is None else positive(memory, "memory")
     mix = V0_MIX if v0_mix is None else positive(v0_mix, "v0_mix")
-    ncv_low = ncv
+    # the low-memory method's longest cycle: ncv when that mode is asked for; under "auto"
+    # ncv means the full basis, and a cycle costs no n-vectors, so never below the default
+    ncv_low = ncv if (mode == "low-memory" or ncv is None) else \
+        max(integer(ncv, "ncv", 2, LRC_EIG_MAX_NCV), DEFAULT_NCV_LOWMEM)
     op = _as_operator(A, n)
     if op.kind == "callable":
         psd = psd or bool(op.extra.get("psd", False))
@@ -897,10 +902,11 @@ def top_eigenvalue(A: Operator, *, which: str = "LA", method: str = "lanczos",
     method : {"lanczos", "power"}
         ``"lanczos"``: thick-restart Lanczos (Wu & Simon 2000) with full
         reorthogonalisation in a basis of ``ncv`` vectors, keeping ``ncv // 4`` Ritz
-        vectors at each restart (``mode="full"``), or its low-memory variant (below).  ``"power"``: power iteration with the Rayleigh quotient
-        (Golub & Van Loan, section 8.2.1), the textbook baseline; for LA/SA a dominant
-        eigenvalue of the other sign triggers a second run on the shifted operator, and
-        a pair :math:`\pm\mu` is split as :math:`x_k \pm x_{k+1}`.
+        vectors at each restart (``mode="full"``), or its low-memory variant (below).
+        ``"power"``: power iteration with the Rayleigh quotient (Golub & Van Loan,
+        section 8.2.1), the textbook baseline; for LA/SA a dominant eigenvalue of the
+        other sign triggers a second run on the shifted operator, and a pair
+        :math:`\pm\mu` is split as :math:`x_k \pm x_{k+1}`.
     tol : float
         Relative residual tolerance: stop when :math:`\|Av - \lambda v\| \le \mathrm{tol}
         \cdot \max(|\lambda|, \epsilon^{2/3}\|A\|)` (ARPACK's test).  The eigenvalue
@@ -917,8 +923,10 @@ def top_eigenvalue(A: Operator, *, which: str = "LA", method: str = "lanczos",
     n : int, optional
         Size of the operator; required when ``A`` is a plain callable.
     ncv : int, optional
-        Lanczos basis size (default 32, at most n); in low-memory mode the longest cycle
-        (default 256, at most n + 16), which costs no n-vectors.
+        Lanczos basis size (default 32, at most n).  With ``mode="low-memory"`` the
+        longest cycle instead (default 256, at most n + 16), which costs no n-vectors;
+        when ``mode="auto"`` picks the low-memory mode, the longest cycle is
+        ``max(ncv, 256)``.
     bound_rtol : float, optional
         Ask for a certified interval this tight: ``upper_bound - value <= bound_rtol *
         |value|`` for ``which="LA"``/``"LM"``.  The first, unrestarted Lanczos cycle is made
@@ -930,10 +938,12 @@ def top_eigenvalue(A: Operator, *, which: str = "LA", method: str = "lanczos",
         :math:`\|A\| \approx \lambda_{\max}`), capped by ``maxiter``.  Lanczos only.
         The result says what was reached (compare ``upper_bound`` with ``value``).
     memory : float, optional
-        Byte budget for the solver's host workspace (default ``DEFAULT_MEMORY``, 2 GiB,
-        for ``mode="auto"``).  Not counted: the operator itself, the returned vector, and
-        for a Python operator the vector it receives (a copy in its dtype) and the one it
-        returns.  ``ValueError`` when the chosen mode does not fit.
+        Byte budget for the solver's host workspace.  Not counted: the operator itself,
+        the returned vector, and for a Python operator the vector it receives (a copy in
+        its dtype) and the one it returns.  ``ValueError`` when the mode asked for does
+        not fit (under ``"auto"``: when neither does).  Default: ``DEFAULT_MEMORY`` (2 GiB)
+        decides between the modes under ``"auto"``, the low-memory mode runs whatever its
+        size, and an explicit mode is not checked.
     mode : {"auto", "full", "low-memory"}
         ``"full"``: the thick-restart basis, :math:`(\mathrm{ncv}+2)\,n` doubles
         (ncv = 32: 272 bytes per unknown, 27 GB for :math:`n = 10^8`).
@@ -944,7 +954,10 @@ def top_eigenvalue(A: Operator, *, which: str = "LA", method: str = "lanczos",
         pass regenerates the same vectors from the stored start vector and accumulates
         the Ritz vector; one more product gives its true residual, which alone decides
         convergence (else the next cycle restarts from that vector).  About twice the
-        products of ``"full"``, same eigenvalue; ``value`` is the Rayleigh quotient and
+        products of ``"full"`` (but no reorthogonalisation against a basis: with cheap
+        products it can take less time, see
+        ``benchmarks/reports/compare_eigen_memory.txt``), the same eigenvalue to within
+        the tolerance's :math:`\mathrm{tol}^2`; ``value`` is the Rayleigh quotient and
         ``residual`` the true residual of ``vector``.  Loss of orthogonality is tracked
         (Simon's omega recurrence) so the certified bounds use only the semi-orthogonal
         part of the first cycle (:class:`EigResult`, ``docs/curvature.md``).

@@ -386,11 +386,20 @@ def test_seed_reproduces_and_threads_agree():
     r1, r2 = top_eigenvalue(A, seed=42, mode=LOW), top_eigenvalue(A, seed=42, mode=LOW)
     assert r1.value == r2.value and r1.n_matvec == r2.n_matvec
     np.testing.assert_array_equal(r1.vector, r2.vector)
-    lrcore.set_num_threads(1)
-    a = top_eigenvalue(A, seed=1, mode=LOW)
-    lrcore.set_num_threads(2)
-    b = top_eigenvalue(A, seed=1, mode=LOW)
-    assert abs(a.value - b.value) < 1e-12 and abs(a.n_matvec - b.n_matvec) <= 4
+    # long enough vectors for the OpenMP kernels (partial sums per thread, added in
+    # thread order: the second pass still reproduces the first bit for bit)
+    n = 200_000
+    d = _separated(n)
+    d[: n // 2] *= 0.9
+    common = {"which": "LA", "method": "lanczos", "ncv": 64, "tol": 1e-10,
+              "maxiter": 20000, "v0": None, "v0_mix": 0.1, "seed": 1, "mode": LOW}
+    out = []
+    for threads in (1, 2):
+        lrcore.set_num_threads(threads)
+        out.append(_core.eig_callable(lambda v: d * v, n, np.float64, **common))
+        assert out[-1]["regen_defect"] == 0.0 and out[-1]["converged"]
+    assert abs(out[0]["value"] - out[1]["value"]) < 1e-13
+    assert abs(out[0]["n_matvec"] - out[1]["n_matvec"]) <= 4
 
 
 def test_power_method_ignores_the_mode():
@@ -503,6 +512,40 @@ def test_auto_mode_follows_the_budget():
     # an explicit mode without a budget is not checked against DEFAULT_MEMORY
     assert top_eigenvalue(f, n=n, seed=0, mode="full").mode == "full"
     assert DEFAULT_MEMORY == 2 * 1024**3
+    # the power method keeps 5 vectors; only an explicit budget is checked
+    p_b = _core.eig_workspace_bytes(n, method="power")
+    assert top_eigenvalue(f, n=n, seed=0, method="power", memory=p_b).method == "power"
+    with pytest.raises(ValueError, match="memory=.*too small.*power"):
+        top_eigenvalue(f, n=n, seed=0, method="power", memory=p_b - 1)
+
+
+def test_default_budget_never_refuses_a_huge_operator():
+    """n = 1e8 (sizes only): the full basis (27 GB) is over DEFAULT_MEMORY and so is the
+    low-memory workspace (3.2 GB), which runs anyway; an explicit budget is enforced."""
+    from lrcore.curvature import _pick_mode
+    n = 10**8
+    assert _pick_mode(n, "lanczos", 32, 256, "auto", None) == (LOW, 256)
+    assert _pick_mode(n, "power", 32, 256, "auto", None) == ("full", 32)
+    with pytest.raises(ValueError, match="memory"):
+        _pick_mode(n, "lanczos", 32, 256, "auto", float(DEFAULT_MEMORY))
+    assert _pick_mode(10**6, "lanczos", 32, 256, "auto", None) == ("full", 32)
+
+
+def test_ncv_under_auto_is_the_full_basis():
+    n = 20_000
+    d = _separated(n)
+
+    def f(v):
+        return d * v
+
+    low_b = _core.eig_workspace_bytes(n, ncv=DEFAULT_NCV_LOWMEM, mode=LOW)
+    res = {}
+    for mode in ("auto", LOW):
+        r = _top_eigenvalue(f, n=n, seed=0, ncv=8, mode=mode, memory=low_b)
+        res[mode] = r
+        assert r.mode == LOW and r.converged
+    # auto: cycles of max(8, 256) steps, one cycle; explicit: cycles of 8 steps
+    assert res["auto"].n_matvec < res[LOW].n_matvec
 
 
 def test_default_budget_switches_at_about_eight_million_unknowns():

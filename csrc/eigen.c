@@ -711,12 +711,31 @@ static int eff_ncv(ptrdiff_t n, int ncv)
     return (int)m;
 }
 
+/* cycle length of the low-memory Lanczos: ncv, but not far beyond n (the first pass
+ * breaks down after about n steps; a few more let rounding play out) */
+static int lm_ncv(ptrdiff_t n, int ncv)
+{
+    ptrdiff_t m = ncv;
+    if (m > n + 16) m = n + 16;
+    if (m < 2) m = 2;
+    return (int)m;
+}
+
 /* 0 on invalid arguments */
 static size_t eig_workspace(ptrdiff_t n, int method, int ncv, int nthreads)
 {
     if (n < 1 || ncv < 1 || ncv > LRC_EIG_MAX_NCV) return 0;
     const size_t N = (size_t)n;
     if (method == LRC_EIG_POWER) return 5 * N; /* x, y (two pairs) and the result */
+    if (method == LRC_EIG_LANCZOS_LOWMEM) {
+        if (ncv < 2) return 0;
+        const size_t m = (size_t)lm_ncv(n, ncv), nt = (size_t)team_cap(nthreads);
+        return 4 * N               /* start vector / Ritz vector, three Lanczos vectors */
+               + 8 * (m + 2)       /* d, e, td, te, z, y, d_first, e_first */
+               + 2 * (m + 2)       /* omega rows */
+               + (m + 1) * (m + 1) /* Y */
+               + nt * 4;           /* per-thread partial sums */
+    }
     if (method != LRC_EIG_LANCZOS) return 0;
     const size_t m = (size_t)eff_ncv(n, ncv), nt = (size_t)team_cap(nthreads);
     return N * m                   /* V */
@@ -763,8 +782,12 @@ int lrc_eig_init(lrc_eig *s, ptrdiff_t n, int method, int which, int ncv, double
         op_eps >= 1.0 || maxmv < 1 || !(v0_mix >= 0.0) || !isfinite(v0_mix))
         return LRC_EINVAL;
     if (which != LRC_EIG_LA && which != LRC_EIG_LM && which != LRC_EIG_SA) return LRC_EINVAL;
-    if (method != LRC_EIG_LANCZOS && method != LRC_EIG_POWER) return LRC_EINVAL;
+    if (method != LRC_EIG_LANCZOS && method != LRC_EIG_POWER &&
+        method != LRC_EIG_LANCZOS_LOWMEM)
+        return LRC_EINVAL;
     if (method == LRC_EIG_LANCZOS && (ncv < 1 || ncv > LRC_EIG_MAX_NCV)) return LRC_EINVAL;
+    if (method == LRC_EIG_LANCZOS_LOWMEM && (ncv < 2 || ncv > LRC_EIG_MAX_NCV))
+        return LRC_EINVAL;
     const size_t need = eig_workspace(n, method, method == LRC_EIG_POWER ? 1 : ncv, nthreads);
     if (need == 0 || lwork < need) return LRC_EINVAL;
     s->n = n;
@@ -811,6 +834,42 @@ int lrc_eig_init(lrc_eig *s, ptrdiff_t n, int method, int which, int ncv, double
         s->e_final = s->e;
         start = s->V;
         s->first_cycle = 1;
+    } else if (method == LRC_EIG_LANCZOS_LOWMEM) {
+        const int m = lm_ncv(n, ncv);
+        const int nt = team_cap(nthreads);
+        s->ncv = m;
+        s->lm_q = p; p += n;
+        for (int b = 0; b < 3; b++) {
+            s->lm_buf[b] = p;
+            p += n;
+        }
+        s->d = p; p += m + 2;
+        s->e = p; p += m + 2;
+        s->td = p; p += m + 2;
+        s->te = p; p += m + 2;
+        s->z = p; p += m + 2;
+        s->lm_y = p; p += m + 2;
+        s->d_first = p; p += m + 2;
+        s->e_first = p; p += m + 2;
+        s->lm_om0 = p; p += m + 2;
+        s->lm_om1 = p; p += m + 2;
+        s->Y = p; p += (size_t)(m + 1) * (m + 1);
+        s->hb = p; p += (size_t)nt * 4;
+        s->d_final = s->d_first;
+        s->e_final = s->e_first;
+        s->vector = s->lm_q;
+        s->w = s->lm_buf[0];
+        s->lm_cur = s->lm_q;
+        s->lm_prev = NULL;
+        s->lm_pass = 1;
+        s->lm_kmin = (int)(s->minmv < m ? s->minmv : m);
+        s->lm_semi = 1;
+        s->first_cycle = 1;
+        /* omega model (see lm_omega): local rounding of the operator (relative op_eps)
+         * and of the double-precision vector operations; semi-orthogonality level */
+        s->lm_eps1 = 4.0 * op_eps + DBL_EPSILON * (4.0 + pow((double)n, 0.25));
+        s->lm_thr = sqrt(op_eps);
+        start = s->lm_q;
     } else {
         s->px = p; p += n;
         s->py = p; p += n;
@@ -822,7 +881,7 @@ int lrc_eig_init(lrc_eig *s, ptrdiff_t n, int method, int which, int ncv, double
         s->sigma = which == LRC_EIG_SA ? -1.0 : 1.0;
     }
     /* start vector: v0/||v0|| + v0_mix * g/||g|| (g Gaussian), or g */
-    double *g = method == LRC_EIG_LANCZOS ? s->w : s->py;
+    double *g = method == LRC_EIG_POWER ? s->py : s->w;
     rng_normal(s->rng, g, n);
     double gn = nrm2_(g, n);
     if (v0 != NULL) {
@@ -1065,6 +1124,433 @@ static int lanczos_iterate(lrc_eig *s)
 }
 
 /* ------------------------------------------------------------------------------------ */
+/* low-memory Lanczos: two passes per cycle, local reorthogonalisation                     */
+/* ------------------------------------------------------------------------------------ */
+/* The vector kernels work on two basis vectors a (v_{j-1}, may be NULL) and b (v_j) and
+ * the product w; OpenMP over row ranges with per-thread partial sums added in thread
+ * order, so results do not depend on scheduling (the second pass must reproduce the
+ * first bit for bit).                                                                   */
+
+/* rows [lo, hi): out[0] = a'w (0 without a), out[1] = b'w */
+static LRCI_HOT_FMA void lm_dots_range(const double *restrict a, const double *restrict b,
+                                      const double *restrict w, ptrdiff_t lo, ptrdiff_t hi,
+                                      double *restrict out)
+{
+    double s0 = 0.0, s1 = 0.0, t0 = 0.0, t1 = 0.0;
+    const ptrdiff_t len = hi - lo, l2 = len / 2 * 2;
+    const double *restrict wb = w + lo, *restrict bb = b + lo;
+    ptrdiff_t i;
+    if (a != NULL) {
+        const double *restrict ab = a + lo;
+#pragma omp simd reduction(+ : s0, s1, t0, t1)
+        for (i = 0; i < l2; i += 2) {
+            s0 += ab[i] * wb[i];
+            s1 += ab[i + 1] * wb[i + 1];
+            t0 += bb[i] * wb[i];
+            t1 += bb[i + 1] * wb[i + 1];
+        }
+        for (i = l2; i < len; i++) {
+            s0 += ab[i] * wb[i];
+            t0 += bb[i] * wb[i];
+        }
+    } else {
+#pragma omp simd reduction(+ : t0, t1)
+        for (i = 0; i < l2; i += 2) {
+            t0 += bb[i] * wb[i];
+            t1 += bb[i + 1] * wb[i + 1];
+        }
+        for (i = l2; i < len; i++) t0 += bb[i] * wb[i];
+    }
+    out[0] = s0 + s1;
+    out[1] = t0 + t1;
+}
+
+/* rows [lo, hi): w -= ca a + cb b (a may be NULL), then out = (a'w, b'w, w'w) on the new
+ * w, block by block while the block is in cache */
+static LRCI_HOT_FMA void lm_update_range(const double *restrict a, const double *restrict b,
+                                        double *restrict w, double ca, double cb,
+                                        ptrdiff_t lo, ptrdiff_t hi, double *restrict out)
+{
+    double sa = 0.0, sb = 0.0, sw = 0.0;
+    for (ptrdiff_t blk = lo; blk < hi; blk += LRCI_BLK) {
+        const ptrdiff_t e = blk + LRCI_BLK < hi ? blk + LRCI_BLK : hi, len = e - blk;
+        double *restrict wb = w + blk;
+        const double *restrict bb = b + blk;
+        double pa = 0.0, pb = 0.0, pw = 0.0;
+        if (a != NULL) {
+            const double *restrict ab = a + blk;
+#pragma omp simd
+            for (ptrdiff_t i = 0; i < len; i++) wb[i] -= ab[i] * ca + bb[i] * cb;
+#pragma omp simd reduction(+ : pa, pb, pw)
+            for (ptrdiff_t i = 0; i < len; i++) {
+                pa += ab[i] * wb[i];
+                pb += bb[i] * wb[i];
+                pw += wb[i] * wb[i];
+            }
+        } else {
+#pragma omp simd
+            for (ptrdiff_t i = 0; i < len; i++) wb[i] -= bb[i] * cb;
+#pragma omp simd reduction(+ : pb, pw)
+            for (ptrdiff_t i = 0; i < len; i++) {
+                pb += bb[i] * wb[i];
+                pw += wb[i] * wb[i];
+            }
+        }
+        sa += pa;
+        sb += pb;
+        sw += pw;
+    }
+    out[0] = sa;
+    out[1] = sb;
+    out[2] = sw;
+}
+
+/* rows [lo, hi): t = w * inv, w = t, and (dst != NULL) dst = c0 dst + c1 src + c2 t
+ * (src may be NULL) */
+static LRCI_HOT_FMA void lm_scale_acc_range(double *restrict w, double inv,
+                                           double *restrict dst, double c0,
+                                           const double *restrict src, double c1, double c2,
+                                           ptrdiff_t lo, ptrdiff_t hi)
+{
+    if (dst == NULL) {
+#pragma omp simd
+        for (ptrdiff_t i = lo; i < hi; i++) w[i] *= inv;
+    } else if (src == NULL) {
+#pragma omp simd
+        for (ptrdiff_t i = lo; i < hi; i++) {
+            const double t = w[i] * inv;
+            w[i] = t;
+            dst[i] = c0 * dst[i] + c2 * t;
+        }
+    } else {
+#pragma omp simd
+        for (ptrdiff_t i = lo; i < hi; i++) {
+            const double t = w[i] * inv;
+            w[i] = t;
+            dst[i] = c0 * dst[i] + c1 * src[i] + c2 * t;
+        }
+    }
+}
+
+/* rows [lo, hi): sum (w - c b)^2 (w unchanged) */
+static LRCI_HOT_FMA double lm_resid_range(const double *restrict w, const double *restrict b,
+                                         double c, ptrdiff_t lo, ptrdiff_t hi)
+{
+    double s0 = 0.0, s1 = 0.0;
+    const ptrdiff_t len = hi - lo, l2 = len / 2 * 2;
+    const double *restrict wb = w + lo, *restrict bb = b + lo;
+    ptrdiff_t i;
+#pragma omp simd reduction(+ : s0, s1)
+    for (i = 0; i < l2; i += 2) {
+        const double r0 = wb[i] - c * bb[i], r1 = wb[i + 1] - c * bb[i + 1];
+        s0 += r0 * r0;
+        s1 += r1 * r1;
+    }
+    for (i = l2; i < len; i++) {
+        const double r0 = wb[i] - c * bb[i];
+        s0 += r0 * r0;
+    }
+    return s0 + s1;
+}
+
+/* the parallel drivers: op 0 dots, 1 update, 2 scale/accumulate, 3 residual */
+typedef struct {
+    const double *a, *b, *src;
+    double *w, *dst;
+    double ca, cb, c0, c1, c2;
+} lm_args;
+
+static void lm_run_range(int op, const lm_args *g, ptrdiff_t lo, ptrdiff_t hi, double *out)
+{
+    switch (op) {
+    case 0: lm_dots_range(g->a, g->b, g->w, lo, hi, out); break;
+    case 1: lm_update_range(g->a, g->b, g->w, g->ca, g->cb, lo, hi, out); break;
+    case 2:
+        lm_scale_acc_range(g->w, g->ca, g->dst, g->c0, g->src, g->c1, g->c2, lo, hi);
+        break;
+    default: out[0] = lm_resid_range(g->w, g->b, g->cb, lo, hi); break;
+    }
+}
+
+static void lm_run(const lrc_eig *s, int op, const lm_args *g, double *out)
+{
+    const ptrdiff_t n = s->n;
+    const int nt = vec_team(n, 3, s->nthreads);
+    out[0] = out[1] = out[2] = 0.0;
+    if (nt <= 1) {
+        lm_run_range(op, g, 0, n, out);
+        return;
+    }
+#ifdef _OPENMP
+    double *hb = s->hb;
+#pragma omp parallel num_threads(nt)
+    {
+        ptrdiff_t lo, hi;
+        const int t = omp_get_thread_num();
+        lrci_thread_range(n, t, omp_get_num_threads(), &lo, &hi);
+        double *mine = hb + (size_t)t * 4;
+        mine[0] = mine[1] = mine[2] = 0.0;
+        lm_run_range(op, g, lo, hi, mine);
+    }
+    for (int t = 0; t < nt; t++)
+        for (int c = 0; c < 3; c++) out[c] += hb[(size_t)t * 4 + c];
+#endif
+}
+
+/* w = A v_j has arrived: orthogonalise it against v_{j-1} (lm_prev, NULL at j = 0) and
+ * v_j (lm_cur) by classical Gram-Schmidt, repeated once when the first pass left more
+ * than 1e-10 ||w|| (the criterion of the full solver); *alpha = v_j'A v_j, *h0 =
+ * v_{j-1}'A v_j (the coupling, for the symmetry check); returns ||w||.              */
+static double lm_orth(lrc_eig *s, double *alpha, double *h0)
+{
+    lm_args g = {s->lm_prev, s->lm_cur, NULL, s->w, NULL, 0.0, 0.0, 0.0, 0.0, 0.0};
+    double o[3], o2[3];
+    lm_run(s, 0, &g, o);
+    g.ca = o[0];
+    g.cb = o[1];
+    lm_run(s, 1, &g, o2);
+    double c0 = o[0], c1 = o[1], wn2 = o2[2];
+    if (o2[0] * o2[0] + o2[1] * o2[1] > 1e-20 * wn2) {
+        g.ca = o2[0];
+        g.cb = o2[1];
+        double o3[3];
+        lm_run(s, 1, &g, o3);
+        wn2 = o3[2];
+        c0 += o2[0];
+        c1 += o2[1];
+        s->n_reorth++;
+    }
+    *alpha = c1;
+    *h0 = c0;
+    return sqrt(wn2);
+}
+
+/* the new vector w / beta becomes v_{j+1}; dst (NULL: none) = c0 dst + c1 src + c2 v_{j+1};
+ * then the buffers rotate: prev <- cur, cur <- w, w <- a free buffer               */
+static void lm_advance(lrc_eig *s, double beta, double *dst, double c0, const double *src,
+                       double c1, double c2)
+{
+    lm_args g = {NULL, NULL, src, s->w, dst, 1.0 / beta, 0.0, c0, c1, c2};
+    double o[3];
+    lm_run(s, 2, &g, o);
+    s->lm_prev = s->lm_cur;
+    s->lm_cur = s->w;
+    double *nw = NULL;
+    for (int b = 0; b < 3 && nw == NULL; b++) {
+        double *cand = s->lm_buf[b];
+        if (cand != s->lm_prev && cand != s->lm_cur) nw = cand;
+    }
+    s->w = nw;
+}
+
+/* Simon's (1984) model of the loss of orthogonality, omega_{k,i} ~ v_k'v_i: after step j
+ * (alpha_j, beta_j known),
+ *   beta_j om_{j+1,i} = beta_i om_{j,i+1} + (alpha_i - alpha_j) om_{j,i}
+ *                       + beta_{i-1} om_{j,i-1} - beta_{j-1} om_{j-1,i} + theta_{j,i},
+ * theta = +-eps1 (beta_j + beta_i + |alpha_j|...) the local rounding (sign of the rest:
+ * the worst case); om_{j+1,j} = om_{j+1,j-1} = eps1 after the local reorthogonalisation.
+ * om0 holds row j-1, om1 row j (om_{j,j} = 1); row j+1 replaces om0, then they swap.
+ * Returns max_i |om_{j+1,i}|.                                                           */
+static double lm_omega(lrc_eig *s, int j, double alpha, double beta)
+{
+    double *op = s->lm_om0, *oc = s->lm_om1;
+    const double *d = s->d, *e = s->e;
+    const double eps1 = s->lm_eps1;
+    const double tn = fmax(s->anorm, fabs(alpha) + beta + (j > 0 ? e[j - 1] : 0.0));
+    double mx = eps1;
+    for (int i = 0; i + 1 < j; i++) {
+        double t = e[i] * oc[i + 1] + (d[i] - alpha) * oc[i] - e[j - 1] * op[i];
+        if (i > 0) t += e[i - 1] * oc[i - 1];
+        t = (t + copysign(eps1 * tn, t)) / beta;
+        op[i] = t; /* om_{j+1,i} (row j-1's entry i is no longer needed) */
+        mx = fmax(mx, fabs(t));
+    }
+    if (j >= 1) op[j - 1] = eps1;
+    op[j] = eps1;
+    op[j + 1] = 1.0;
+    s->lm_om0 = oc;
+    s->lm_om1 = op;
+    if (!(mx <= HUGE_VAL)) mx = HUGE_VAL;
+    return mx;
+}
+
+/* a cycle's first pass ended after k steps with coupling beta to the next vector */
+static int lm_end_pass1(lrc_eig *s, int k, int breakdown)
+{
+    if (s->first_cycle) {
+        const int m1 = s->lm_nsemi;
+        memcpy(s->d_first, s->d, (size_t)m1 * sizeof(double));
+        if (m1 > 1) memcpy(s->e_first, s->e, (size_t)(m1 - 1) * sizeof(double));
+        s->nfirst = s->nfinal = m1;
+        s->beta_first = s->beta_final = m1 > 0 ? s->e[m1 - 1] : 0.0;
+        s->first_cycle = 0;
+    }
+    if (k == 1) {
+        /* the start vector itself: alpha is its Rayleigh quotient, beta its residual */
+        s->value = s->d[0];
+        s->residual = s->e[0];
+        s->anorm = fmax(s->anorm, fabs(s->value));
+        s->stage = ST_DONE;
+        return (breakdown || converged_(s, s->residual, s->value)) ? LRC_OK
+                                                                   : LRC_NOT_CONVERGED;
+    }
+    int st = small_eig(s, k, 1);
+    if (st != LRC_OK) {
+        s->stage = ST_DONE;
+        return st == LRC_NONFINITE ? LRC_NONFINITE : LRC_BREAKDOWN;
+    }
+    for (int i = 0; i < k; i++) s->anorm = fmax(s->anorm, fabs(s->td[i]));
+    const int idx = pick(s, k);
+    for (int l = 0; l < k; l++) s->lm_y[l] = s->Y[(size_t)l * k + idx];
+    s->value = s->td[idx];
+    /* second pass: from the start vector again */
+    s->lm_k = k;
+    s->lm_pass = 2;
+    s->j = 0;
+    s->lm_prev = NULL;
+    s->lm_cur = s->lm_q;
+    s->w = s->lm_buf[0];
+    s->stage = ST_START;
+    return LRC_OK;
+}
+
+static int lm_iterate(lrc_eig *s)
+{
+    const ptrdiff_t n = s->n;
+    for (;;) {
+        if (s->stage == ST_START && !s->lm_have) {
+            s->x = s->lm_pass == 3 ? s->lm_q : s->lm_cur;
+            s->y = s->w;
+            s->stage = ST_AFTER;
+            return LRC_REQ_MATVEC;
+        }
+        if (s->stage == ST_START) { /* restart: A q is already in w */
+            s->lm_have = 0;
+        } else {
+            if (s->stage != ST_AFTER) return LRC_EINVAL;
+            s->n_matvec++;
+            if (!all_finite_(s->w, n)) {
+                s->stage = ST_DONE;
+                return LRC_NONFINITE;
+            }
+        }
+        if (s->lm_pass == 3) {
+            /* the Ritz vector u (in lm_q, unit) and w = A u: Rayleigh quotient and the
+             * true residual */
+            lm_args g = {NULL, s->lm_q, NULL, s->w, NULL, 0.0, 0.0, 0.0, 0.0, 0.0};
+            double o[3];
+            lm_run(s, 0, &g, o);
+            const double theta = o[1];
+            g.cb = theta;
+            lm_run(s, 3, &g, o);
+            const double r = sqrt(o[0]);
+            s->value = theta;
+            s->residual = r;
+            s->anorm = fmax(s->anorm, fabs(theta));
+            if (converged_(s, r, theta)) {
+                s->stage = ST_DONE;
+                return LRC_OK;
+            }
+            /* a restarted cycle needs 3 more products to make progress (its first is
+             * this one) */
+            if (s->n_matvec + 3 > s->maxmv) {
+                s->stage = ST_DONE;
+                return LRC_NOT_CONVERGED;
+            }
+            s->n_restarts++;
+            s->lm_pass = 1;
+            s->j = 0;
+            s->lm_prev = NULL;
+            s->lm_cur = s->lm_q;
+            s->lm_have = 1; /* w = A q */
+            s->stage = ST_START;
+            continue;
+        }
+        double alpha, h0;
+        const double beta = lm_orth(s, &alpha, &h0);
+        const int j = s->j, k = j + 1;
+        if (s->lm_pass == 2) {
+            /* regenerate v_{j+1}; accumulate u = sum_l y_l v_l into lm_q once the start
+             * vector is no longer needed (after v_2, or after v_1 when k == 2) */
+            const double *y = s->lm_y;
+            if (s->anorm > 0.0)
+                s->regen_defect = fmax(s->regen_defect, fabs(alpha - s->d[j]) / s->anorm);
+            const int K = s->lm_k, i = j + 1; /* index of the new vector */
+            if (i == 1 && K == 2)
+                lm_advance(s, beta, s->lm_q, y[0], NULL, 0.0, y[1]);
+            else if (i == 1)
+                lm_advance(s, beta, NULL, 0.0, NULL, 0.0, 0.0);
+            else if (i == 2) /* prev (after the call: v_1) is cur before it */
+                lm_advance(s, beta, s->lm_q, y[0], s->lm_cur, y[1], y[2]);
+            else
+                lm_advance(s, beta, s->lm_q, 1.0, NULL, 0.0, y[i]);
+            if (i == K - 1) {
+                double un = nrm2_(s->lm_q, n);
+                if (!(un > 0.0) || !isfinite(un)) {
+                    s->stage = ST_DONE;
+                    return LRC_BREAKDOWN;
+                }
+                scale_(s->lm_q, n, 1.0 / un);
+                s->lm_pass = 3;
+            } else {
+                s->j = k;
+            }
+            s->stage = ST_START;
+            continue;
+        }
+        /* first pass: T grows by alpha_j and beta_j */
+        s->d[j] = alpha;
+        s->e[j] = beta;
+        if (j > 0) {
+            const double defect = fabs(h0 - s->e[j - 1]);
+            const double an = fmax(s->anorm, fabs(alpha));
+            if (an > 0.0) s->asym = fmax(s->asym, defect / an);
+        }
+        s->anorm = fmax(s->anorm, fabs(alpha));
+        const int breakdown = beta <= 64.0 * DBL_EPSILON * fmax(s->anorm, fabs(alpha));
+        if (s->first_cycle) {
+            /* k + 1 vectors v_0..v_k (v_k = the residual direction) can only be
+             * orthogonal in n dimensions for k < n; at k = n only a breakdown (v_k = 0)
+             * keeps the prefix (the model assumes a symmetric operator, so it is
+             * checked against this fact too) */
+            if (breakdown) {
+                if (s->lm_semi) s->lm_nsemi = k;
+            } else if (s->lm_semi) {
+                if (lm_omega(s, j, alpha, beta) <= s->lm_thr && k < n) s->lm_nsemi = k;
+                else s->lm_semi = 0;
+            }
+        }
+        /* the convergence estimate of the top Ritz pair: at every step up to 64, then
+         * every ceil(k/64)-th (the test costs O(k^2)) */
+        int conv = 0;
+        if (k <= 64 || k % ((k + 63) / 64) == 0) {
+            int st = small_eig(s, k, 0);
+            if (st != LRC_OK) {
+                s->stage = ST_DONE;
+                return st == LRC_NONFINITE ? LRC_NONFINITE : LRC_BREAKDOWN;
+            }
+            for (int i = 0; i < k; i++) s->anorm = fmax(s->anorm, fabs(s->td[i]));
+            const int idx = pick(s, k);
+            const double theta = s->td[idx], res = beta * fabs(s->z[idx]);
+            s->value = theta;
+            s->residual = res;
+            conv = converged_(s, res, theta) && (!s->first_cycle || k >= s->lm_kmin);
+        }
+        /* continuing to k + 1 steps costs that product, k for the second pass and the
+         * final product */
+        const int budget = s->n_matvec + k + 2 <= s->maxmv;
+        if (breakdown || conv || k >= s->ncv || !budget) {
+            int st = lm_end_pass1(s, k, breakdown);
+            if (st != LRC_OK || s->stage == ST_DONE) return st;
+            continue;
+        }
+        lm_advance(s, beta, NULL, 0.0, NULL, 0.0, 0.0);
+        s->j = k;
+        s->stage = ST_START;
+    }
+}
+
+/* ------------------------------------------------------------------------------------ */
 /* power iteration                                                                         */
 /* ------------------------------------------------------------------------------------ */
 static int power_done(lrc_eig *s, const double *v, double theta, double res, int status)
@@ -1184,5 +1670,7 @@ int lrc_eig_iterate(lrc_eig *s)
 {
     if (s == NULL || s->n < 1) return LRC_EINVAL;
     if (s->stage == ST_DONE) return LRC_EINVAL;
-    return s->method == LRC_EIG_POWER ? power_iterate(s) : lanczos_iterate(s);
+    if (s->method == LRC_EIG_POWER) return power_iterate(s);
+    if (s->method == LRC_EIG_LANCZOS_LOWMEM) return lm_iterate(s);
+    return lanczos_iterate(s);
 }

@@ -41,6 +41,7 @@ cdef enum:
     EIG_SA = 2
     EIG_LANCZOS = 0
     EIG_POWER = 1
+    EIG_LANCZOS_LOWMEM = 2   # two-pass Lanczos: 4 n-vectors, about twice the products
     EIG_MAX_NCV = 512
 
     # ---- descend: methods and outcomes ----
@@ -123,7 +124,9 @@ cdef int csrmv_f32_i64(Py_ssize_t nrows, const int64_t *indptr, const int64_t *i
 #     eig_result(state, &value, &residual, &vector, &n_matvec)
 # The last eig_iterate status is STATUS_OK (converged), STATUS_NOT_CONVERGED (maxmv
 # reached; the result is the best estimate), STATUS_NONFINITE (the operator returned
-# NaN/Inf) or STATUS_BREAKDOWN.
+# NaN/Inf) or STATUS_BREAKDOWN.  EIG_LANCZOS keeps a basis of ncv n-vectors;
+# EIG_LANCZOS_LOWMEM (ncv >= 2: the longest cycle) needs 4 n-vectors whatever ncv, about
+# twice the products, and reports the Rayleigh quotient and true residual of its vector.
 cdef size_t eig_state_size() noexcept nogil
 cdef int eig_workspace_size(Py_ssize_t n, int method, int ncv, int nthreads,
                             size_t *size) noexcept nogil

@@ -84,7 +84,11 @@ class _EigResultDict(TypedDict):
     asym: float
     n_restarts: int
     method: Literal["lanczos", "power"]
-    # Lanczos only
+    mode: Literal["full", "low-memory"]
+    workspace_bytes: int
+    # low-memory Lanczos only
+    regen_defect: NotRequired[float]
+    # Lanczos only (both modes)
     d_final: NotRequired[_F64]
     e_final: NotRequired[_F64]
     beta_final: NotRequired[float]
@@ -104,16 +108,21 @@ class _EigRun:
 
 def eig_dense(A: _Float, *, which: str, method: str, ncv: int, tol: float, maxiter: int,
                v0: ArrayLike | None, v0_mix: float, seed: int, minmv: int = 0,
-               kernel: Literal["c", "blas"] = "c") -> _EigResultDict: ...
+               kernel: Literal["c", "blas"] = "c",
+               mode: Literal["full", "low-memory"] = "full") -> _EigResultDict: ...
 def eig_csr(indptr: NDArray[np.int32] | NDArray[np.int64],
              indices: NDArray[np.int32] | NDArray[np.int64], data: _Float, n: int, *,
              which: str, method: str, ncv: int, tol: float, maxiter: int,
              v0: ArrayLike | None, v0_mix: float, seed: int,
-             minmv: int = 0) -> _EigResultDict: ...
+             minmv: int = 0,
+             mode: Literal["full", "low-memory"] = "full") -> _EigResultDict: ...
 def eig_callable(matvec: Callable[[NDArray[Any]], ArrayLike], n: int, dtype: DTypeLike, *,
                   which: str, method: str, ncv: int, tol: float, maxiter: int,
                   v0: ArrayLike | None, v0_mix: float, seed: int, minmv: int = 0,
-                  name: str = "A") -> _EigResultDict: ...
+                  name: str = "A",
+                  mode: Literal["full", "low-memory"] = "full") -> _EigResultDict: ...
+def eig_workspace_bytes(n: int, *, method: str = "lanczos", ncv: int = 32,
+                        mode: Literal["full", "low-memory"] = "full") -> int: ...
 def _symv(A: _Float, x: ArrayLike, *, kernel: Literal["c", "blas"] = "c") -> _F64: ...
 def _csrmv(indptr: NDArray[np.int32] | NDArray[np.int64],
            indices: NDArray[np.int32] | NDArray[np.int64], data: _Float, n: int,

@@ -10,6 +10,8 @@
 #   * any other operator: the loop runs with the GIL held only around the user's call;
 #     the solver's own work (reorthogonalisation, small eigenproblems) runs without it,
 #     and signals are checked after every call.
+# mode="full" runs LRC_EIG_LANCZOS (a basis of ncv vectors), mode="low-memory"
+# LRC_EIG_LANCZOS_LOWMEM (4 n-vectors, two passes); the drivers are the same.
 
 from libc.stdint cimport int32_t, uint64_t
 from libc.string cimport memcpy
@@ -23,6 +25,7 @@ cdef extern from "lrcore.h" nogil:
     int LRC_EIG_SA
     int LRC_EIG_LANCZOS
     int LRC_EIG_POWER
+    int LRC_EIG_LANCZOS_LOWMEM
     int LRC_EIG_MAX_NCV
 
     ctypedef struct lrc_eig:
@@ -48,6 +51,7 @@ cdef extern from "lrcore.h" nogil:
         double power_ynorm1
         double power_shift
         int power_pair
+        double regen_defect
         ptrdiff_t n
         int ncv
 
@@ -254,6 +258,15 @@ cdef inline int _method_code(object method) except -1:
     raise ValueError(f"method must be 'lanczos' or 'power', got {method!r}")
 
 
+cdef inline int _solver_code(object method, object mode) except -1:
+    cdef int m = _method_code(method)
+    if mode == "full":
+        return m
+    if mode == "low-memory":
+        return LRC_EIG_LANCZOS_LOWMEM if m == LRC_EIG_LANCZOS else m
+    raise ValueError(f"mode must be 'full' or 'low-memory', got {mode!r}")
+
+
 cdef inline int _dense_layout(cnp.ndarray A, str name) except -1:
     """0: C-contiguous (lower triangle is row-major lower); 1: F-contiguous."""
     if not cnp.PyArray_ISNOTSWAPPED(A) or not cnp.PyArray_ISALIGNED(A):
@@ -278,9 +291,9 @@ cdef class _EigRun:
 
     cdef int setup(self, Py_ssize_t n, object which, object method, object ncv, object tol,
                    object maxiter, object v0, double v0_mix, object seed,
-                   double op_eps, object minmv=0) except -1:
+                   double op_eps, object minmv=0, object mode="full") except -1:
         cdef int w = _which_code(which)
-        cdef int m = _method_code(method)
+        cdef int m = _solver_code(method, mode)
         cdef Py_ssize_t k = _index(ncv, "ncv")
         if k < 2 or k > LRC_EIG_MAX_NCV:
             raise ValueError(f"ncv must be in [2, {LRC_EIG_MAX_NCV}], got {k}")
@@ -290,6 +303,8 @@ cdef class _EigRun:
         cdef Py_ssize_t mx = _index(maxiter, "maxiter")
         if mx < 1:
             raise ValueError(f"maxiter must be >= 1, got {mx}")
+        if not (v0_mix > 0.0 and isfinite(v0_mix)):
+            raise ValueError(f"v0_mix must be a finite number > 0, got {v0_mix!r}")
         cdef uint64_t sd = <uint64_t>int(seed) & 0xFFFFFFFFFFFFFFFF
         cdef cnp.ndarray V0 = None
         cdef const double *pv0 = NULL
@@ -317,10 +332,10 @@ cdef class _EigRun:
             raise _status_error(st, "top_eigenvalue")
         return 0
 
-    cdef object _view(self, const double *p):
+    cdef object _view(self, const double *p, Py_ssize_t length=-1):
         cdef double *base = <double *>cnp.PyArray_DATA(self.work)
         cdef Py_ssize_t off = p - base
-        return self.work[off:off + self.n]
+        return self.work[off:off + (self.n if length < 0 else length)]
 
     cdef object result(self, int st):
         if st == LRC_NONFINITE:
@@ -332,6 +347,7 @@ cdef class _EigRun:
         cdef lrc_eig *s = &self.s
         cdef Py_ssize_t nf = s.nfinal, n1 = s.nfirst
         vec = self._view(s.vector).copy()
+        lowmem = self.method == LRC_EIG_LANCZOS_LOWMEM
         out = {
             "converged": st == LRC_OK,
             "value": s.value,
@@ -342,13 +358,17 @@ cdef class _EigRun:
             "asym": s.asym,
             "n_restarts": s.n_restarts,
             "method": "power" if self.method == LRC_EIG_POWER else "lanczos",
+            "mode": "low-memory" if lowmem else "full",
+            "workspace_bytes": int(self.work.nbytes),
         }
-        if self.method == LRC_EIG_LANCZOS:
-            out["d_final"] = self._view(s.d_final)[:nf].copy()
-            out["e_final"] = self._view(s.e_final)[:max(nf - 1, 0)].copy()
+        if lowmem:
+            out["regen_defect"] = s.regen_defect
+        if self.method == LRC_EIG_LANCZOS or lowmem:
+            out["d_final"] = self._view(s.d_final, nf).copy()
+            out["e_final"] = self._view(s.e_final, max(nf - 1, 0)).copy()
             out["beta_final"] = s.beta_final
-            out["d_first"] = self._view(s.d_first)[:n1].copy()
-            out["e_first"] = self._view(s.e_first)[:max(n1 - 1, 0)].copy()
+            out["d_first"] = self._view(s.d_first, n1).copy()
+            out["e_first"] = self._view(s.e_first, max(n1 - 1, 0)).copy()
             out["beta_first"] = s.beta_first
         else:
             out["power_k1"] = int(s.power_k1)
@@ -451,7 +471,8 @@ cdef int _fill_csr(_csr_op *op, object indptr, object indices, object data,
 
 # ---- private Python API used by lrcore.curvature --------------------------------------
 
-def eig_dense(A, *, which, method, ncv, tol, maxiter, v0, v0_mix, seed, minmv=0, kernel="c"):
+def eig_dense(A, *, which, method, ncv, tol, maxiter, v0, v0_mix, seed, minmv=0, kernel="c",
+              mode="full"):
     """Solve with a dense symmetric array A (lower triangle read); returns a dict."""
     cdef cnp.ndarray Aa = <cnp.ndarray>A
     cdef _dense_op op
@@ -463,7 +484,7 @@ def eig_dense(A, *, which, method, ncv, tol, maxiter, v0, v0_mix, seed, minmv=0,
     cdef double op_eps = FLT_EPSILON if (op.is_f32 and op.kernel == _KERNEL_BLAS) else DBL_EPSILON
     run = _EigRun()
     (<_EigRun>run).setup(op.n, which, method, ncv, tol, maxiter, v0, v0_mix, seed, op_eps,
-                         minmv)
+                         minmv, mode)
     cdef int st
     while True:
         with nogil:
@@ -475,13 +496,13 @@ def eig_dense(A, *, which, method, ncv, tol, maxiter, v0, v0_mix, seed, minmv=0,
 
 
 def eig_csr(indptr, indices, data, Py_ssize_t n, *, which, method, ncv, tol, maxiter, v0,
-             v0_mix, seed, minmv=0):
+             v0_mix, seed, minmv=0, mode="full"):
     """Solve with a symmetric CSR matrix (both triangles stored); returns a dict."""
     cdef _csr_op op
     _fill_csr(&op, indptr, indices, data, n)
     run = _EigRun()
     (<_EigRun>run).setup(n, which, method, ncv, tol, maxiter, v0, v0_mix, seed, DBL_EPSILON,
-                         minmv)
+                         minmv, mode)
     cdef int st
     while True:
         with nogil:
@@ -493,7 +514,7 @@ def eig_csr(indptr, indices, data, Py_ssize_t n, *, which, method, ncv, tol, max
 
 
 def eig_callable(matvec, Py_ssize_t n, dtype, *, which, method, ncv, tol, maxiter, v0,
-                  v0_mix, seed, minmv=0, name="A"):
+                  v0_mix, seed, minmv=0, name="A", mode="full"):
     """Solve with a Python callable ``matvec(x) -> A x`` (x of ``dtype``, shape (n,))."""
     dt = np.dtype(dtype)
     if dt not in (np.float32, np.float64):
@@ -501,7 +522,7 @@ def eig_callable(matvec, Py_ssize_t n, dtype, *, which, method, ncv, tol, maxite
     cdef double op_eps = FLT_EPSILON if dt == np.float32 else DBL_EPSILON
     run = _EigRun()
     cdef _EigRun r = <_EigRun>run
-    r.setup(n, which, method, ncv, tol, maxiter, v0, v0_mix, seed, op_eps, minmv)
+    r.setup(n, which, method, ncv, tol, maxiter, v0, v0_mix, seed, op_eps, minmv, mode)
     cdef int st
     cdef int64_t k
     while True:
@@ -522,10 +543,27 @@ def eig_callable(matvec, Py_ssize_t n, dtype, *, which, method, ncv, tol, maxite
                              f"expected ({n},)")
         yv = r._view(r.s.y)
         np.copyto(yv, y.reshape(n), casting="unsafe")
+        x = y = yv = None        # peak memory: no stale n-vectors next to the workspace
         PyErr_CheckSignals()     # the operator may be C code that never checks
     if st == LRC_NONFINITE:
         raise NonFiniteError(f"{name} returned NaN or Inf (at mat-vec {r.s.n_matvec})")
     return r.result(st)
+
+
+def eig_workspace_bytes(Py_ssize_t n, *, method="lanczos", ncv=32, mode="full"):
+    """Bytes of the solver workspace a solve of size n would allocate (with the current
+    thread count), without allocating it."""
+    cdef int m = _solver_code(method, mode)
+    cdef Py_ssize_t k = _index(ncv, "ncv")
+    cdef size_t lw = 0
+    if k < 1 or k > LRC_EIG_MAX_NCV or n < 1 or \
+            lrc_eig_workspace_size(n, m, <int>k, _nthreads, &lw) != LRC_OK:
+        raise ValueError(f"invalid solver size (n={n}, ncv={k}, mode={mode!r})")
+    return int(lw) * 8
+
+
+if not (EIG_LANCZOS_LOWMEM == LRC_EIG_LANCZOS_LOWMEM):
+    raise ImportError("lrcore._core: _core.pxd and lrcore.h disagree on EIG_LANCZOS_LOWMEM")
 
 
 def _symv(A, x, *, kernel="c"):

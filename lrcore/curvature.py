@@ -48,14 +48,22 @@ __all__ = [
     "SymmetricOperator",
     "BOUND_FAILURE_PROBABILITY",
     "V0_MIX",
+    "DEFAULT_MEMORY",
 ]
 
 #: Failure probability of the probabilistic eigenvalue bounds (see :class:`EigResult`).
 BOUND_FAILURE_PROBABILITY = 1e-3
-#: Weight of the random vector mixed into a user-supplied start vector ``v0``.
+#: Default weight of the random vector mixed into a user-supplied start vector ``v0``
+#: (``top_eigenvalue(..., v0_mix=)``).
 V0_MIX = 0.1
 #: Default Krylov basis size of the Lanczos method.
 DEFAULT_NCV = 32
+#: Default longest cycle of the low-memory Lanczos method (it keeps no basis, so a cycle
+#: may be long; it usually ends earlier, at convergence).
+DEFAULT_NCV_LOWMEM = 256
+#: Default byte budget for the eigen-solver's host workspace (2 GiB): ``mode="auto"``
+#: runs the full Lanczos method when its basis fits, else the low-memory one.
+DEFAULT_MEMORY = 2 * 1024**3
 #: Largest Krylov basis the C solver takes (LRC_EIG_MAX_NCV).
 LRC_EIG_MAX_NCV = 512
 #: Default limit on mat-vecs.
@@ -84,9 +92,10 @@ class EigResult:
         \epsilon^{2/3}\|A\|)` was reached (the relative residual test of ARPACK);
         False when ``maxiter`` ran out (a :class:`lrcore.ConvergenceWarning` is issued).
     residual : float
-        :math:`\|A v - \lambda v\|` for the returned unit vector (for Lanczos the
+        :math:`\|A v - \lambda v\|` for the returned unit vector (for full Lanczos the
         recurrence value :math:`\beta_k |e_k^T y|`, equal to the true residual up to
-        rounding of order :math:`\epsilon \|A\|`).
+        rounding of order :math:`\epsilon \|A\|`; for low-memory Lanczos and the power
+        method the residual of an explicit product).
     upper_bound, lower_bound : float
         An interval containing the wanted quantity: :math:`\lambda_{\max}` for
         ``which="LA"``, :math:`\lambda_{\min}` for ``"SA"``, the spectral radius
@@ -124,7 +133,7 @@ class EigResult:
           :math:`A + N I` with :math:`N \ge \|A\|` (from the entries, or from the same
           theorem applied to :math:`A^2` on that Krylov space), splitting the failure
           probability in two.
-        - With a user ``v0`` (mixed with a random vector of weight ``V0_MIX``) and for
+        - With a user ``v0`` (mixed with a random vector of weight ``v0_mix``) and for
           the power method, the same Chebyshev-polynomial argument (or the monomial
           :math:`t^{k-1}` for power iteration) is evaluated with the exact Beta
           distribution of the start vector's component along the top eigenvector
@@ -138,6 +147,10 @@ class EigResult:
         the interval misses the true value (``BOUND_FAILURE_PROBABILITY``).
     which, method : str
         What was computed and how.
+    mode : str
+        Which Lanczos variant ran: ``"full"`` (a basis of ``ncv`` vectors) or
+        ``"low-memory"`` (two passes, 4 vectors; see :func:`top_eigenvalue`).  Always
+        ``"full"`` for the power method.  Shown in the ``repr`` only when not ``"full"``.
 
     Examples
     --------
@@ -160,6 +173,7 @@ class EigResult:
     failure_probability: float = 0.0
     which: str = "LA"
     method: str = "lanczos"
+    mode: str = "full"
 
     def scaled(self, c: float) -> EigResult:
         """The result for the operator ``c * A`` (``c > 0``): value, residual and both
@@ -172,11 +186,12 @@ class EigResult:
 
     def __repr__(self) -> str:
         fp = "" if self.bound != "probabilistic" else f", failure_probability={self.failure_probability:g}"
+        md = "" if self.mode == "full" else f", mode={self.mode!r}"
         return (f"EigResult(value={self.value!r}, n_matvec={self.n_matvec}, "
                 f"converged={self.converged}, residual={self.residual:.3g}, "
                 f"lower_bound={self.lower_bound!r}, upper_bound={self.upper_bound!r}, "
-                f"bound={self.bound!r}{fp}, which={self.which!r}, method={self.method!r}, "
-                f"vector=<array shape={self.vector.shape} dtype={self.vector.dtype}>)")
+                f"bound={self.bound!r}{fp}, which={self.which!r}, method={self.method!r}"
+                f"{md}, vector=<array shape={self.vector.shape} dtype={self.vector.dtype}>)")
 
 
 class SymmetricOperator(LinearOperator):  # type: ignore[misc]  # scipy ships no types
@@ -548,13 +563,14 @@ def _poly_eps(n: int, k: float, delta: float, zeta: float, chebyshev: bool) -> f
     return min(best, 1.0)
 
 
-def _first_cycle_for(n: int, rtol: float, psd: bool, random_start: bool) -> int:
+def _first_cycle_for(n: int, rtol: float, psd: bool, random_start: bool,
+                     v0_mix: float = V0_MIX) -> int:
     """Length of a first Lanczos cycle whose probabilistic bound is within ``rtol`` of the
     top Ritz value: ``1/(1-e) <= 1 + rtol`` for a PSD operator, ``(1+e)/(1-e) <= 1 + rtol``
     otherwise (the shift N ~ lambda_max, with the failure probability split in two)."""
     delta = BOUND_FAILURE_PROBABILITY if psd else BOUND_FAILURE_PROBABILITY / 2
     target = rtol / (1.0 + rtol) if psd else rtol / (2.0 + rtol)
-    zeta = 1.0 if random_start else (1.0 + V0_MIX) / V0_MIX
+    zeta = 1.0 if random_start else (1.0 + v0_mix) / v0_mix
     for k in range(2, LRC_EIG_MAX_NCV + 1):
         e = _kw_eps(n, k, delta) if random_start else _poly_eps(n, k, delta, zeta, True)
         if e <= target:
@@ -576,8 +592,18 @@ def _tri_eigvals(d: NDArray[np.float64], e: NDArray[np.float64]) -> NDArray[np.f
 
 
 def _bounds(res: dict[str, Any], op: _Op, which: str, random_start: bool, psd: bool,
-            trace: float | None) -> tuple[float, float, str, float]:
-    """(lower_bound, upper_bound, kind, failure_probability) for the wanted quantity."""
+            trace: float | None, v0_mix: float = V0_MIX) -> tuple[float, float, str, float]:
+    """(lower_bound, upper_bound, kind, failure_probability) for the wanted quantity.
+
+    ``res`` is the solver's dict.  Full Lanczos reports its first cycle and its final
+    basis (orthonormal to working precision by full reorthogonalisation).  Low-memory
+    Lanczos keeps no basis: it reports, as both, the prefix of its first cycle whose
+    vectors Simon's omega recurrence certifies semi-orthogonal (|v_i'v_j| <=
+    sqrt(eps)), where T is the projection of A on an orthonormal basis of the Krylov
+    space to working precision (Simon 1984), so every bound below applies to it; its
+    ``value``/``residual`` are the Rayleigh quotient and true residual of the returned
+    vector (the single-vector block bound).  ``v0_mix`` is the weight of the random
+    vector mixed into a user start vector (docs/curvature.md)."""
     n = op.n
     delta = BOUND_FAILURE_PROBABILITY
     sigma = -1.0 if which == "SA" else 1.0
@@ -644,7 +670,11 @@ def _bounds(res: dict[str, Any], op: _Op, which: str, random_start: bool, psd: b
 
     # ---- probabilistic bounds
     user_v0 = not random_start
-    zeta = (1.0 + V0_MIX) / V0_MIX if user_v0 else 1.0
+    zeta = (1.0 + v0_mix) / v0_mix if user_v0 else 1.0
+    if user_v0 and n == 2:
+        # the Beta-quantile step needs a unimodal density of z_1 (n >= 3); on the circle
+        # z_1 = cos(phi) piles up at +-1, where an adversarial v0 can put the interval
+        zeta = math.inf
     if res["method"] == "lanczos" and res["d_first"].size >= 1:
         d1, e1, b1 = res["d_first"], res["e_first"], float(res["beta_first"])
         k1 = d1.size
@@ -718,15 +748,55 @@ def _bounds(res: dict[str, Any], op: _Op, which: str, random_start: bool, psd: b
 # public API
 # ---------------------------------------------------------------------------------------
 
+def _pick_mode(n: int, method: str, ncv: int, ncv_low: int, mode: str,
+               memory: float | None) -> tuple[str, int]:
+    """The Lanczos variant a solve runs (``"full"`` or ``"low-memory"``) and its ``ncv``,
+    checked against the workspace budget ``memory`` (bytes).  ``memory=None``: for
+    ``mode="auto"`` DEFAULT_MEMORY decides between the two, and the low-memory mode runs
+    whatever its size (nothing smaller exists); an explicit mode is not checked."""
+    budget = DEFAULT_MEMORY if memory is None else memory
+    if method == "power":                  # 5 vectors: nothing to choose
+        need = _core.eig_workspace_bytes(n, method="power")
+        if memory is not None and need > memory:
+            raise ValueError(f"memory={memory:g} bytes is too small: the power method needs "
+                             f"{need} bytes of workspace for n={n}")
+        return "full", ncv
+    full = _core.eig_workspace_bytes(n, ncv=ncv, mode="full")
+    low = _core.eig_workspace_bytes(n, ncv=ncv_low, mode="low-memory")
+    if mode == "auto":
+        if full <= budget:
+            return "full", ncv
+        if low <= budget or memory is None:
+            return "low-memory", ncv_low
+        raise ValueError(f"memory={budget:g} bytes is too small: for n={n} the low-memory "
+                         f"Lanczos method needs {low} bytes of workspace (the full one "
+                         f"{full})")
+    need = full if mode == "full" else low
+    if memory is not None and need > memory:
+        k = ncv if mode == "full" else ncv_low
+        raise ValueError(f"memory={memory:g} bytes is too small: mode={mode!r} needs {need} "
+                         f"bytes of workspace for n={n} (ncv={k})")
+    return mode, (ncv if mode == "full" else ncv_low)
+
+
 def _solve(op: _Op, which: str, method: str, tol: float, maxiter: int | None,
-           v0: Any, seed: Any, ncv: int | None, min_matvec: int = 0) -> dict[str, Any]:
+           v0: Any, seed: Any, ncv: int | None, min_matvec: int = 0, *,
+           mode: str = "auto", memory: float | None = None, v0_mix: float = V0_MIX,
+           ncv_low: int | None = None) -> dict[str, Any]:
+    """Validate and run one solve; ``ncv_low`` is the low-memory method's longest cycle
+    (default: DEFAULT_NCV_LOWMEM, at least ``min_matvec``)."""
     which = choice(which, "which", ("LA", "LM", "SA"))
     method = choice(method, "method", ("lanczos", "power"))
     tol = positive(tol, "tol")
     mx = integer(DEFAULT_MAXITER if maxiter is None else maxiter, "maxiter", 1)
     k = integer(DEFAULT_NCV if ncv is None else ncv, "ncv", 2, LRC_EIG_MAX_NCV)
-    common = dict(which=which, method=method, ncv=k, tol=tol, maxiter=mx,
-                  v0=v0, v0_mix=V0_MIX, seed=_seed64(seed), minmv=int(min_matvec))
+    kl = integer(DEFAULT_NCV_LOWMEM if ncv_low is None else ncv_low, "ncv", 2,
+                 LRC_EIG_MAX_NCV)
+    kl = max(kl, min(int(min_matvec), LRC_EIG_MAX_NCV))
+    run_mode, kk = _pick_mode(op.n, method, k, kl, mode, memory)
+    common = dict(which=which, method=method, ncv=kk, tol=tol, maxiter=mx,
+                  v0=v0, v0_mix=v0_mix, seed=_seed64(seed), minmv=int(min_matvec),
+                  mode=run_mode)
     if op.kind == "dense":
         return dict(_core.eig_dense(op.A, **common))
     if op.kind == "csr":
@@ -749,10 +819,19 @@ def _top_eigenvalue(A: Any, *, which: str = "LA", method: str = "lanczos", tol: 
                     maxiter: int | None = None, v0: Any = None, seed: Any = None,
                     n: int | None = None, ncv: int | None = None, psd: bool = False,
                     trace: float | None = None, warn: bool = True,
-                    certify: bool = False, bound_rtol: float | None = None) -> EigResult:
+                    certify: bool = False, bound_rtol: float | None = None,
+                    memory: float | None = None, mode: str = "auto",
+                    v0_mix: float | None = None) -> EigResult:
     """top_eigenvalue with knowledge the public API does not take: ``psd`` (A is
     positive semi-definite), ``trace`` (its trace) and ``certify`` (run at least a full
     first Lanczos cycle, min(n, ncv) mat-vecs, so the probabilistic bound is tight)."""
+    mode = choice(mode, "mode", ("auto", "full", "low-memory"))
+    mem_budget = None if memory is None else positive(memory, "memory")
+    mix = V0_MIX if v0_mix is None else positive(v0_mix, "v0_mix")
+    # the low-memory method's longest cycle: ncv when that mode is asked for; under "auto"
+    # ncv means the full basis, and a cycle costs no n-vectors, so never below the default
+    ncv_low = ncv if (mode == "low-memory" or ncv is None) else \
+        max(integer(ncv, "ncv", 2, LRC_EIG_MAX_NCV), DEFAULT_NCV_LOWMEM)
     op = _as_operator(A, n)
     if op.kind == "callable":
         psd = psd or bool(op.extra.get("psd", False))
@@ -763,18 +842,20 @@ def _top_eigenvalue(A: Any, *, which: str = "LA", method: str = "lanczos", tol: 
     k = DEFAULT_NCV if ncv is None else ncv
     if bound_rtol is not None and method == "lanczos" and which != "SA":
         budget = DEFAULT_MAXITER if maxiter is None else integer(maxiter, "maxiter", 1)
-        need = _first_cycle_for(op.n, positive(bound_rtol, "bound_rtol"), psd, v0 is None)
+        need = _first_cycle_for(op.n, positive(bound_rtol, "bound_rtol"), psd, v0 is None,
+                                mix)
         k = max(integer(k, "ncv", 2, LRC_EIG_MAX_NCV),
                 min(need, budget, op.n, LRC_EIG_MAX_NCV))
         ncv, certify = k, True
     min_mv = min(op.n, int(k)) if (certify and method == "lanczos") else 0
-    res = _solve(op, which, method, tol, maxiter, v0, seed, ncv, min_mv)
+    res = _solve(op, which, method, tol, maxiter, v0, seed, ncv, min_mv, mode=mode,
+                 memory=mem_budget, v0_mix=mix, ncv_low=ncv_low)
     if op.kind == "callable":
         op.scale = scaler.scale or 1.0
     s = op.scale
     # bounds of s * A (the data the solver saw; stats are of the scaled data), then A's
     lo, hi, kind, fp = _bounds(res, op, which, v0 is None, psd,
-                               None if trace is None else trace * s)
+                               None if trace is None else trace * s, mix)
     lo, hi = lo / s, hi / s
     res = _unscale(res, s)
     if warn and not res["converged"]:
@@ -792,13 +873,14 @@ def _top_eigenvalue(A: Any, *, which: str = "LA", method: str = "lanczos", tol: 
                      n_matvec=int(res["n_matvec"]), converged=bool(res["converged"]),
                      residual=float(res["residual"]), upper_bound=float(hi),
                      lower_bound=float(lo), bound=kind, failure_probability=fp,
-                     which=which, method=method)
+                     which=which, method=method, mode=str(res["mode"]))
 
 
 def top_eigenvalue(A: Operator, *, which: str = "LA", method: str = "lanczos",
                    tol: float = 1e-6, maxiter: int | None = None, v0: Any = None,
                    seed: Any = None, n: int | None = None, ncv: int | None = None,
-                   bound_rtol: float | None = None) -> EigResult:
+                   bound_rtol: float | None = None, memory: float | None = None,
+                   mode: str = "auto", v0_mix: float | None = None) -> EigResult:
     r"""The largest (or smallest, or largest-magnitude) eigenvalue of a symmetric operator.
 
     Parameters
@@ -819,11 +901,12 @@ def top_eigenvalue(A: Operator, *, which: str = "LA", method: str = "lanczos",
         algebraic (the strong-convexity constant, or negative curvature).
     method : {"lanczos", "power"}
         ``"lanczos"``: thick-restart Lanczos (Wu & Simon 2000) with full
-        reorthogonalisation in a basis of ``ncv`` vectors, keeping ``ncv // 2`` Ritz
-        vectors at each restart.  ``"power"``: power iteration with the Rayleigh quotient
-        (Golub & Van Loan, section 8.2.1), the textbook baseline; for LA/SA a dominant
-        eigenvalue of the other sign triggers a second run on the shifted operator, and
-        a pair :math:`\pm\mu` is split as :math:`x_k \pm x_{k+1}`.
+        reorthogonalisation in a basis of ``ncv`` vectors, keeping ``ncv // 4`` Ritz
+        vectors at each restart (``mode="full"``), or its low-memory variant (below).
+        ``"power"``: power iteration with the Rayleigh quotient (Golub & Van Loan,
+        section 8.2.1), the textbook baseline; for LA/SA a dominant eigenvalue of the
+        other sign triggers a second run on the shifted operator, and a pair
+        :math:`\pm\mu` is split as :math:`x_k \pm x_{k+1}`.
     tol : float
         Relative residual tolerance: stop when :math:`\|Av - \lambda v\| \le \mathrm{tol}
         \cdot \max(|\lambda|, \epsilon^{2/3}\|A\|)` (ARPACK's test).  The eigenvalue
@@ -833,14 +916,17 @@ def top_eigenvalue(A: Operator, *, which: str = "LA", method: str = "lanczos",
         returned with ``converged=False`` and a :class:`lrcore.ConvergenceWarning`.
     v0 : array_like, optional
         Start vector (warm start, e.g. the previous eigenvector while tracking sharpness
-        during training).  A random vector of relative weight ``V0_MIX`` (0.1) is mixed in,
+        during training).  A random vector of relative weight ``v0_mix`` is mixed in,
         so a ``v0`` orthogonal to the wanted eigenvector cannot hide it.
     seed : int, numpy.random.Generator or None
         Seed of the random start (``None``: fresh entropy).
     n : int, optional
         Size of the operator; required when ``A`` is a plain callable.
     ncv : int, optional
-        Lanczos basis size (default 32, at most n).
+        Lanczos basis size (default 32, at most n).  With ``mode="low-memory"`` the
+        longest cycle instead (default 256, at most n + 16), which costs no n-vectors;
+        when ``mode="auto"`` picks the low-memory mode, the longest cycle is
+        ``max(ncv, 256)``.
     bound_rtol : float, optional
         Ask for a certified interval this tight: ``upper_bound - value <= bound_rtol *
         |value|`` for ``which="LA"``/``"LM"``.  The first, unrestarted Lanczos cycle is made
@@ -851,6 +937,39 @@ def top_eigenvalue(A: Operator, *, which: str = "LA", method: str = "lanczos",
         :math:`(1+\varepsilon)/(1-\varepsilon) \le 1 + r` (others, assuming
         :math:`\|A\| \approx \lambda_{\max}`), capped by ``maxiter``.  Lanczos only.
         The result says what was reached (compare ``upper_bound`` with ``value``).
+    memory : float, optional
+        Byte budget for the solver's host workspace.  Not counted: the operator itself,
+        the returned vector, and for a Python operator the vector it receives (a copy in
+        its dtype) and the one it returns.  ``ValueError`` when the mode asked for does
+        not fit (under ``"auto"``: when neither does).  Default: ``DEFAULT_MEMORY`` (2 GiB)
+        decides between the modes under ``"auto"``, the low-memory mode runs whatever its
+        size, and an explicit mode is not checked.
+    mode : {"auto", "full", "low-memory"}
+        ``"full"``: the thick-restart basis, :math:`(\mathrm{ncv}+2)\,n` doubles
+        (ncv = 32: 272 bytes per unknown, 27 GB for :math:`n = 10^8`).
+        ``"low-memory"``: two-pass Lanczos, :math:`4n` doubles plus
+        :math:`O(\mathrm{ncv}^2)` whatever the number of steps.  Each cycle's first pass
+        keeps only the tridiagonal matrix (local reorthogonalisation against the previous
+        two vectors) until the top Ritz pair's residual estimate meets ``tol``; a second
+        pass regenerates the same vectors from the stored start vector and accumulates
+        the Ritz vector; one more product gives its true residual, which alone decides
+        convergence (else the next cycle restarts from that vector).  About twice the
+        products of ``"full"`` (but no reorthogonalisation against a basis: with cheap
+        products it can take less time, see
+        ``benchmarks/reports/compare_eigen_memory.txt``), the same eigenvalue to within
+        the tolerance's :math:`\mathrm{tol}^2`; ``value`` is the Rayleigh quotient and
+        ``residual`` the true residual of ``vector``.  Loss of orthogonality is tracked
+        (Simon's omega recurrence) so the certified bounds use only the semi-orthogonal
+        part of the first cycle (:class:`EigResult`, ``docs/curvature.md``).
+        ``"auto"`` (default): ``"full"`` when its workspace fits in ``memory``, else
+        ``"low-memory"``.  ``EigResult.mode`` says which ran.  The power method keeps 5
+        vectors whatever the mode.
+    v0_mix : float, optional
+        Weight :math:`\eta > 0` of the random unit vector mixed into a user ``v0``
+        (default ``V0_MIX`` = 0.1): the start is :math:`v_0/\|v_0\| + \eta z`.
+        Smaller keeps more of a warm start, larger is closer to a random start; the
+        probabilistic bound accounts for it through :math:`\zeta = (1+\eta)/\eta`
+        (``docs/curvature.md``).
 
     Returns
     -------
@@ -893,9 +1012,19 @@ def top_eigenvalue(A: Operator, *, which: str = "LA", method: str = "lanczos",
     1.0
     >>> top_eigenvalue(lambda v: 2.0 * v, n=5, seed=0).value
     2.0
+
+    The low-memory mode finds the same eigenvalue with 4 vectors of workspace (chosen
+    automatically when the basis would not fit in ``memory``):
+
+    >>> d = np.linspace(0.0, 1.0, 20_000) ** 2
+    >>> full = top_eigenvalue(lambda v: d * v, n=20_000, seed=0)
+    >>> low = top_eigenvalue(lambda v: d * v, n=20_000, seed=0, memory=2_000_000)
+    >>> full.mode, low.mode, abs(low.value - full.value) < 1e-9, low.residual < 1e-6
+    ('full', 'low-memory', True, True)
     """
     return _top_eigenvalue(A, which=which, method=method, tol=tol, maxiter=maxiter, v0=v0,
-                           seed=seed, n=n, ncv=ncv, bound_rtol=bound_rtol)
+                           seed=seed, n=n, ncv=ncv, bound_rtol=bound_rtol, memory=memory,
+                           mode=mode, v0_mix=v0_mix)
 
 
 def hvp_operator(grad: Any, x: Any, *, eps: float | None = None) -> LinearOperator:

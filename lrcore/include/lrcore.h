@@ -212,6 +212,21 @@ int lrc_csrstats_f32_i64(ptrdiff_t n, const int64_t *indptr, const int64_t *indi
  *   restart the ncv/4 Ritz vectors nearest the wanted end are kept and the arrowhead is
  *   reduced back to tridiagonal form, so the projected matrix stays tridiagonal and the
  *   convergence test after every mat-vec costs O(ncv^2).
+ * method LRC_EIG_LANCZOS_LOWMEM: two-pass Lanczos with local reorthogonalisation, for
+ *   operators too large for a basis: the workspace holds 4 n-vectors and O(ncv^2) small
+ *   numbers, whatever the number of steps.  A cycle's first pass keeps only the
+ *   tridiagonal T (each new vector orthogonalised against the previous two, repeated when
+ *   needed) and stops when the top Ritz pair's residual estimate meets tol (or after ncv
+ *   steps, or when maxmv could not pay for the second pass); the second pass regenerates
+ *   the same vectors from the stored start vector and accumulates the Ritz vector; one
+ *   more product gives its true residual ||A u - (u'Au) u||, which alone decides
+ *   convergence.  Not converged: the next cycle restarts from that vector (its product is
+ *   reused).  Costs about two products per step instead of one.  Loss of orthogonality
+ *   is tracked by Simon's omega recurrence (Simon 1984): the first cycle's prefix whose
+ *   basis stays semi-orthogonal (|v_i'v_j| <= sqrt(op_eps)) -- where T is the projection
+ *   of A onto an orthonormal basis of the Krylov space to working precision -- is what
+ *   d_first/e_first/beta_first (and d_final/e_final/beta_final, the same prefix) report.
+ *   value/residual are the Rayleigh quotient and true residual of `vector`.  ncv >= 2.
  * method LRC_EIG_POWER: power iteration with the Rayleigh quotient (the textbook
  *   baseline); for LA/SA a dominant eigenvalue of the wrong sign triggers a second run on
  *   the shifted operator A - theta I, and a +-mu pair (equal magnitude, opposite sign) is
@@ -231,6 +246,7 @@ int lrc_csrstats_f32_i64(ptrdiff_t n, const int64_t *indptr, const int64_t *indi
 #define LRC_EIG_SA 2
 #define LRC_EIG_LANCZOS 0
 #define LRC_EIG_POWER 1
+#define LRC_EIG_LANCZOS_LOWMEM 2
 #define LRC_EIG_MAX_NCV 512
 
 typedef struct lrc_eig {
@@ -257,6 +273,10 @@ typedef struct lrc_eig {
     int64_t power_k1;
     double power_theta1, power_ynorm1, power_shift;
     int power_pair;
+    /* Low-memory Lanczos: largest difference between a cycle's two passes (the diagonal
+     * of T recomputed by the second pass), relative to anorm: 0 for an operator whose
+     * products are reproducible bit for bit.                                          */
+    double regen_defect;
     /* ---- parameters (set by lrc_eig_init) ---- */
     ptrdiff_t n;
     int method, which, ncv, nkeep, nthreads;
@@ -269,10 +289,17 @@ typedef struct lrc_eig {
     double *V, *w, *d, *e, *td, *te, *Y, *z, *Q, *hb, *tmp, *px, *py, *qx, *qy;
     double sigma;
     uint64_t rng[4];
+    /* low-memory Lanczos: pass (1: T, 2: regenerate, 3: final product), steps of the
+     * cycle's first pass, minimum first-cycle length, semi-orthogonal prefix, whether it
+     * still holds, whether the next step's product is already in w (restart)         */
+    int lm_pass, lm_k, lm_kmin, lm_nsemi, lm_semi, lm_have;
+    double lm_eps1, lm_thr;
+    double *lm_q, *lm_prev, *lm_cur, *lm_buf[3], *lm_om0, *lm_om1, *lm_y;
 } lrc_eig;
 
 /* Size of the workspace in doubles (LRC_EINVAL for n < 1, an unknown method, or ncv
- * outside [1, LRC_EIG_MAX_NCV] for Lanczos). */
+ * outside [1, LRC_EIG_MAX_NCV] for Lanczos).  Lanczos: about (ncv + 2) n + O(ncv^2);
+ * low-memory Lanczos: 4 n + O(ncv^2); power: 5 n. */
 int lrc_eig_workspace_size(ptrdiff_t n, int method, int ncv, int nthreads, size_t *size);
 int lrc_eig_init(lrc_eig *s, ptrdiff_t n, int method, int which, int ncv, double tol,
                  double op_eps, int64_t minmv, int64_t maxmv, const double *v0,

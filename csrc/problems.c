@@ -16,6 +16,10 @@
 
 enum { OP_VALUE = 0, OP_VALUE_GRAD = 1, OP_HVP = 2, OP_GRAM = 3 };
 
+/* CSR kernels on several threads add the threads' partial results with the team (after
+ * a barrier) from this many parameters on, and after the team below */
+#define PARALLEL_REDUCE_MIN 65536
+
 static int is_linear_model(int kind)
 {
     return kind == LRC_PROBLEM_LEAST_SQUARES || kind == LRC_PROBLEM_LOGISTIC ||
@@ -196,23 +200,48 @@ static double dot(const double *a, const double *b, ptrdiff_t n)
     return (s0 + s1) + (s2 + s3);
 }
 
-/* log(1 + e^z) without overflow or cancellation */
+/* 1 / (1 + e^-z) without overflow */
 static inline double sigmoid(double z)
 {
-    if (z >= 0) return 1.0 / (1.0 + exp(-z));
-    double e = exp(z);
-    return e / (1.0 + e);
+    const double e = exp(-fabs(z));
+    return z >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
 }
 
-/* log(1 + e) for e in [0, 1]: Goldberg's log1p through log (What Every Computer
- * Scientist Should Know About Floating-Point Arithmetic, 1991, Theorem 4): with
- * u = fl(1 + e), log(u) e / (u - 1) is within a few ulps of log1p(e); glibc's log1p
- * costs several times its log, and the softplus of every sample needs one. */
-static inline double log1p_unit(double e)
+/* log(1 + x) for x >= 0 through log: Goldberg's formula (What Every Computer Scientist
+ * Should Know About Floating-Point Arithmetic, 1991, Theorem 4): with u = fl(1 + x),
+ * log(u) x / (u - 1) is within a few ulps of log1p(x) (glibc's log1p costs several times
+ * its log). */
+static inline double log1p_pos(double x)
 {
-    const double u = 1.0 + e;
-    if (u == 1.0) return e;
-    return log(u) * (e / (u - 1.0));
+    const double u = 1.0 + x;
+    if (u == 1.0) return x;
+    return log(u) * (x / (u - 1.0));
+}
+
+/* sum_i log(1 + e_i) for e_i in [0, 1] (the softplus terms of the log-loss) with one log
+ * per L1P_BATCH terms: prod (1 + e_i) = 1 + q with q updated as q + e (1 + q) -- every
+ * term non-negative, so no cancellation and q carries at most ~L1P_BATCH ulps of
+ * relative error -- and log1p(q) at the end of each batch (the product stays below
+ * 2^L1P_BATCH).  NaN propagates. */
+#define L1P_BATCH 16
+typedef struct {
+    double q, sum;
+    int k;
+} l1p_acc;
+
+static inline void l1p_add(l1p_acc *a, double e)
+{
+    a->q += e * (1.0 + a->q);
+    if (++a->k == L1P_BATCH) {
+        a->sum += log1p_pos(a->q);
+        a->q = 0.0;
+        a->k = 0;
+    }
+}
+
+static inline double l1p_total(const l1p_acc *a)
+{
+    return a->sum + (a->k ? log1p_pos(a->q) : 0.0);
 }
 
 /* The softmax p of the K scores z (p may not alias z) and log sum_k e^{z_k}, both
@@ -293,15 +322,17 @@ static int dense_data_term(const lrc_problem *p, const double *w, double *g, dou
             loss += e * e;
         }
     } else {
+        l1p_acc acc = {0.0, 0.0, 0};
         for (ptrdiff_t i = 0; i < n; i++) {
-            /* one exp and one log1p: e = exp(-|z|) gives both the stable softplus
-             * max(z, 0) + log1p(e) and the sigmoid 1/(1+e) or e/(1+e) */
+            /* one exp: e = exp(-|z|) gives both the stable softplus max(z, 0) + log1p(e)
+             * (its log1p batched in acc) and the sigmoid 1/(1+e) or e/(1+e) */
             double z = r[i], e = exp(-fabs(z));
-            double sp = (z > 0 ? z : 0.0) + log1p_unit(e);
             double s = z >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
-            loss += sp - y[i] * z;
+            loss += (z > 0 ? z : 0.0) - y[i] * z;
+            l1p_add(&acc, e);
             r[i] = s - y[i];
         }
+        loss += l1p_total(&acc);
     }
     *f = loss * loss_scale(p);
     if (g != NULL) mul_Xt(p, r, 1.0 / (double)n, 0.0, g);

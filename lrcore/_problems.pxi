@@ -452,7 +452,8 @@ cdef class CProblem:
     matrix dense ``X`` or ``csr=(indptr, indices, data)`` with ``n_features`` columns;
     targets ``y``; ``n_classes`` for the softmax, whose parameters are the
     ``n_features x n_classes`` matrix stored row-major).  ``nthreads`` (CSR designs): 1
-    serial, k > 1 at most k OpenMP threads, 0 the OpenMP default at each call.
+    serial, k > 1 at most k OpenMP threads, 0 (the default) lrcore's
+    :func:`lrcore.set_num_threads` setting at each call.
 
     Non-finite results: when the objective overflows (the C kernels report
     ``LRC_NONFINITE``: the result holds NaN or Inf), :meth:`value`,
@@ -553,7 +554,11 @@ cdef class CProblem:
         self._arrays = (cA, cb, cX, cy, None if ip is None else (ip, ix, dv))
 
     cdef inline cnp.ndarray _work(self):
+        """A workspace for one call.  Also fixes the call's thread count (every method
+        copies self.p after this): the problem's own nthreads, else lrcore's
+        set_num_threads() setting (0: the OpenMP default)."""
         cdef size_t lw = 0
+        self.p.nthreads = self.nthreads if self.nthreads > 0 else _nthreads
         if lrc_problem_workspace_size(&self.p, &lw) != LRC_OK:
             raise ValueError("invalid problem")
         return np.empty(max(<size_t>1, lw), dtype=np.float64)

@@ -205,7 +205,6 @@ def threads_note() -> str:
 
 
 def section_sparse_logistic(repeats: int) -> None:
-    import scipy.sparse as sp
     from scipy.special import expit
 
     from lrcore import _core
@@ -305,10 +304,10 @@ def section_sparse_eigen(repeats: int) -> None:
         t_mix, c_mix, _ = wall_and_cpu(
             lambda: eigsh(op2, k=1, which="LA", tol=1e-6, v0=rng.standard_normal(d)), repeats)
         mv_mix = counter2["mv"] / (repeats + 1)
-        t_mv_lr1, c_mv_lr1, _ = wall_and_cpu(lambda: gram(y[:d]), 5 * repeats)
+        _, c_mv_lr1, _ = wall_and_cpu(lambda: gram(y[:d]), 5 * repeats)
     finally:
         lrcore.set_num_threads(0)
-    t_mv_peer, c_mv_peer, _ = wall_and_cpu(lambda: X.T @ (X @ y[:d]) / n, 5 * repeats)
+    _, c_mv_peer, _ = wall_and_cpu(lambda: X.T @ (X @ y[:d]) / n, 5 * repeats)
     print(f"\n  median of {repeats} runs after a warm-up; ratio = lrcore / peer (target <= 0.5); "
           "cpu = process CPU time")
     print(f"  {'implementation':46} {'wall':>9} {'ratio':>6} {'cpu':>9} {'ratio':>6} "

@@ -56,6 +56,15 @@ static size_t add_size(size_t a, size_t b)
     return a > SIZE_MAX - b ? SIZE_MAX : a + b;
 }
 
+/* Dense softmax problems with at most this many weights (d K) are evaluated row by row
+ * in C (the transposed weights stay in L2 across rows); larger ones through dgemm. */
+#define SOFTMAX_ROWWISE_MAX 32768
+
+static int softmax_rowwise(const lrc_problem *p)
+{
+    return p->dim <= SOFTMAX_ROWWISE_MAX;
+}
+
 int lrc_problem_workspace_size(const lrc_problem *p, size_t *size)
 {
     if (p == NULL || size == NULL) return LRC_EINVAL;
@@ -69,9 +78,16 @@ int lrc_problem_workspace_size(const lrc_problem *p, size_t *size)
         return LRC_EINVAL;
     size_t s;
     if (p->design == LRC_DESIGN_DENSE) {
-        /* residuals (n), or the softmax scores and directions (2 n K) */
-        s = p->kind == LRC_PROBLEM_SOFTMAX ? mul_size(2 * (size_t)p->n_samples, (size_t)K)
-                                           : (size_t)p->n_samples;
+        /* residuals (n); the softmax: the transposed weights, direction and gradient and
+         * a row's scratch (3 d K + 3 K, small weights), or the scores and directions
+         * (2 n K, BLAS); and n for the Gram product */
+        s = (size_t)p->n_samples;
+        if (p->kind == LRC_PROBLEM_SOFTMAX) {
+            const size_t sm = softmax_rowwise(p)
+                                  ? add_size(mul_size(3 * (size_t)p->dim, 1), 3 * (size_t)K)
+                                  : mul_size(2 * (size_t)p->n_samples, (size_t)K);
+            if (sm > s) s = sm;
+        }
     } else if (p->design == LRC_DESIGN_CSR32 || p->design == LRC_DESIGN_CSR64) {
         /* one gradient per extra thread, and per thread a loss slot and 3 K scratch */
         const size_t T = (size_t)max_threads(p);
@@ -285,6 +301,66 @@ static double loss_scale(const lrc_problem *p)
     return (p->kind == LRC_PROBLEM_LEAST_SQUARES ? 0.5 : 1.0) / (double)p->n_samples;
 }
 
+/* Dense softmax, small weights: one pass over the rows of X.  The weights (and the
+ * direction) are transposed to K x d first, so every score is a contiguous dot product
+ * of length d and every gradient update a contiguous axpy; the K x d gradient is
+ * transposed back at the end.  (For such sizes a BLAS call costs more in thread start-up
+ * than in arithmetic; the products are the same sums.)  Work: Wt, Vt, Gt (d K each) and
+ * a row's scratch (3 K).  Returns the loss sum (value operations) or LRC_EINVAL in
+ * *status for a label outside [0, K). */
+static double softmax_dense_rows(const lrc_problem *p, int op, const double *w,
+                                 const double *v, double *out, int *status)
+{
+    const ptrdiff_t n = p->n_samples, K = p->n_classes, d = n_features(p), dK = p->dim;
+    double *restrict Wt = p->work, *restrict Vt = Wt + dK, *restrict Gt = Vt + dK;
+    double *restrict z = Gt + dK, *restrict u = z + K, *restrict pr = u + K;
+    const double *restrict X = p->X;
+    const int grad = op == OP_VALUE_GRAD || op == OP_HVP;
+    for (ptrdiff_t j = 0; j < d; j++)
+        for (ptrdiff_t c = 0; c < K; c++) {
+            Wt[c * d + j] = w[j * K + c];
+            if (op == OP_HVP) Vt[c * d + j] = v[j * K + c];
+        }
+    if (grad) memset(Gt, 0, (size_t)dK * sizeof(double));
+    double loss = 0.0;
+    *status = LRC_OK;
+    for (ptrdiff_t i = 0; i < n; i++) {
+        const double *restrict x = X + i * d;
+        for (ptrdiff_t c = 0; c < K; c++) {
+            z[c] = dot(Wt + c * d, x, d);
+            if (op == OP_HVP) u[c] = dot(Vt + c * d, x, d);
+        }
+        if (op == OP_HVP) {
+            softmax_row(z, pr, K);
+            double pu = 0.0;
+            for (ptrdiff_t c = 0; c < K; c++) pu += pr[c] * u[c];
+            for (ptrdiff_t c = 0; c < K; c++) u[c] = pr[c] * (u[c] - pu);
+        } else {
+            const double yi = p->y[i];
+            if (!(yi >= 0.0 && yi < (double)K)) {
+                *status = LRC_EINVAL;
+                return NAN;
+            }
+            const ptrdiff_t cy = (ptrdiff_t)yi;
+            loss += softmax_row(z, pr, K) - z[cy];
+            if (!grad) continue;
+            pr[cy] -= 1.0;
+            for (ptrdiff_t c = 0; c < K; c++) u[c] = pr[c];
+        }
+        for (ptrdiff_t c = 0; c < K; c++) {
+            const double a = u[c];
+            double *restrict gr = Gt + c * d;
+            for (ptrdiff_t j = 0; j < d; j++) gr[j] += a * x[j];
+        }
+    }
+    if (grad) {
+        const double s = 1.0 / (double)n;
+        for (ptrdiff_t j = 0; j < d; j++)
+            for (ptrdiff_t c = 0; c < K; c++) out[j * K + c] = Gt[c * d + j] * s;
+    }
+    return loss;
+}
+
 /* The data term of a linear model, dense X: f, and g (or NULL).  LRC_EINVAL for a
  * softmax label outside [0, K). */
 static int dense_data_term(const lrc_problem *p, const double *w, double *g, double *f)
@@ -292,6 +368,13 @@ static int dense_data_term(const lrc_problem *p, const double *w, double *g, dou
     const ptrdiff_t n = p->n_samples;
     const double *y = p->y;
     double loss = 0.0;
+    if (p->kind == LRC_PROBLEM_SOFTMAX && softmax_rowwise(p)) {
+        int st;
+        loss = softmax_dense_rows(p, g != NULL ? OP_VALUE_GRAD : OP_VALUE, w, NULL, g, &st);
+        if (st != LRC_OK) return st;
+        *f = loss / (double)n;
+        return LRC_OK;
+    }
     if (p->kind == LRC_PROBLEM_SOFTMAX) {
         const ptrdiff_t K = p->n_classes;
         double *Z = p->work, *P = p->work + n * K;
@@ -435,6 +518,10 @@ int lrc_problem_hvp(const lrc_problem *p, const double *w, const double *v, doub
         if (st != LRC_OK) return st;
         const double s = 1.0 / (double)n;
         for (ptrdiff_t i = 0; i < d; i++) out[i] *= s;
+    } else if (p->kind == LRC_PROBLEM_SOFTMAX && softmax_rowwise(p)) {
+        int st;
+        softmax_dense_rows(p, OP_HVP, w, v, out, &st);
+        if (st != LRC_OK) return st;
     } else if (p->kind == LRC_PROBLEM_SOFTMAX) {
         /* H V = X^T Q / n, row i of Q = (diag(p_i) - p_i p_i^T) (V^T x_i) */
         const ptrdiff_t K = p->n_classes;

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose
+from reference import problems as ref
 
 from lrcore.datasets import load_digits
 from lrcore.problems import Logistic, Softmax
 from lrcore.rates import safe_lr
 from lrcore.search import range_test
 from lrcore.stability import check_stability, descend
-from reference import problems as ref
 
 
 def random_problem(seed=0, n=50, d=6, K=4, l2=0.0, scale=1.0, sparse=False):
@@ -193,3 +193,22 @@ def test_bad_labels():
     assert p.n_classes == 3
     with pytest.raises(ValueError, match=r"x must have shape \(6,\)"):
         p.value(np.zeros(4))
+
+
+def test_large_dense_softmax_through_dgemm_matches_the_row_loop_and_twin():
+    # d K > 32768: the dense kernels use dgemm instead of the row-by-row loop
+    rng = np.random.default_rng(7)
+    n, d, K = 40, 5000, 7
+    X = rng.normal(size=(n, d)) * (rng.random((n, d)) < 0.2)
+    y = np.arange(n) % K
+    dense, sparse = Softmax(X, y, l2=0.1), Softmax(sp.csr_array(X), y, l2=0.1)
+    assert dense.dim == 35000   # above the row-loop limit of 32768 weights
+    w = rng.normal(size=dense.dim) * 0.1
+    v = rng.normal(size=dense.dim)
+    f, g = dense.value_and_grad(w)
+    assert f == pytest.approx(ref.value(dense, w), rel=1e-12)
+    assert_allclose(g, ref.grad(dense, w), rtol=1e-10, atol=1e-14)
+    assert_allclose(dense.hvp(w, v), ref.hvp(dense, w, v), rtol=1e-10, atol=1e-13)
+    assert f == pytest.approx(sparse.value(w), rel=1e-12)
+    assert_allclose(g, sparse.grad(w), rtol=1e-10, atol=1e-14)
+    assert_allclose(dense.hvp(w, v), sparse.hvp(w, v), rtol=1e-10, atol=1e-13)

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose
+from reference import problems as ref
 
 from lrcore import _core
 from lrcore.problems import LeastSquares, Logistic, Softmax
 from lrcore.search import range_test
 from lrcore.stability import check_stability, descend
-from reference import problems as ref
 
 KINDS = {"lsq": LeastSquares, "logistic": Logistic, "softmax": Softmax}
 

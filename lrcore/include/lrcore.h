@@ -533,8 +533,9 @@ typedef struct {
  * once the data are large enough (LRC_OMP_MIN_N entries, and many more entries than
  * parameters); each extra thread accumulates into its own slice of `work`, and the
  * slices are added in thread order, so results depend on the thread count but are
- * reproducible for a given one.  Dense designs use the caller's BLAS (dgemv; dgemm for
- * the softmax) and ignore nthreads.                                                   */
+ * reproducible for a given one.  Dense designs use the caller's BLAS (dgemv; for the
+ * softmax dgemm when n_features * n_classes > 32768, a row-by-row C loop below) and
+ * ignore nthreads.                                                                    */
 typedef struct {
     int kind;
     ptrdiff_t n_samples;   /* rows of X (unused for quadratics)                           */

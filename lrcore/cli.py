@@ -18,15 +18,27 @@ import time
 from typing import Any, NoReturn
 
 import numpy as np
+import scipy.sparse as sp
 
 from lrcore._core import NonFiniteError
-from lrcore._tabular import DataError, Table, load_table, standardize
+from lrcore._tabular import DataError, Table, load_table, scale_sparse, standardize
 from lrcore._validation import METHODS, nonneg, optimizer_method
 
 __all__ = ["main", "analyze_table"]
 
-_MODELS = ("least-squares", "logistic")
+_MODELS = ("auto", "least-squares", "logistic", "softmax")
 _FRACTIONS = (0.5, 0.9, 1.0, 1.05)
+#: --model auto takes an integer target with at most this many distinct values (and at
+#: most half as many as there are rows) for classes
+MAX_CLASSES = 100
+#: the relative suboptimality (f - f*)/(f0 - f*) the step counts of the advice aim at
+_EPS = 1e-6
+#: the design condition numbers are computed from the d x d Gram matrix up to this d
+_MAX_GRAM_D = 1000
+#: a condition number at least this large, and this many times what --standardize
+#: would give, earns an advice sentence
+_ILL_CONDITIONED = 1e3
+_STD_GAIN = 10.0
 
 
 class UsageError(Exception):
@@ -37,47 +49,511 @@ class UsageError(Exception):
 # the pipeline
 # ----------------------------------------------------------------------------------------
 
-def _build_problem(table: Table, model: str, l2: float, std: bool, intercept: bool):
-    from lrcore.problems import LeastSquares, Logistic
+def _row(table: Table, i: int) -> str:
+    """How a message names data row i (a CSV counts its header as row 1)."""
+    return f"row {i + 2 if table.source.endswith('.csv') else i}"
 
-    X = standardize(table.X, table.feature_names) if std else table.X
-    _check_range(X, table, std, model)
-    names = list(table.feature_names)
-    if intercept:
-        X = np.hstack([X, np.ones((X.shape[0], 1))])
-        names.append("(intercept)")
-    y = table.y
+
+def _sci(v: float) -> str:
+    """A number in short scientific notation: 8.0e7, 4.7e2, 3.1e-5 (inf as inf)."""
+    if not math.isfinite(v):
+        return "inf" if v > 0 else ("-inf" if v < 0 else "nan")
+    m, e = f"{v:.1e}".split("e")
+    return f"{m}e{int(e)}"
+
+
+def _values(v: np.ndarray, limit: int = 6) -> str:
+    items = [f"{x:g}" for x in v[:limit]]
+    return ", ".join(items) + (", ..." if len(v) > limit else "")
+
+
+def _resolve_model(table: Table, model: str) -> tuple[str, np.ndarray, str | None]:
+    """(model, target, note): the model to fit, the target as it is fitted (labels
+    renumbered 0..K-1 by --model auto when needed) and, for --model auto, the sentence
+    saying what was chosen and why."""
+    y, t = table.y, table.target
+    n = int(y.shape[0])
+    if model == "auto":
+        values = np.unique(y)
+        K = int(values.shape[0])
+        if K < 2:
+            raise UsageError(f"target {t!r} has the same value ({values[0]:g}) in every row: "
+                             "there is nothing to fit")
+        integer = bool(np.all(values == np.floor(values)))
+        limit = min(MAX_CLASSES, n // 2)
+        if integer and K == 2:
+            labels = (y == values[1]).astype(np.float64)
+            plain = values[0] == 0 and values[1] == 1
+            return "logistic", labels, (
+                f"--model auto: target {t!r} has two values ({_values(values)}): logistic "
+                "regression" + ("" if plain else f", {values[0]:g} -> 0 and {values[1]:g} -> 1"))
+        if integer and K <= limit:
+            labels = np.searchsorted(values, y).astype(np.float64)
+            renumbered = not np.array_equal(values, np.arange(K))
+            return "softmax", labels, (
+                f"--model auto: target {t!r} has {K} integer classes ({_values(values)}): "
+                "softmax (multinomial logistic) regression"
+                + (f", classes renumbered 0..{K - 1} in increasing order" if renumbered else "")
+                + "; --model least-squares fits it as a number")
+        why = ("non-integer values" if not integer else
+               f"{K} distinct integer values (more than {limit} classes)")
+        return "least-squares", y, (f"--model auto: target {t!r} has {why}: least squares "
+                                    "(linear regression); --model softmax treats integer "
+                                    "values as classes")
     if model == "logistic":
         bad = ~((y == 0) | (y == 1))
         if bad.any():
             i = int(np.argmax(bad))
-            raise UsageError(f"target {table.target!r} must hold 0/1 labels for --model logistic;"
-                             f" row {i + 2 if table.source.endswith('.csv') else i} has "
-                             f"{y[i]:g}")
-        return Logistic(X, y, l2=l2), names
-    return LeastSquares(X, y, l2=l2), names
+            raise UsageError(f"target {t!r} must hold 0/1 labels for --model logistic; "
+                             f"{_row(table, i)} has {y[i]:g}")
+        return model, y, None
+    if model == "softmax":
+        bad = ~((y >= 0) & (y == np.floor(y)))
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise UsageError(f"target {t!r} must hold class labels 0, 1, ..., K-1 for --model "
+                             f"softmax; {_row(table, i)} has {y[i]:g}")
+        K = int(y.max()) + 1
+        if K < 2:
+            raise UsageError(f"target {t!r} holds only class 0: --model softmax needs at "
+                             "least two classes")
+        if K > max(MAX_CLASSES, n):
+            i = int(np.argmax(y))
+            raise UsageError(f"target {t!r} has label {y[i]:g} ({_row(table, i)}): more "
+                             f"classes than rows; --model softmax needs labels 0..K-1")
+        counts = np.bincount(y.astype(np.int64), minlength=K)
+        empty = np.flatnonzero(counts == 0)
+        if empty.size:
+            raise UsageError(f"target {t!r}: class {int(empty[0])} has no samples (labels run "
+                             f"0..{K - 1} and --model softmax needs every class; "
+                             f"{empty.size} of the {K} are empty); renumber the classes, or "
+                             "use --model auto, which does")
+        return model, y, None
+    return model, y, None
+
+
+def _design(table: Table, std: bool, intercept: bool,
+            names: list[str] | None = None) -> tuple[Any, str | None]:
+    """The design matrix the model is fitted on (standardized and/or with an intercept
+    column) and a sentence on the standardization."""
+    X = table.X
+    note = None
+    if std:
+        if sp.issparse(X):
+            X, _, constant = scale_sparse(X)
+            note = ("scaled to unit variance without centering (sparse data: centering would "
+                    "make every entry non-zero; as scikit-learn's StandardScaler(with_mean="
+                    "False))" + (f"; {len(constant)} constant column(s) left as they are"
+                                 if constant else ""))
+        else:
+            X = standardize(X, table.feature_names)
+            note = "centered and scaled to unit variance"
+    if intercept:
+        if sp.issparse(X):
+            ones = sp.csr_array(np.ones((X.shape[0], 1)))
+            X = sp.hstack([X, ones], format="csr")
+        else:
+            X = np.hstack([X, np.ones((X.shape[0], 1))])
+    return X, note
+
+
+def _build_problem(table: Table, model: str, l2: float, std: bool, intercept: bool):
+    """(problem, feature names, info): the problem to analyse; info holds the model
+    actually fitted (``--model auto`` resolved), the sentence about that choice and the
+    one about standardization."""
+    from lrcore.problems import LeastSquares, Logistic, Softmax
+
+    model, y, choice = _resolve_model(table, model)
+    X, std_note = _design(table, std, intercept)
+    _check_range(X, table, std, model, y)
+    d = table.X.shape[1]
+    names = list(table.feature_names) if d <= 10_000 else \
+        list(table.feature_names[:100]) + [f"... ({d - 100} more)"]
+    if intercept:
+        names.append("(intercept)")
+    cls = {"least-squares": LeastSquares, "logistic": Logistic, "softmax": Softmax}[model]
+    try:
+        problem = cls(X, y, l2=l2)
+    except ValueError as exc:        # labels the checks above let through (cannot happen)
+        raise UsageError(f"--model {model}: {exc}") from None
+    info = {"model": model, "choice": choice, "standardization": std_note,
+            "sparse": bool(sp.issparse(X)),
+            "nnz": int(X.nnz) if sp.issparse(X) else None}
+    return problem, names, info
 
 
 #: Beyond this magnitude the squares of the data (X'X, the squared loss) overflow a double.
 _HUGE = 1e150
 
 
-def _check_range(X: np.ndarray, table: Table, std: bool, model: str) -> None:
+def _check_range(X: Any, table: Table, std: bool, model: str,
+                 y: np.ndarray | None = None) -> None:
     """One sentence for data whose scale double precision cannot carry through the loss."""
-    if X.size:
+    if sp.issparse(X):
+        if X.nnz:
+            k = int(np.argmax(np.abs(X.data)))
+            big = abs(float(X.data[k]))
+            if big > _HUGE:
+                j = int(X.indices[k])
+                name = table.feature_names[j] if j < len(table.feature_names) else f"x{j}"
+                raise UsageError(f"feature {name!r} has values up to {big:.3g}: its square "
+                                 "overflows double precision; rescale it (or pass --standardize)")
+    elif X.size:
         col = np.max(np.abs(X), axis=0)
         j = int(np.argmax(col))
         if col[j] > _HUGE:
             raise UsageError(f"feature {table.feature_names[j]!r} has values up to "
                              f"{col[j]:.3g}: its square overflows double precision; rescale "
                              "it (or pass --standardize)")
-    if model == "least-squares" and table.y.size and np.max(np.abs(table.y)) > _HUGE:
+    yy = table.y if y is None else y
+    if model == "least-squares" and yy.size and np.max(np.abs(yy)) > _HUGE:
         raise UsageError(f"target {table.target!r} has values up to "
-                         f"{np.max(np.abs(table.y)):.3g}: the squared loss overflows double "
+                         f"{np.max(np.abs(yy)):.3g}: the squared loss overflows double "
                          "precision; rescale the target")
 
 
-def analyze_table(table: Table, *, model: str = "least-squares", l2: float = 0.0,
+def _budget(problem: Any, steps: int) -> dict[str, int]:
+    """Steps of the stability checks and of the run toward the solution: the defaults for
+    small data, fewer for large data (an evaluation reads all of X), so an analysis of a
+    million stored entries takes seconds per check, not minutes."""
+    X = problem.X
+    work = max(int(X.nnz) if sp.issparse(X) else int(X.size), 1) * getattr(problem, "n_classes", 1)
+    check = int(min(steps, max(300, 2e9 // work)))
+    solution = int(min(20000, max(1000, 4e9 // work)))
+    return {"check": check, "solution": solution}
+
+
+def _gram_spectrum(X: Any, l2: float) -> tuple[float, float] | None:
+    """(largest, smallest) eigenvalue of X'X/n + l2 I, or None when d is too large."""
+    n, d = X.shape
+    if d > _MAX_GRAM_D or d == 0:
+        return None
+    G = X.T @ X
+    G = G.toarray() if sp.issparse(G) else np.asarray(G)
+    ev = np.linalg.eigvalsh(G / n)
+    hi, lo = float(ev[-1]) + l2, float(ev[0]) + l2
+    # eigvalsh is accurate to about d eps lambda_max: below that, X'X/n is singular
+    if lo <= 10.0 * d * np.finfo(np.float64).eps * max(hi, 0.0):
+        lo = 0.0
+    return hi, lo
+
+
+def _condition(spec: tuple[float, float] | None) -> float | None:
+    if spec is None:
+        return None
+    hi, lo = spec
+    return hi / lo if lo > 0 else math.inf
+
+
+def _columns(X: Any, names: list[str], intercept: bool) -> tuple[list[dict], list[list[str]]]:
+    """Constant columns ({"name", "value"}) and pairs of identical columns of the design
+    (the intercept column itself excluded)."""
+    d = X.shape[1] - (1 if intercept else 0)
+    n = X.shape[0]
+    label = (lambda j: names[j] if j < len(names) and not names[j].startswith("... (")
+             else f"column {j}")
+    constant: list[dict] = []
+    dups: list[list[str]] = []
+    if d <= 0:
+        return constant, dups
+    if sp.issparse(X):
+        C = sp.csc_array(X[:, :d])
+        C.eliminate_zeros()
+        C.sort_indices()
+        cnt = np.diff(C.indptr)
+        hi = np.full(d, -np.inf)
+        lo = np.full(d, np.inf)
+        nz = np.flatnonzero(cnt)
+        if nz.size:
+            hi[nz] = np.maximum.reduceat(C.data, C.indptr[nz])
+            lo[nz] = np.minimum.reduceat(C.data, C.indptr[nz])
+        zero = cnt == 0
+        full_const = (cnt == n) & (hi == lo)
+        for j in np.flatnonzero(zero | full_const)[:1000]:
+            constant.append({"name": label(int(j)), "value": 0.0 if zero[j] else float(hi[j])})
+        n_const = int(np.count_nonzero(zero | full_const))
+        if d <= 100_000:
+            seen: dict[tuple[bytes, bytes], int] = {}
+            for j in np.flatnonzero(~zero):
+                a, b = C.indptr[j], C.indptr[j + 1]
+                key = (C.indices[a:b].tobytes(), C.data[a:b].tobytes())
+                if key in seen:
+                    dups.append([label(seen[key]), label(int(j))])
+                else:
+                    seen[key] = int(j)
+    else:
+        A = np.asarray(X)[:, :d]
+        lo, hi = A.min(axis=0), A.max(axis=0)
+        const = np.flatnonzero(lo == hi)
+        n_const = int(const.size)
+        for j in const[:1000]:
+            constant.append({"name": label(int(j)), "value": float(lo[j])})
+        if d <= 10_000:
+            _, first, inverse = np.unique(np.ascontiguousarray(A.T), axis=0, return_index=True,
+                                          return_inverse=True)
+            inverse = np.ravel(inverse)
+            for j in range(d):
+                k = int(first[inverse[j]])
+                if k != j and lo[j] != hi[j]:
+                    dups.append([label(k), label(j)])
+    if n_const > len(constant):
+        constant.append({"name": f"... ({n_const - len(constant)} more)", "value": None})
+    return constant, dups
+
+
+def _design_facts(table: Table, problem: Any, info: dict, std: bool, intercept: bool,
+                  l2: float) -> dict[str, Any]:
+    """Facts about the design matrix behind the advice: condition numbers of X'X/n + l2 I
+    as fitted and as --standardize would make it, constant and duplicate columns."""
+    X = problem.X
+    spec = _gram_spectrum(X, l2)
+    facts: dict[str, Any] = {
+        "sparse": info["sparse"], "nnz": info["nnz"],
+        "density": (info["nnz"] / max(X.shape[0] * X.shape[1], 1)) if info["sparse"] else None,
+        "gram_lambda_max": None if spec is None else spec[0],
+        "gram_lambda_min": None if spec is None else spec[1],
+        "condition_number": _condition(spec),
+        "condition_number_standardized": None,
+        "standardization": info["standardization"],
+    }
+    if spec is None:
+        facts["condition_note"] = (f"not computed: more than {_MAX_GRAM_D} features")
+    if std:
+        facts["condition_number_standardized"] = facts["condition_number"]
+    elif spec is not None:
+        try:
+            Xs, _ = _design(table, True, intercept)
+        except DataError:             # a constant column (reported below) stops it
+            Xs = None
+        if Xs is not None:
+            facts["condition_number_standardized"] = _condition(_gram_spectrum(Xs, l2))
+    names = list(table.feature_names[:min(len(table.feature_names), 10_000)])
+    constant, dups = _columns(X, names, intercept)
+    facts["constant_columns"] = constant
+    facts["duplicate_columns"] = dups
+    return facts
+
+
+def _classifies_all(problem: Any, model: str, x: np.ndarray) -> bool:
+    """True when the weights x put every sample strictly on its own class's side."""
+    X, y = problem.X, problem.y
+    n = problem.n_samples
+    if model == "logistic":
+        z = np.asarray(X @ x)
+        return bool(np.all(np.where(y == 1, z, -z) > 0))
+    K = problem.n_classes
+    Z = np.array(X @ x.reshape(-1, K), dtype=np.float64)
+    yi = y.astype(np.int64)
+    zy = Z[np.arange(n), yi].copy()
+    Z[np.arange(n), yi] = -np.inf
+    return bool(np.all(zy > Z.max(axis=1)))
+
+
+def _separability(problem: Any, model: str, x: np.ndarray, steps: int) -> dict[str, Any]:
+    """Whether the classes are linearly separable (then unregularized logistic/softmax
+    regression has no minimizer).  Certain when some weights classify every sample
+    correctly: those the run reached (``x`` after ``steps`` steps), or those of a short
+    Adam run (scale-free, so it finds a separator fast when there is one); otherwise,
+    for small problems, decided by a linear program (weights with every margin >= 1
+    exist exactly when the data are separable)."""
+    from lrcore.stability import descend
+
+    X, y = problem.X, problem.y
+    n = problem.n_samples
+    if _classifies_all(problem, model, x):
+        return {"separable": True,
+                "how": f"the weights after {steps} steps classify all {n} samples correctly"}
+    k = min(steps, 1000)
+    tr = descend(problem, problem.default_x0(), 1e-2, steps=k, method="adam", momentum=0.9)
+    if np.all(np.isfinite(tr.x)) and _classifies_all(problem, model, tr.x):
+        return {"separable": True,
+                "how": f"{k} steps of Adam found weights that classify all {n} samples "
+                       "correctly"}
+    K = 2 if model == "logistic" else problem.n_classes
+    size = (n * (K - 1)) * problem.dim
+    if size > 2_000_000:
+        return {"separable": None, "how": "not decided (too large for the linear program)"}
+    from scipy.optimize import linprog
+
+    Xs = sp.csr_array(X)
+    if model == "logistic":
+        A = -sp.diags_array(2.0 * y - 1.0) @ Xs
+        m = n
+    else:
+        rows = np.repeat(np.arange(n), K - 1)
+        other = np.array([k for i in range(n) for k in range(K) if k != int(y[i])])
+        E = np.zeros((rows.size, K))
+        E[np.arange(rows.size), other] = 1.0
+        E[np.arange(rows.size), y[rows].astype(np.int64)] -= 1.0
+        # constraint (x_i kron (e_k - e_yi)) . w <= -1, w[j K + k] = W[j, k]
+        Xr = Xs[rows]
+        A = sp.csr_array(sp.kron(Xr, np.ones((1, K))).multiply(np.tile(E, Xs.shape[1])))
+        m = rows.size
+    res = linprog(np.zeros(A.shape[1]), A_ub=A, b_ub=-np.ones(m), bounds=(None, None),
+                  method="highs")
+    if res.status == 0:
+        return {"separable": True, "how": "a linear program found weights with every margin "
+                                          ">= 1"}
+    if res.status == 2:
+        return {"separable": False, "how": "a linear program proved that no weights separate "
+                                           "the classes"}
+    return {"separable": None, "how": f"the linear program stopped: {res.message}"}
+
+
+def _measure_steps(problem: Any, x0: np.ndarray, lr: float, method: str, momentum: float,
+                   steps: int) -> dict[str, Any]:
+    """Steps the run at ``lr`` takes to bring the gradient norm to sqrt(eps) of its start
+    (f - f* to about eps of f0 - f* on the quadratic model, f - f* ~ ||g||^2): measured
+    when the run gets there within ``steps``, else extrapolated from its contraction per
+    step over the last third of the run."""
+    from lrcore.stability import descend
+
+    g0 = float(np.linalg.norm(problem.grad(x0)))
+    out: dict[str, Any] = {"run_steps": steps, "reached": False, "measured_steps": None,
+                           "measured_rate": None}
+    if not g0 > 0:
+        out.update(reached=True, measured_steps=0)
+        return out
+    target = math.sqrt(_EPS) * g0
+    tr = descend(problem, x0, lr, steps=steps, method=method, momentum=momentum, tol=target)
+    if tr.status == "converged":
+        out.update(reached=True, measured_steps=int(tr.steps_run))
+        return out
+    g = tr.grad_norms[np.isfinite(tr.grad_norms)]
+    if tr.status == "diverged" or g.size < 3:
+        out["status"] = tr.status
+        return out
+    k0 = (2 * g.size) // 3
+    rate = float((g[-1] / g[k0]) ** (1.0 / (g.size - 1 - k0))) if g[k0] > 0 else math.nan
+    out["measured_rate"] = rate
+    if 0.0 < rate < 1.0 and g[-1] > 0:
+        out["measured_steps"] = tr.steps_run + math.log(g[-1] / target) / -math.log(rate)
+    return out
+
+
+def _steps_advice(rep: dict, method: str, momentum: float,
+                  meas: dict[str, Any]) -> dict[str, Any]:
+    """Steps to a 1e-6 relative suboptimality at the recommended rate: the textbook count
+    (kappa ln(1/eps) for gradient descent, sqrt(kappa) ln(1/eps) for heavy ball and
+    Nesterov at their optimal pair) next to the count a run measured."""
+    from lrcore.rates import polyak_momentum
+
+    c, r, s = rep["curvature"], rep["rates"], rep["stability"]["recommended"]
+    # the L the rates were set from (the certified bound safe_lr used)
+    L, mu = max(float(r["L"]), float(r["L_upper"])), float(c["mu"])
+    log_eps = math.log(1.0 / _EPS)
+    kappa = L / mu if mu > 0 else math.inf
+    out: dict[str, Any] = {"kind": "steps", "eps": _EPS, "kappa": kappa, "theory_steps": None,
+                           "optimal_lr": None, "optimal_momentum": None}
+    if method == "adam":
+        theory = "Adam has no closed-form count"
+    elif not mu > 0:
+        theory = ("the loss is not strongly convex (mu = 0"
+                  + (", so L/mu is infinite; --l2 makes it strongly convex" if
+                     rep["problem"]["model"] != "least-squares" else "")
+                  + "): no linear rate is guaranteed, gradient descent at 1/L needs about "
+                  "L ||w0 - w*||^2 / (2 eps) steps")
+    elif method == "gd":
+        n_theory = kappa * log_eps
+        out["theory_steps"] = n_theory
+        theory = (f"gradient descent at the recommended rate {_fmt(r['recommended'])} needs "
+                  f"about kappa ln(1/eps) = {_sci(kappa)} x {log_eps:.1f} = {_sci(n_theory)} "
+                  f"steps for a {_EPS:g} relative suboptimality (kappa = L/mu)")
+    else:
+        rk = math.sqrt(kappa)
+        n_theory = rk * log_eps
+        if method == "heavy_ball":
+            b_opt = polyak_momentum(L, mu)
+            lr_opt = 4.0 / (math.sqrt(L) + math.sqrt(mu)) ** 2
+        else:
+            b_opt = (rk - 1.0) / (rk + 1.0)
+            lr_opt = 1.0 / L
+        out.update(theory_steps=n_theory, optimal_lr=lr_opt, optimal_momentum=b_opt)
+        theory = (f"{method} at its optimal pair (lr {lr_opt:.3g}, momentum {b_opt:.6g}) "
+                  f"needs about sqrt(kappa) ln(1/eps) = {rk:.3g} x {log_eps:.1f} = "
+                  f"{_sci(n_theory)} steps for a {_EPS:g} relative suboptimality "
+                  f"(kappa = L/mu = {_sci(kappa)})")
+    out.update(meas)
+    at = ("a run at the recommended rate" + ("" if method == "gd" else
+                                             f" with momentum {_fmt(momentum)}"))
+    goal = f"||g|| <= {math.sqrt(_EPS):g} ||g0|| (f - f* ~ {_EPS:g} (f0 - f*))"
+    n_run, n_meas, rho = meas["run_steps"], meas["measured_steps"], meas["measured_rate"]
+    if meas["reached"]:
+        measured = f"{at} reached {goal} after {n_meas} steps"
+    elif n_meas is not None:
+        measured = (f"{at} did not reach {goal} in {n_run} steps: its contraction of "
+                    f"{rho:.8g} per step over the last third extrapolates to about "
+                    f"{_sci(n_meas)} steps")
+        if s["status"] == "stalled":
+            measured += (" -- the 'stalled' verdict above means converging, more slowly "
+                         "than the run was long")
+    elif rho is not None and math.isfinite(rho):
+        measured = f"{at} did not contract over its {n_run} steps (rate {rho:.6g})"
+    else:
+        measured = f"{at} gave no rate ({meas.get('status', s['status'])})"
+    out["text"] = f"steps: {theory}; {measured}."
+    return out
+
+
+def _advice(rep: dict, facts: dict, sep: dict | None, std: bool, intercept: bool,
+            l2: float, method: str, momentum: float,
+            meas: dict[str, Any]) -> list[dict[str, Any]]:
+    """The advice sentences of the report, each with its numbers (for --json)."""
+    out: list[dict[str, Any]] = []
+    k, ks = facts["condition_number"], facts["condition_number_standardized"]
+    if (not std and k is not None and ks is not None and k >= _ILL_CONDITIONED
+            and math.isfinite(ks) and k >= _STD_GAIN * ks):
+        how = ("--standardize (for sparse data: column scaling without centering)"
+               if facts["sparse"] else "--standardize")
+        out.append({"kind": "conditioning", "condition_number": k,
+                    "condition_number_standardized": ks, "gain": k / ks,
+                    "text": f"ill-conditioned design: condition number {_sci(k)} (of X'X/n"
+                            f"{' + l2 I' if l2 else ''}); with {how} it would be {_sci(ks)}: "
+                            "the features' scales differ so much that gradient descent "
+                            f"needs about {_sci(k / ks)} times more steps than on "
+                            "standardized features."})
+    out.append(_steps_advice(rep, method, momentum, meas))
+    if sep is not None and sep.get("separable"):
+        K = rep["problem"].get("n_classes") or 2
+        out.append({"kind": "separable", "n_classes": K, "how": sep["how"],
+                    "text": f"separable data: the {K} classes are linearly separable "
+                            f"({sep['how']}): without --l2 the loss has no minimizer (it "
+                            "keeps falling as the weights grow without bound), so runs "
+                            "never converge and the curvature near 'the solution' keeps "
+                            "falling; pass --l2 (e.g. --l2 1e-3) for a finite minimizer."})
+    constant = facts["constant_columns"]
+    if constant:
+        listed = [c for c in constant if c["value"] is not None]
+        more = len(constant) - len(listed)
+        count = len(listed) + (int(constant[-1]["name"].split("(")[1].split()[0]) if more else 0)
+        shown = ", ".join(f"{c['name']} = {c['value']:g}" for c in listed[:5])
+        if count > 5:
+            shown += ", ..."
+        zero = sum(1 for c in listed if c["value"] == 0)
+        what = []
+        if zero:
+            what.append("an all-zero column does not affect the loss and leaves X'X/n "
+                        "singular")
+        if zero < len(listed):
+            what.append("a non-zero constant column acts as an intercept"
+                        + (" and, with --intercept too, duplicates it (X'X/n singular)"
+                           if intercept else ""))
+        out.append({"kind": "constant_columns", "count": count,
+                    "columns": [c["name"] for c in listed],
+                    "text": f"constant columns: {count} ({shown}); " + "; ".join(what)
+                            + "; drop them."})
+    dups = facts["duplicate_columns"]
+    if dups:
+        shown = ", ".join(f"{a} = {b}" for a, b in dups[:5]) + (", ..." if len(dups) > 5 else "")
+        out.append({"kind": "duplicate_columns", "count": len(dups), "pairs": dups,
+                    "text": f"duplicate columns: {len(dups)} pair(s) ({shown}): X'X/n is "
+                            "singular, the weights along each pair's difference never move "
+                            f"(mu = {_fmt(l2)} comes from --l2 alone); drop one of each "
+                            "pair."})
+    return out
+
+
+def analyze_table(table: Table, *, model: str = "auto", l2: float = 0.0,
                   std: bool = False, intercept: bool = False, method: str = "gd",
                   momentum: float | None = None, steps: int = 2000, name: str | None = None,
                   boundary: bool = True) -> dict:
@@ -90,10 +566,15 @@ def analyze_table(table: Table, *, model: str = "least-squares", l2: float = 0.0
     if momentum is None:
         momentum = {"gd": 0.0, "adam": 0.9}.get(method, 0.9)
     t0 = time.perf_counter()
-    problem, names = _build_problem(table, model, l2, std, intercept)
+    problem, names, info = _build_problem(table, model, l2, std, intercept)
+    model = info["model"]
+    classify = model in ("logistic", "softmax")
+    budget = _budget(problem, steps)
     x0 = problem.default_x0()
     try:
-        curv = problem.curvature()
+        # the measurement safe_lr makes (and caches): the report's certified bound is the
+        # one the max stable rate comes from
+        curv = problem.curvature(method="lanczos", bound_rtol=0.02)
     except ValueError as exc:        # the curvature over- or underflows double precision
         raise UsageError(str(exc)) from None
     L = float(curv.value)
@@ -114,54 +595,84 @@ def analyze_table(table: Table, *, model: str = "least-squares", l2: float = 0.0
     mx, rec = sr.max_stable, sr.recommended
     checks = {}
     for key, lr in (("recommended", rec), ("past_edge", 1.05 * mx)):
-        r = check_stability(problem, lr, method=method, momentum=momentum, steps=steps)
+        r = check_stability(problem, lr, method=method, momentum=momentum,
+                            steps=budget["check"])
         checks[key] = {"lr": lr, "lr_over_max": lr / mx, "status": r.status,
-                       "observed_rate": r.observed_rate, "predicted_rate": r.predicted_rate}
+                       "observed_rate": r.observed_rate, "predicted_rate": r.predicted_rate,
+                       "steps": budget["check"]}
     bd = None
-    # the bisection's verdicts are sharp for a constant Hessian; for logistic regression
-    # the curvature changes along the run, so only the local numbers above are reported
-    if boundary and method != "adam" and model != "logistic":
+    # the bisection's verdicts are sharp for a constant Hessian; for logistic and softmax
+    # regression the curvature changes along the run, so only the local numbers above are
+    # reported
+    if boundary and method != "adam" and not classify:
         b = stability_boundary(problem, method=method, momentum=momentum, rtol=2e-3)
         bd = {"empirical": b.empirical, "theoretical": b.theoretical, "ratio": b.ratio,
               "n_runs": b.n_runs}
-    if model == "logistic":
+    sep = None
+    if classify:
         from lrcore.stability import descend
 
-        sol = descend(problem, x0, rec, steps=20000, method=method, momentum=momentum,
-                      tol=1e-10)
+        sol = descend(problem, x0, rec, steps=budget["solution"], method=method,
+                      momentum=momentum, tol=1e-10)
         L_sol = problem.local_smoothness(sol.x)
         extra["L_at_solution"] = L_sol
         extra["max_stable_at_solution"] = 2.0 / L_sol if method == "gd" else None
+        extra["solution_steps"] = int(sol.steps_run)
+        if l2 == 0.0:
+            sep = _separability(problem, model, sol.x, int(sol.steps_run))
     rt = range_test(problem, start=1e-4 * mx, end=20.0 * mx, num=120, method=method,
                     momentum=momentum)
     total = 1000
     warm = 50
     sched = S.warmup_cosine(rec, warmup_steps=warm, total_steps=total, floor=rec / 100)
+    what = {"least-squares": "lambda_max(X'X/n) + l2 (exact Hessian)",
+            "logistic": "lambda_max(X'X)/(4n) + l2 (global bound on the Hessian)",
+            "softmax": "lambda_max(X'X)/(2n) + l2 (global bound on the Hessian, Bohning "
+                       "1992)"}[model]
+    notes = []
+    if model == "logistic":
+        notes.append("logistic: L is the global bound, attained at w = 0 where every sigmoid "
+                     "slope is 1/4; the curvature falls as the margins |Xw| grow (see the "
+                     "value near the solution), so a run somewhat past the bound can recover")
+    elif model == "softmax":
+        K = problem.n_classes
+        notes.append(f"softmax: L bounds the Hessian everywhere (diag(p) - pp' <= (I - 11'/K)/2);"
+                     f" at W = 0 the curvature is 2/K = {2 / K:.3g} of it and it falls further"
+                     " as the predictions sharpen, so a run somewhat past the bound can recover")
     report: dict[str, Any] = {
         "name": name or table.source,
-        "problem": {"model": model, "n_samples": int(problem.n_samples),
-                    "n_features": int(problem.dim), "features": names, "target": table.target,
-                    "l2": l2, "standardized": std, "intercept": intercept},
+        "problem": {"model": model, "model_choice": info["choice"],
+                    "n_samples": int(problem.n_samples),
+                    "n_features": int(problem.n_features),
+                    "n_classes": int(problem.n_classes) if model == "softmax" else None,
+                    "n_parameters": int(problem.dim), "features": names,
+                    "target": table.target, "l2": l2, "standardized": std,
+                    "standardization": info["standardization"], "intercept": intercept,
+                    "sparse": info["sparse"], "nnz": info["nnz"]},
         "curvature": {"L": L, "L_upper": float(curv.upper_bound), "mu": mu,
                       "condition_number": (L / mu) if mu > 0 else math.inf,
                       "measured_by": getattr(curv, "method", "lanczos"),
                       "n_matvec": int(curv.n_matvec), "residual": float(curv.residual),
                       "relative_residual": float(curv.residual) / max(abs(L), 1e-300),
-                      "converged": bool(curv.converged),
-                      "what": ("lambda_max(X'X/n) + l2 (exact Hessian)" if model != "logistic"
-                               else "lambda_max(X'X)/(4n) + l2 (global bound on the Hessian)")},
-        "notes": ([] if model != "logistic" else [
-            "logistic: L is the global bound, attained at w = 0 where every sigmoid slope is "
-            "1/4; the curvature falls as the margins |Xw| grow (see the value near the "
-            "solution), so a run somewhat past the bound can recover"]),
+                      "converged": bool(curv.converged), "bound": curv.bound,
+                      "what": what},
+        "notes": notes,
         "rates": {"method": method, "momentum": momentum, "max_stable": mx,
-                  "recommended": rec, "note": sr.note, **extra},
+                  "recommended": rec, "L": float(sr.L), "L_upper": float(sr.L_upper),
+                  "note": sr.note, **extra},
         "stability": {**checks, "boundary": bd},
         "range_test": {"suggestions": rt.suggestions, "spread_decades": rt.spread,
                        "stopped_at": rt.stopped_at, "points": len(rt.lrs)},
         "schedule": {"describe": sched.describe(), "to_dict": sched.to_dict()},
         "seconds": None,
     }
+    facts = _design_facts(table, problem, info, std, intercept, l2)
+    if sep is not None:
+        facts["separable"] = sep["separable"]
+        facts["separable_how"] = sep["how"]
+    report["design"] = facts
+    meas = _measure_steps(problem, x0, rec, method, momentum, budget["check"])
+    report["advice"] = _advice(report, facts, sep, std, intercept, l2, method, momentum, meas)
     report["adaptive"] = adaptive_section(problem, L)
     report["seconds"] = time.perf_counter() - t0
     report["_objects"] = (problem, rt, sched)
@@ -317,14 +828,56 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def _data_line(rep: dict) -> str:
+    p = rep["problem"]
+    sparse = ""
+    if p.get("sparse"):
+        dens = p["nnz"] / max(p["n_samples"] * p["n_features"], 1)
+        sparse = f" (sparse: {p['nnz']} stored entries, density {dens:.2g})"
+    classes = f", {p['n_classes']} classes" if p.get("n_classes") else ""
+    return (f"  data        {p['n_samples']} samples x {p['n_features']} features"
+            f"{' (incl. intercept)' if p['intercept'] else ''}{sparse}{classes}"
+            f"{', standardized' if p['standardized'] else ''}, l2 = {_fmt(p['l2'])}, "
+            f"target {p['target']!r}")
+
+
+def _format_design(rep: dict) -> list[str]:
+    """The model choice, standardization and design lines of the text report."""
+    p, dz = rep["problem"], rep.get("design") or {}
+    lines = []
+    if p.get("model_choice"):
+        lines.append(f"  model       {p['model_choice']}")
+    if p.get("standardization"):
+        lines.append(f"  scaling     {p['standardization']}")
+    k = dz.get("condition_number")
+    if k is not None:
+        ks = dz.get("condition_number_standardized")
+        std = "" if ks is None or p["standardized"] else f" (standardized: {_fmt(ks)})"
+        std = "" if ks is None or p["standardized"] else f" (standardized: {_sci(ks)})"
+        lines.append(f"  design      X'X/n{' + l2 I' if p['l2'] else ''}: condition number "
+                     f"{_sci(k)}{std}")
+    elif dz.get("condition_note"):
+        lines.append(f"  design      condition number {dz['condition_note']}")
+    return lines
+
+
+def _format_advice(rep: dict) -> list[str]:
+    """The advice sentences, one per line (wrapped)."""
+    import textwrap
+
+    lines = []
+    for a in rep.get("advice", []):
+        wrapped = textwrap.wrap(a["text"], width=92)
+        for k, t in enumerate(wrapped):
+            lines.append(("  advice      - " if k == 0 else "                ") + t)
+    return lines
+
+
 def format_report(rep: dict) -> str:
     p, c, r, s = rep["problem"], rep["curvature"], rep["rates"], rep["stability"]
-    feats = p["n_features"]
     lines = [f"== {rep['name']}: {p['model']} ==",
-             f"  data        {p['n_samples']} samples x {feats} features"
-             f"{' (incl. intercept)' if p['intercept'] else ''}"
-             f"{', standardized' if p['standardized'] else ''}, l2 = {_fmt(p['l2'])}, "
-             f"target {p['target']!r}",
+             _data_line(rep),
+             *_format_design(rep),
              f"  curvature   L = {_fmt(c['L'])}  [{c['what']}]",
              f"              measured by {c['measured_by']}: {c['n_matvec']} mat-vecs, "
              f"||Av - Lv|| / L = {c['relative_residual']:.1e}, certified L <= "
@@ -359,6 +912,7 @@ def format_report(rep: dict) -> str:
     lines.append(f"              {json.dumps(rep['schedule']['to_dict'])}")
     for note in rep.get("notes", []):
         lines.append(f"  note        {note}")
+    lines.extend(_format_advice(rep))
     lines.append(f"  ({rep['seconds']:.2f} s)")
     return "\n".join(lines)
 
@@ -548,7 +1102,15 @@ def cmd_demo(args) -> int:
 
 
 def cmd_analyze(args) -> int:
-    table = load_table(args.file, args.target)
+    target = args.target
+    if target is None:
+        from lrcore.datasets._files import detect_format
+
+        if detect_format(args.file) != "svmlight":
+            raise UsageError(f"{args.file}: --target is required (the target column's name; "
+                             ".npy and sparse .npz: its index)")
+        target = "label"
+    table = load_table(args.file, target, keep_sparse=True)
     if table.X.shape[0] < 2:
         raise UsageError(f"{args.file}: need at least two data rows")
     rep = analyze_table(table, model=args.model, l2=args.l2, std=args.standardize,
@@ -693,10 +1255,15 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--no-torch", action="store_true",
                    help="skip the PyTorch part (an MLP on the shipped digits)")
     common(d)
-    a = sub.add_parser("analyze", help="analyse a CSV (header row), .npy or .npz data file")
+    a = sub.add_parser("analyze", help="analyse a CSV (header row), .npy, .npz (dense or "
+                                         "sparse) or svmlight data file")
     a.add_argument("file")
-    a.add_argument("--target", required=True, help="target column name (.npy: column index)")
-    a.add_argument("--model", choices=_MODELS, required=True)
+    a.add_argument("--target", default=None,
+                   help="target column name (.npy and sparse .npz: column index; svmlight: "
+                        "the label, the default)")
+    a.add_argument("--model", choices=_MODELS, default="auto",
+                   help="least-squares, logistic (0/1 labels), softmax (classes 0..K-1) or "
+                        "auto (the default: chosen from the target column, and said so)")
     a.add_argument("--l2", type=float, default=0.0, help="L2 regularisation (default 0)")
     a.add_argument("--standardize", action="store_true", help="standardize every feature")
     a.add_argument("--intercept", action="store_true", help="add a column of ones")

@@ -6,12 +6,22 @@ problem                loss                                                     
 ``Quadratic(A, b)``    :math:`\\tfrac12 x^\\top A x - b^\\top x`                      :math:`A`
 ``LeastSquares``       :math:`\\tfrac1{2n}\\|Xw-y\\|^2 + \\tfrac{l_2}2\\|w\\|^2`          :math:`X^\\top X/n + l_2 I`
 ``Logistic``           :math:`\\tfrac1n\\sum \\log(1+e^{z_i}) - y_i z_i + \\tfrac{l_2}2\\|w\\|^2`, :math:`z = Xw`  :math:`X^\\top D X/n + l_2 I`
+``Softmax``            :math:`\\tfrac1n\\sum \\log\\sum_k e^{z_{ik}} - z_{i y_i} + \\tfrac{l_2}2\\|W\\|^2`, :math:`Z = XW`  :math:`\\tfrac1n\\sum x_i x_i^\\top \\otimes (\\mathrm{diag}\\,p_i - p_i p_i^\\top) + l_2 I`
 =====================  ==========================================================  =========
 
 Value, gradient and Hessian-vector products of the built-in problems are C kernels
 (``csrc/problems.c``; dense products through scipy's BLAS, the element-wise parts fused),
 and a whole optimisation run on them happens in C (:func:`lrcore.stability.descend`).
 Data are copied once, as float64, when a problem is made, so a problem is immutable.
+
+Sparse design matrices: ``LeastSquares``, ``Logistic`` and ``Softmax`` take any
+``scipy.sparse`` matrix or array for ``X``.  It is converted once to CSR (a private copy
+with float64 values; int32 indices stay int32, int64 stay int64; duplicate entries are
+summed and rows sorted; explicit zeros are kept) and never densified: value, gradient and
+Hessian-vector products read each row once (``csrc/problems_csr.inc``: the row's dot
+products, the per-sample derivative and the scatter into the result in one pass, on
+several threads for large data), and the smoothness constant is the top eigenvalue of the
+implicit operator :math:`v \\mapsto X^\\top(Xv)/n`, never formed.
 """
 from __future__ import annotations
 
@@ -21,6 +31,7 @@ from collections.abc import Callable
 from typing import Any, TypeAlias
 
 import numpy as np
+import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 from scipy.sparse.linalg import LinearOperator
 
@@ -28,9 +39,9 @@ from lrcore._core import CProblem
 from lrcore._validation import finite_data, nonneg, point
 from lrcore.curvature import EigResult, SymmetricOperator, hvp_operator, top_eigenvalue
 
-__all__ = ["Problem", "Quadratic", "LeastSquares", "Logistic", "FunctionProblem"]
+__all__ = ["Problem", "Quadratic", "LeastSquares", "Logistic", "Softmax", "FunctionProblem"]
 
-_KIND_QUADRATIC, _KIND_LS, _KIND_LOGISTIC = 0, 1, 2
+_KIND_QUADRATIC, _KIND_LS, _KIND_LOGISTIC, _KIND_SOFTMAX = 0, 1, 2, 3
 
 # the user's functions receive float64 copies of the point (and direction); what they
 # return is converted with np.asarray(..., dtype=np.float64)
@@ -255,68 +266,178 @@ class Quadratic(_Builtin):
         return f"Quadratic(dim={self.dim}, b={'None' if self.b is None else '...'})"
 
 
-class LeastSquares(_Builtin):
-    """:math:`f(w) = \\tfrac1{2n}\\|Xw - y\\|^2 + \\tfrac{l_2}{2}\\|w\\|^2`.
+def _check_compressed(indptr: NDArray[Any], indices: NDArray[Any], nmajor: int,
+                      nminor: int, name: str) -> int:
+    """Validate compressed-sparse index arrays (the caller's copies) before any scipy
+    routine, which trusts them, runs on them; returns the number of stored entries."""
+    if indptr.ndim != 1 or indices.ndim != 1 or indptr.dtype.kind not in "iu" or \
+            indices.dtype.kind not in "iu":
+        raise ValueError(f"{name} is not a valid sparse matrix: indptr and indices must be "
+                         "1-D integer arrays")
+    if indptr.shape[0] != nmajor + 1:
+        raise ValueError(f"{name} is not a valid sparse matrix: indptr has "
+                         f"{indptr.shape[0]} entries, expected {nmajor + 1}")
+    if indptr[0] != 0 or bool(np.any(indptr[1:] < indptr[:-1])):
+        raise ValueError(f"{name} is not a valid sparse matrix: indptr must start at 0 and "
+                         "never decrease")
+    nnz = int(indptr[-1])
+    if nnz > indices.shape[0]:
+        raise ValueError(f"{name} is not a valid sparse matrix: indptr[-1] = {nnz} but "
+                         f"indices has {indices.shape[0]} entries")
+    if nnz and (int(indices[:nnz].min()) < 0 or int(indices[:nnz].max()) >= nminor):
+        raise ValueError(f"{name} has indices outside [0, {nminor})")
+    return nnz
 
-    Hessian :math:`X^\\top X/n + l_2 I` (constant): :meth:`smoothness` is its exact largest
-    eigenvalue, measured by Lanczos -- on the implicit operator :math:`v \\mapsto
-    X^\\top(Xv)/n + l_2 v` when d > 512, on the d x d Gram matrix (one pass over X, and a
-    deterministic upper bound) otherwise; :meth:`strong_convexity` its smallest (exact:
-    from the Gram matrix when d <= 1000, by Lanczos otherwise).
 
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from lrcore.problems import LeastSquares
-    >>> X = np.array([[1.0, 0.0], [0.0, 2.0]]); y = np.array([1.0, 2.0])
-    >>> p = LeastSquares(X, y)
-    >>> p.value(np.zeros(2)), round(p.smoothness(), 6)     # (1 + 4) / 4, lambda_max = 4/2
-    (1.25, 2.0)
-    """
+def _sparse_design(X: Any, name: str) -> Any:
+    """A private, validated CSR copy of a scipy.sparse design matrix: float64 values,
+    int32 or int64 indices as given (int64 when the two index arrays differ), canonical
+    (rows sorted, duplicates summed; explicit zeros kept), arrays read-only.
 
-    def __init__(self, X: Any, y: Any, *, l2: float = 0.0) -> None:
-        self.X = finite_data(X, "X", 2)
+    The caller's arrays are copied first and validated on the copies (another thread may
+    write them at any time, and scipy's compiled routines trust index arrays)."""
+    if X.ndim != 2:
+        raise ValueError(f"{name} must be 2-D, got shape {X.shape}")
+    if X.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {X.dtype}")
+    n, d = (int(k) for k in X.shape)
+    fmt = getattr(X, "format", None)
+    if fmt in ("csr", "csc"):
+        indptr = np.array(X.indptr, copy=True)
+        indices = np.array(X.indices, copy=True)
+        data = np.array(X.data, copy=True)
+        major, minor = (n, d) if fmt == "csr" else (d, n)
+        nnz = _check_compressed(indptr, indices, major, minor, name)
+        if data.ndim != 1 or data.shape[0] < nnz:
+            raise ValueError(f"{name} is not a valid sparse matrix: data has fewer entries "
+                             "than indptr[-1]")
+        indices, data = indices[:nnz], data[:nnz]
+        if fmt == "csc":
+            M = sp.csc_array((data, indices, indptr), shape=(n, d), copy=False).tocsr()
+            indptr, indices, data = M.indptr, M.indices, M.data
+    elif fmt == "coo":
+        coords = getattr(X, "coords", None)
+        row = np.array(X.row if coords is None else coords[0], copy=True)
+        col = np.array(X.col if coords is None else coords[1], copy=True)
+        vals = np.array(X.data, copy=True)
+        if row.ndim != 1 or row.shape != col.shape or row.shape != vals.shape or \
+                (row.size and (row.min() < 0 or row.max() >= n or col.min() < 0 or
+                               col.max() >= d)):
+            raise ValueError(f"{name} has coordinates outside its shape {X.shape}")
+        M = sp.coo_array((vals, (row, col)), shape=(n, d)).tocsr()
+        indptr, indices, data = M.indptr, M.indices, M.data
+    else:                                   # bsr, dia, lil, dok: scipy converts
+        M = X.tocsr()
+        indptr = np.array(M.indptr, copy=True)
+        indices = np.array(M.indices, copy=True)
+        data = np.array(M.data, copy=True)
+        nnz = _check_compressed(indptr, indices, n, d, name)
+        indices, data = indices[:nnz], data[:nnz]
+    itype = np.int32 if (indptr.dtype == np.int32 and indices.dtype == np.int32) else np.int64
+    indptr = np.ascontiguousarray(indptr, dtype=itype)
+    indices = np.ascontiguousarray(indices, dtype=itype)
+    data = np.ascontiguousarray(data, dtype=np.float64)
+    bad = ~np.isfinite(data)
+    if bad.any():
+        k = int(np.argmax(bad))
+        i = int(np.searchsorted(indptr, k, side="right")) - 1
+        raise ValueError(f"{name} has a non-finite value at index ({i}, {int(indices[k])})")
+    out = sp.csr_array((data, indices, indptr), shape=(n, d), copy=False)
+    if not out.has_canonical_format:
+        out.sum_duplicates()               # sorts rows too; on the private copy
+    for a in (out.indptr, out.indices, out.data):
+        a.setflags(write=False)
+    return out
+
+
+def _design(X: Any, name: str = "X") -> Any:
+    """A private copy of a design matrix: a read-only float64 ndarray, or for any
+    scipy.sparse input a canonical CSR array (see :func:`_sparse_design`)."""
+    if sp.issparse(X):
+        return _sparse_design(X, name)
+    return finite_data(X, name, 2)
+
+
+class _LinearModel(_Builtin):
+    """A model on a design matrix X (n samples x d features; dense or CSR) with targets
+    y: least squares, logistic and softmax regression.  The smoothness constants are
+    ``_gram_scale`` lambda_max(X'X/n) + l2."""
+
+    X: Any
+    y: NDArray[np.float64]
+    l2: float
+    n_samples: int
+    n_features: int
+    n_classes: int = 1
+    _kind: int
+    _gram_scale: float = 1.0
+
+    _DENSE_GRAM_MAX_DIM = 512
+
+    def _setup(self, X: Any, y: Any, l2: float) -> None:
+        self.X = _design(X, "X")
         self.y = finite_data(y, "y", 1)
         if self.X.shape[0] < 1:
             raise ValueError("X has no rows")
         if self.y.shape[0] != self.X.shape[0]:
             raise ValueError(f"y has {self.y.shape[0]} values but X has {self.X.shape[0]} rows")
         self.l2 = nonneg(l2, "l2")
-        self.n_samples, self.dim = self.X.shape
-        self._c = CProblem(self._kind, X=self.X, y=self.y, l2=self.l2)
+        self.n_samples, self.n_features = (int(k) for k in self.X.shape)
+        self.dim = self.n_features * self.n_classes
+        K = self.n_classes if self._kind == _KIND_SOFTMAX else 0
+        if self.sparse:
+            self._c = CProblem(self._kind, y=self.y, l2=self.l2,
+                               csr=(self.X.indptr, self.X.indices, self.X.data),
+                               n_features=self.n_features, n_classes=K)
+        else:
+            self._c = CProblem(self._kind, X=self.X, y=self.y, l2=self.l2, n_classes=K)
 
-    _kind = _KIND_LS
-    constant_hessian = True
+    @property
+    def sparse(self) -> bool:
+        """True when X is a scipy.sparse CSR array (the problem never densifies it)."""
+        return bool(sp.issparse(self.X))
 
-    _DENSE_GRAM_MAX_DIM = 512
+    def _describe_data(self) -> str:
+        if self.sparse:
+            return (f"{self.n_samples} samples x {self.n_features} features, sparse, "
+                    f"{self.X.nnz} stored entries")
+        return f"{self.n_samples} samples x {self.n_features} features"
 
     def _gram_operator(self, scale: float) -> Any:
         """``scale X'X/n + l2 I`` times ``s**2`` and ``s``: the data are multiplied by a
         power of two ``s`` when their entries are so small or large that X'X would
         underflow or overflow (exact: it changes no rounding); divide results by s**2."""
-        X, l2, n = self.X, self.l2, self.n_samples
-        amax = float(np.max(np.abs(X))) if X.size else 0.0
+        X, l2, n, d = self.X, self.l2, self.n_samples, self.n_features
+        vals = X.data if self.sparse else X
+        amax = float(np.max(np.abs(vals))) if vals.size else 0.0
         s = 1.0
         if amax > 0 and not 2.0 ** -100 <= amax <= 2.0 ** 100:
             s = math.ldexp(1.0, -math.frexp(amax)[1])
-            X = X * s
         l2s = l2 * s * s
-        if self.dim <= self._DENSE_GRAM_MAX_DIM:
+        if self.sparse:
+            # the implicit operator v -> X'(Xv)/n: one fused pass over the CSR data per
+            # product (C, GIL released), never forming X'X; PSD with a known trace, so
+            # the eigen-solver certifies its bound deterministically
+            c = self._c
+            if s != 1.0:
+                c = CProblem(_KIND_LS, y=np.zeros(n), csr=(X.indptr, X.indices, X.data * s),
+                             n_features=d)
+            trace = scale * float(vals @ vals) * s * s / n + l2s * d
+            g = c.gram
+            f = lambda v: scale * g(v) + l2s * v  # noqa: E731
+            return SymmetricOperator(d, f, psd=True, trace=trace), s
+        if s != 1.0:
+            X = X * s
+        if d <= self._DENSE_GRAM_MAX_DIM:
             # small d: the d x d matrix costs one pass over X and gives the eigen-solver a
             # deterministic upper bound on lambda_max (see EigResult); the Hessian operator
             # of hessian(x) still never forms it
             G = scale * (X.T @ X) / n
-            G.flat[:: self.dim + 1] += l2s
+            G.flat[:: d + 1] += l2s
             return G, s
-        trace = scale * float(np.einsum("ij,ij->", X, X)) / n + l2s * self.dim
+        trace = scale * float(np.einsum("ij,ij->", X, X)) / n + l2s * d
         f = lambda v: scale * (X.T @ (X @ v)) / n + l2s * v  # noqa: E731
-        return SymmetricOperator(self.dim, f, psd=True, trace=trace), s
-
-    _gram_scale = 1.0     # the global bound is lambda_max(scale X'X/n + l2 I)
-
-    def smoothness_source(self) -> str:
-        return (f"lambda_max(X'X/n) + l2, the exact constant Hessian of least squares "
-                f"({self.n_samples} samples x {self.dim} features)")
+        return SymmetricOperator(d, f, psd=True, trace=trace), s
 
     def _global_curvature(self, which: str, **eig_kwargs: Any) -> EigResult:
         op, s = self._gram_operator(self._gram_scale)
@@ -333,38 +454,99 @@ class LeastSquares(_Builtin):
         v = out["value"]
         if not math.isfinite(v) or (res.value != 0.0 and abs(v) < np.finfo(np.float64).tiny):
             what = "overflows" if not math.isfinite(v) or abs(v) > 1 else "underflows"
+            amax = float(np.max(np.abs(self.X.data if self.sparse else self.X)))
             raise ValueError(
                 f"the curvature of this problem {what} double precision: X has entries up "
-                f"to {np.max(np.abs(self.X)):.3g}, so lambda_max(X'X/n) is about "
+                f"to {amax:.3g}, so lambda_max(X'X/n) is about "
                 f"2**{math.log2(abs(res.value)) - 2 * j:.0f}; rescale X (e.g. standardize "
                 "its columns)")
         return dataclasses.replace(res, value=out["value"], residual=out["residual"],
                                    upper_bound=out["upper_bound"],
                                    lower_bound=out["lower_bound"])
 
-    def _hessian_facts(self, x: NDArray[np.float64]) -> tuple[bool, float | None]:
-        return True, self._row_sq.sum() / self.n_samples + self.l2 * self.dim
-
     @property
     def _row_sq(self) -> NDArray[np.float64]:
+        """||x_i||^2 for every sample (cached)."""
         r: NDArray[np.float64] | None = self.__dict__.get("_row_sq_cache")
         if r is None:
-            r = np.einsum("ij,ij->i", self.X, self.X)
+            if self.sparse:
+                X = self.X
+                sq = X.data * X.data
+                rows = np.repeat(np.arange(self.n_samples), np.diff(X.indptr))
+                r = np.bincount(rows, weights=sq, minlength=self.n_samples).astype(np.float64)
+            else:
+                r = np.einsum("ij,ij->i", self.X, self.X)
             self.__dict__["_row_sq_cache"] = r
         return r
+
+    def _gram_matrix(self) -> NDArray[np.float64]:
+        """The d x d matrix X'X/n (dense; for small d)."""
+        G = self.X.T @ self.X
+        G = G.toarray() if sp.issparse(G) else np.asarray(G)
+        return np.asarray(G / self.n_samples, dtype=np.float64)
+
+    def __repr__(self) -> str:
+        extra = f", n_classes={self.n_classes}" if self._kind == _KIND_SOFTMAX else ""
+        nnz = f", sparse nnz={self.X.nnz}" if self.sparse else ""
+        return (f"{type(self).__name__}(n_samples={self.n_samples}, "
+                f"n_features={self.n_features}{extra}, dim={self.dim}, l2={self.l2}{nnz})")
+
+
+class LeastSquares(_LinearModel):
+    """:math:`f(w) = \\tfrac1{2n}\\|Xw - y\\|^2 + \\tfrac{l_2}{2}\\|w\\|^2`.
+
+    Hessian :math:`X^\\top X/n + l_2 I` (constant): :meth:`smoothness` is its exact largest
+    eigenvalue, measured by Lanczos -- on the implicit operator :math:`v \\mapsto
+    X^\\top(Xv)/n + l_2 v` when d > 512 or X is sparse, on the d x d Gram matrix (one
+    pass over X, and a deterministic upper bound) otherwise; :meth:`strong_convexity` its
+    smallest (exact: from the Gram matrix when d <= 1000, by Lanczos otherwise).
+
+    Parameters
+    ----------
+    X : array_like or scipy.sparse matrix, shape (n, d)
+        The design matrix, finite.  Sparse input of any format is kept sparse (a private
+        CSR copy; see the module docstring).
+    y : array_like, shape (n,)
+    l2 : float
+        Ridge penalty (>= 0).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lrcore.problems import LeastSquares
+    >>> X = np.array([[1.0, 0.0], [0.0, 2.0]]); y = np.array([1.0, 2.0])
+    >>> p = LeastSquares(X, y)
+    >>> p.value(np.zeros(2)), round(p.smoothness(), 6)     # (1 + 4) / 4, lambda_max = 4/2
+    (1.25, 2.0)
+    >>> import scipy.sparse as sp                         # the same data, sparse
+    >>> q = LeastSquares(sp.csr_array(X), y)
+    >>> q.value(np.zeros(2)), round(q.smoothness(), 6), q.sparse
+    (1.25, 2.0, True)
+    """
+
+    def __init__(self, X: Any, y: Any, *, l2: float = 0.0) -> None:
+        self._setup(X, y, l2)
+
+    _kind = _KIND_LS
+    constant_hessian = True
+
+    _gram_scale = 1.0     # the global bound is lambda_max(scale X'X/n + l2 I)
+
+    def smoothness_source(self) -> str:
+        return (f"lambda_max(X'X/n) + l2, the exact constant Hessian of least squares "
+                f"({self._describe_data()})")
+
+    def _hessian_facts(self, x: NDArray[np.float64]) -> tuple[bool, float | None]:
+        return True, self._row_sq.sum() / self.n_samples + self.l2 * self.dim
 
     def curvature(self, x: NDArray[Any] | None = None, *, which: str = "LA",
                   **eig_kwargs: Any) -> EigResult:
         return super().curvature(None, which=which, **eig_kwargs)   # constant Hessian
 
     def strong_convexity(self) -> float:
-        if self.dim <= 1000:
-            G = self.X.T @ self.X / self.n_samples
-            return float(np.linalg.eigvalsh(G)[0]) + self.l2
+        if self.n_features <= 1000:
+            return float(np.linalg.eigvalsh(self._gram_matrix())[0]) + self.l2
         return super().strong_convexity()
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(n_samples={self.n_samples}, dim={self.dim}, l2={self.l2})"
 
 
 class Logistic(LeastSquares):
@@ -376,7 +558,7 @@ class Logistic(LeastSquares):
     :math:`X^\\top X/(4n) + l_2 I`, whose largest eigenvalue is :meth:`smoothness` (the
     standard global bound, e.g. Bach 2014); :meth:`local_smoothness` measures the Hessian at
     a point, and :meth:`strong_convexity` is ``l2`` (the loss alone is not strongly convex
-    globally).
+    globally).  ``X`` may be dense or scipy.sparse, as for :class:`LeastSquares`.
 
     Examples
     --------
@@ -403,13 +585,141 @@ class Logistic(LeastSquares):
 
     def smoothness_source(self) -> str:
         return (f"lambda_max(X'X)/(4n) + l2, the global bound on the logistic Hessian "
-                f"({self.n_samples} samples x {self.dim} features)")
+                f"({self._describe_data()})")
 
     def _hessian_facts(self, x: NDArray[np.float64]) -> tuple[bool, float | None]:
-        z = self.X @ x
+        z = np.asarray(self.X @ x)
         sig = 0.5 * (1.0 + np.tanh(0.5 * z))            # sigma(z) without overflow
         dgt = sig * (1.0 - sig)
         return True, float(dgt @ self._row_sq) / self.n_samples + self.l2 * self.dim
+
+    def curvature(self, x: NDArray[Any] | None = None, *, which: str = "LA",
+                  **eig_kwargs: Any) -> EigResult:
+        return Problem.curvature(self, x, which=which, **eig_kwargs)
+
+    def strong_convexity(self) -> float:
+        return self.l2
+
+
+class Softmax(_LinearModel):
+    """Multinomial logistic (softmax) regression over K classes.
+
+    .. math::
+
+        f(W) = \\frac1n \\sum_i \\Big[\\log \\sum_{k=1}^K e^{z_{ik}} - z_{i y_i}\\Big]
+               + \\frac{l_2}{2}\\|W\\|_F^2, \\qquad Z = XW,
+
+    with labels :math:`y_i \\in \\{0, \\dots, K-1\\}` (K = max label + 1; every class must
+    have at least one sample) and weights :math:`W` of shape ``(d, K)``.
+
+    **Parameter layout.** The optimizer sees ``x`` of length ``d * K``: ``W`` flattened
+    row-major (C order), ``W = x.reshape(d, K)``, i.e. ``x[j * K + k]`` is the weight of
+    feature ``j`` for class ``k`` (see :meth:`weights`).  Gradients and Hessian-vector
+    products use the same layout.
+
+    Gradient :math:`X^\\top (P - Y)/n + l_2 W` (:math:`P` the softmax probabilities,
+    :math:`Y` the one-hot labels); Hessian
+    :math:`\\frac1n\\sum_i x_i x_i^\\top \\otimes A(p_i) + l_2 I` with
+    :math:`A(p) = \\mathrm{diag}(p) - pp^\\top`.  Value (stable log-sum-exp), gradient and
+    HVP are C kernels for dense and sparse ``X`` (one pass over a CSR matrix).
+
+    **Smoothness.** Böhning (1992, "Multinomial logistic regression algorithm", Ann. Inst.
+    Statist. Math. 44(1), 197-200, Lemma) bounds the log-sum-exp Hessian in the Loewner
+    order: :math:`A(p) \\preceq \\tfrac12 (I - \\mathbf{1}\\mathbf{1}^\\top/K)`, whose
+    largest eigenvalue is 1/2.  Hence :math:`\\nabla^2 f \\preceq (X^\\top X/n) \\otimes
+    \\tfrac12 (I - \\mathbf{1}\\mathbf{1}^\\top/K) + l_2 I` and :meth:`smoothness` is
+    :math:`L = \\lambda_{\\max}(X^\\top X/n)/2 + l_2` (the Lanczos estimate of the implicit
+    Gram operator).  The constant 1/2 cannot be lowered: :math:`A(p)` reaches eigenvalue
+    1/2 when p puts mass 1/2 on two classes.  At :math:`W = 0` (uniform p) the Hessian is
+    :math:`(X^\\top X/n) \\otimes (I - \\mathbf{1}\\mathbf{1}^\\top/K)/K`, with largest
+    eigenvalue :math:`\\lambda_{\\max}(X^\\top X/n)/K`: there the bound is K/2 times the
+    local curvature (K = 2 is the logistic bound 1/4 per class pair, tight at 0).
+
+    :meth:`strong_convexity` is ``l2``: the loss is invariant under
+    :math:`W \\to W + c\\mathbf{1}^\\top`, so without ``l2`` its Hessian is singular.
+
+    Parameters
+    ----------
+    X : array_like or scipy.sparse matrix, shape (n, d)
+        Dense or sparse, as for :class:`LeastSquares`.
+    y : array_like of int, shape (n,)
+        Class labels 0..K-1 (integer values; floats such as 2.0 are accepted).
+    l2 : float
+        Ridge penalty on every weight (>= 0).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lrcore.problems import Softmax
+    >>> X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]); y = np.array([0, 1, 2])
+    >>> p = Softmax(X, y)
+    >>> p.n_classes, p.dim                       # W is 2 x 3, flattened row-major
+    (3, 6)
+    >>> round(p.value(np.zeros(p.dim)), 6)       # log 3 at W = 0
+    1.098612
+    >>> L = p.smoothness()                       # lambda_max(X'X/n) / 2
+    >>> bool(np.isclose(L, np.linalg.eigvalsh(X.T @ X / 3)[-1] / 2))
+    True
+    >>> p.weights(np.arange(6.0))
+    array([[0., 1., 2.],
+           [3., 4., 5.]])
+    """
+
+    _kind = _KIND_SOFTMAX
+    constant_hessian = False
+    _gram_scale = 0.5     # A(p) <= (I - 11'/K)/2 (Bohning 1992)
+
+    def __init__(self, X: Any, y: Any, *, l2: float = 0.0) -> None:
+        y_arr = np.asarray(y)
+        if y_arr.ndim != 1:
+            raise ValueError(f"y must be 1-D, got shape {y_arr.shape}")
+        if y_arr.dtype.kind not in "biuf":
+            raise TypeError(f"y must hold integer class labels, got dtype {y_arr.dtype}")
+        yf = y_arr.astype(np.float64)
+        bad = ~(np.isfinite(yf) & (yf >= 0) & (yf == np.floor(yf)))
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ValueError(f"y must hold class labels 0, 1, ..., K-1, got "
+                             f"{y_arr[i].item()!r} at index {i}")
+        if yf.size == 0:
+            raise ValueError("y is empty")
+        K = int(yf.max()) + 1
+        if K < 2:
+            raise ValueError("y must hold at least two classes (labels 0..K-1, K >= 2); "
+                             "every label is 0")
+        if K > 2**24:
+            raise ValueError(f"y has a label {K - 1}: too many classes")
+        counts = np.bincount(yf.astype(np.int64), minlength=K)
+        empty = np.flatnonzero(counts == 0)
+        if empty.size:
+            raise ValueError(f"class {int(empty[0])} has no samples (labels must be 0..{K - 1}, "
+                             f"every class used; {empty.size} of the {K} are missing)")
+        self.n_classes = K
+        self._setup(X, yf, l2)
+
+    def weights(self, x: NDArray[Any]) -> NDArray[np.float64]:
+        """The weight matrix W, shape ``(n_features, n_classes)``, of the parameters x
+        (a reshaped view of the validated x)."""
+        return self._x(x).reshape(self.n_features, self.n_classes)
+
+    def probabilities(self, x: NDArray[Any]) -> NDArray[np.float64]:
+        """The softmax probabilities P (n_samples x n_classes) at x."""
+        Z = np.asarray(self.X @ self.weights(x))
+        Z = Z - Z.max(axis=1, keepdims=True)
+        E = np.exp(Z)
+        out: NDArray[np.float64] = E / E.sum(axis=1, keepdims=True)
+        return out
+
+    def smoothness_source(self) -> str:
+        return (f"lambda_max(X'X/n)/2 + l2, the global bound on the softmax Hessian "
+                f"(Bohning 1992: diag(p) - pp' <= (I - 11'/K)/2; {self._describe_data()}, "
+                f"{self.n_classes} classes)")
+
+    def _hessian_facts(self, x: NDArray[np.float64]) -> tuple[bool, float | None]:
+        # tr(x_i x_i' (x) A(p_i)) = ||x_i||^2 sum_k p_ik (1 - p_ik)
+        P = self.probabilities(x)
+        t = np.einsum("ik,ik->i", P, 1.0 - P)
+        return True, float(t @ self._row_sq) / self.n_samples + self.l2 * self.dim
 
     def curvature(self, x: NDArray[Any] | None = None, *, which: str = "LA",
                   **eig_kwargs: Any) -> EigResult:

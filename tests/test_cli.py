@@ -7,6 +7,7 @@ import tempfile
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 import lrcore
 from lrcore import cli
@@ -197,3 +198,253 @@ def test_plot_writes_a_png(tmp_path, capsys):
     assert cli.main(["schedule", "onecycle", "--max_lr", "0.1", "--total_steps", "100",
                      "--plot", str(tmp_path / "s.png")]) == 0
     assert os.path.getsize(tmp_path / "s.png") > 5_000
+
+
+# ----------------------------------------------------------------------------------------
+# sparse data, --model auto and softmax, advice sentences
+# ----------------------------------------------------------------------------------------
+
+def analyze_json(capsys, *args):
+    code = cli.main(["analyze", *args, "--json"])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    return json.loads(out.out)
+
+
+def write_svmlight(path, X, y):
+    X = sp.csr_array(X)
+    with open(path, "w") as f:
+        for i in range(X.shape[0]):
+            a, b = X.indptr[i], X.indptr[i + 1]
+            pairs = " ".join(f"{j + 1}:{float(v)!r}" for j, v in zip(X.indices[a:b], X.data[a:b]))
+            f.write(f"{y[i]:g} {pairs}\n")
+    return str(path)
+
+
+def sparse_classes(n=300, d=40, K=2, seed=0, noise=1.0):
+    rng = np.random.default_rng(seed)
+    X = sp.random_array((n, d), density=0.15, format="csr", rng=rng,
+                        data_sampler=lambda size: rng.random(size) + 0.1)
+    W = rng.normal(size=(d, K))
+    Z = X @ W + noise * rng.normal(size=(n, K))
+    return X, Z.argmax(axis=1)
+
+
+def test_analyze_svmlight_stays_sparse_and_matches_the_api(tmp_path, capsys):
+    from lrcore.problems import Logistic
+    X, y = sparse_classes(n=400, d=60, K=2, noise=3.0)
+    path = write_svmlight(tmp_path / "d.svm", X, 2 * y - 1)          # labels -1 / +1
+    rep = analyze_json(capsys, path)                                  # no --target, auto
+    p = rep["problem"]
+    assert p["model"] == "logistic" and p["sparse"] and p["nnz"] == X.nnz
+    assert "two values (-1, 1)" in p["model_choice"] and "-1 -> 0 and 1 -> 1" in p["model_choice"]
+    L = Logistic(X, y.astype(float)).smoothness()
+    assert rep["curvature"]["L"] == pytest.approx(L, rel=1e-9)
+    assert rep["design"]["density"] == pytest.approx(X.nnz / (X.shape[0] * X.shape[1]))
+    r = run("analyze", path)
+    assert r.returncode == 0, r.stderr
+    assert f"(sparse: {X.nnz} stored entries" in r.stdout and "advice      - steps:" in r.stdout
+
+
+def test_analyze_sparse_npz_softmax_standardized_without_centering(tmp_path, capsys):
+    from lrcore._tabular import scale_sparse
+    from lrcore.problems import Softmax
+    X, y = sparse_classes(n=300, d=30, K=4, seed=1)
+    path = tmp_path / "d.npz"
+    sp.save_npz(path, sp.hstack([X, sp.csr_array(y[:, None].astype(float))], format="csr"))
+    rep = analyze_json(capsys, str(path), "--target", "-1", "--standardize", "--l2", "1e-3")
+    p = rep["problem"]
+    assert p["model"] == "softmax" and p["n_classes"] == 4 and p["sparse"]
+    assert p["n_parameters"] == 30 * 4
+    assert "without centering" in p["standardization"]
+    Xs, _, _ = scale_sparse(X)
+    assert rep["curvature"]["L"] == pytest.approx(Softmax(Xs, y, l2=1e-3).smoothness(),
+                                                  rel=1e-9)
+    assert "Bohning" in rep["curvature"]["what"]
+    assert rep["stability"]["recommended"]["status"] == "converged"
+    r = run("analyze", str(path), "--target", "-1", "--standardize", "--model", "softmax")
+    assert r.returncode == 0, r.stderr
+    assert "scaling     scaled to unit variance without centering" in r.stdout
+    assert "softmax ==" in r.stdout
+
+
+@pytest.mark.parametrize("target,model,phrase", [
+    ("float", "least-squares", "non-integer values: least squares"),
+    ("binary", "logistic", "two values (0, 1): logistic regression"),
+    ("classes", "softmax", "3 integer classes (2, 5, 9): softmax"),
+    ("counts", "least-squares", "distinct integer values (more than"),
+])
+def test_model_auto_says_what_it_chose(tmp_path, capsys, target, model, phrase):
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(120, 3))
+    y = {"float": X @ [1.0, 2.0, -1.0] + rng.normal(size=120),
+         "binary": (X[:, 0] + rng.normal(size=120) > 0).astype(float),
+         "classes": np.array([2, 5, 9])[rng.integers(0, 3, size=120)].astype(float),
+         "counts": np.arange(120.0)}[target]
+    path = write_csv(tmp_path / "d.csv", X, y, ["a", "b", "c"], target="y")
+    rep = analyze_json(capsys, path, "--target", "y")
+    assert rep["problem"]["model"] == model
+    assert phrase in rep["problem"]["model_choice"]
+    if target == "classes":
+        assert "renumbered 0..2" in rep["problem"]["model_choice"]
+    # explicit --model: no choice sentence
+    if model != "softmax":
+        rep = analyze_json(capsys, path, "--target", "y", "--model", model)
+        assert rep["problem"]["model_choice"] is None
+
+
+def advice(rep, kind):
+    found = [a for a in rep["advice"] if a["kind"] == kind]
+    return found[0] if found else None
+
+
+def test_advice_ill_conditioned_design_and_steps(tmp_path, capsys):
+    rng = np.random.default_rng(3)
+    n = 200
+    X = np.column_stack([rng.normal(size=n), 1000 * rng.normal(size=n) + 5000,
+                         0.01 * rng.normal(size=n)])
+    y = X @ [1.0, 0.001, 100.0] + rng.normal(size=n)
+    path = write_csv(tmp_path / "raw.csv", X, y, ["a", "b", "c"], target="y")
+    rep = analyze_json(capsys, path, "--target", "y", "--intercept")
+    a = advice(rep, "conditioning")
+    G = np.column_stack([X, np.ones(n)])
+    ev = np.linalg.eigvalsh(G.T @ G / n)
+    assert a["condition_number"] == pytest.approx(ev[-1] / ev[0], rel=1e-6)
+    from lrcore.datasets import standardize_columns
+    S = np.column_stack([standardize_columns(X), np.ones(n)])
+    es = np.linalg.eigvalsh(S.T @ S / n)
+    assert a["condition_number_standardized"] == pytest.approx(es[-1] / es[0], rel=1e-6)
+    assert f"condition number {cli._sci(a['condition_number'])}" in a["text"]
+    assert f"with --standardize it would be {cli._sci(es[-1] / es[0])}" in a["text"]
+    s = advice(rep, "steps")
+    kappa = rep["rates"]["L_upper"] / rep["curvature"]["mu"]
+    assert s["kappa"] == pytest.approx(max(kappa, rep["rates"]["L"] / rep["curvature"]["mu"]))
+    assert s["theory_steps"] == pytest.approx(s["kappa"] * np.log(1e6))
+    assert "kappa ln(1/eps)" in s["text"] and cli._sci(s["theory_steps"]) in s["text"]
+    # the run at the recommended rate does not get there in its steps: extrapolated
+    assert not s["reached"] and s["run_steps"] == rep["stability"]["recommended"]["steps"]
+    assert 0 < s["measured_rate"] < 1 and s["measured_steps"] > s["run_steps"]
+    assert f"extrapolates to about {cli._sci(s['measured_steps'])} steps" in s["text"]
+    assert rep["stability"]["recommended"]["status"] == "stalled"
+    assert "the 'stalled' verdict above means converging" in s["text"]
+    # standardized: no conditioning sentence, and far fewer steps -- measured directly
+    rep2 = analyze_json(capsys, path, "--target", "y", "--intercept", "--standardize")
+    assert advice(rep2, "conditioning") is None
+    s2 = advice(rep2, "steps")
+    assert s2["theory_steps"] < s["theory_steps"] / 1e3
+    assert s2["reached"] and 0 < s2["measured_steps"] <= s2["theory_steps"]
+    assert f"after {s2['measured_steps']} steps" in s2["text"]
+    # the text report carries the same sentences
+    r = run("analyze", path, "--target", "y", "--intercept")
+    assert "advice      - ill-conditioned design: condition number" in r.stdout
+    assert "advice      - steps: gradient descent at the recommended rate" in r.stdout
+
+
+def test_advice_steps_for_momentum_at_its_optimal_pair(tmp_path, capsys):
+    X, y, names = load_diabetes(standardize=True)
+    path = write_csv(tmp_path / "d.csv", X, y, names)
+    rep = analyze_json(capsys, path, "--target", "target", "--method", "heavy_ball",
+                       "--momentum", "0.5", "--model", "least-squares")
+    s = advice(rep, "steps")
+    L = max(rep["rates"]["L"], rep["rates"]["L_upper"])
+    mu = rep["curvature"]["mu"]
+    assert s["theory_steps"] == pytest.approx(np.sqrt(L / mu) * np.log(1e6))
+    assert s["optimal_lr"] == pytest.approx(4 / (np.sqrt(L) + np.sqrt(mu)) ** 2)
+    assert s["optimal_momentum"] == pytest.approx(
+        ((np.sqrt(L) - np.sqrt(mu)) / (np.sqrt(L) + np.sqrt(mu))) ** 2)
+    assert "heavy_ball at its optimal pair" in s["text"] and "sqrt(kappa)" in s["text"]
+    assert "with momentum 0.5" in s["text"]
+
+
+def test_advice_separable_classes(tmp_path, capsys):
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(80, 2))
+    y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(float)         # separable through the origin
+    path = write_csv(tmp_path / "sep.csv", X, y, ["a", "b"], target="y")
+    rep = analyze_json(capsys, path, "--target", "y")
+    a = advice(rep, "separable")
+    assert a is not None and a["n_classes"] == 2 and rep["design"]["separable"] is True
+    assert "--l2" in a["text"] and "no minimizer" in a["text"]
+    rep = analyze_json(capsys, path, "--target", "y", "--l2", "1e-3")
+    assert advice(rep, "separable") is None
+    # overlapping classes: not separable, no sentence (decided by the linear program)
+    y2 = y.copy()
+    y2[:10] = 1 - y2[:10]
+    path2 = write_csv(tmp_path / "mix.csv", X, y2, ["a", "b"], target="y")
+    rep = analyze_json(capsys, path2, "--target", "y")
+    assert advice(rep, "separable") is None and rep["design"]["separable"] is False
+    # three classes, separable: softmax
+    y3 = np.digitize(X[:, 0], [-0.5, 0.5]).astype(float)
+    path3 = write_csv(tmp_path / "sep3.csv", X, y3, ["a", "b"], target="y")
+    rep = analyze_json(capsys, path3, "--target", "y", "--intercept")
+    assert rep["problem"]["model"] == "softmax"
+    assert advice(rep, "separable")["n_classes"] == 3
+
+
+def test_advice_constant_and_duplicate_columns(tmp_path, capsys):
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(60, 2))
+    Xc = np.column_stack([X, np.zeros(60), X[:, 0], np.full(60, 3.0)])
+    y = X @ [1.0, -1.0] + rng.normal(size=60)
+    path = write_csv(tmp_path / "d.csv", Xc, y, ["a", "b", "zero", "a_copy", "three"],
+                     target="y")
+    rep = analyze_json(capsys, path, "--target", "y", "--l2", "0.01")
+    c = advice(rep, "constant_columns")
+    assert c["count"] == 2 and c["columns"] == ["zero", "three"]
+    assert "zero = 0" in c["text"] and "three = 3" in c["text"]
+    d = advice(rep, "duplicate_columns")
+    assert d["count"] == 1 and d["pairs"] == [["a", "a_copy"]]
+    assert "a = a_copy" in d["text"]
+    # the same in sparse form (svmlight): an all-zero column and a duplicate
+    Xs = np.column_stack([np.abs(X), np.zeros(60), np.abs(X[:, 1])])
+    svm = write_svmlight(tmp_path / "d.svm", Xs, (y > 0).astype(float))
+    rep = analyze_json(capsys, svm, "--l2", "0.01")
+    assert advice(rep, "constant_columns")["columns"] == ["x3"]
+    assert advice(rep, "duplicate_columns")["pairs"] == [["x2", "x4"]]
+
+
+def test_json_carries_the_numbers_of_every_sentence(tmp_path, capsys):
+    X, y, names = load_breast_cancer()
+    path = write_csv(tmp_path / "bc.csv", X, y, names)
+    rep = analyze_json(capsys, path, "--target", "target", "--intercept")
+    kinds = {a["kind"] for a in rep["advice"]}
+    assert {"conditioning", "steps", "separable"} <= kinds
+    for a in rep["advice"]:
+        assert a["text"].endswith(".")
+        numbers = [v for k, v in a.items() if k not in ("kind", "text", "how")]
+        assert numbers, a["kind"]
+    for key in ("condition_number", "condition_number_standardized", "gram_lambda_max",
+                "gram_lambda_min", "constant_columns", "duplicate_columns", "separable"):
+        assert key in rep["design"]
+
+
+SOFTMAX_BAD = [
+    ("negative label", "a,target\n1,0\n2,1\n3,-1\n", ["--model", "softmax"],
+     "must hold class labels 0, 1, ..., K-1 for --model softmax; row 4 has -1"),
+    ("fractional label", "a,target\n1,0\n2,1.5\n3,1\n", ["--model", "softmax"],
+     "for --model softmax; row 3 has 1.5"),
+    ("empty class", "a,target\n1,0\n2,1\n3,3\n4,3\n", ["--model", "softmax"],
+     "class 2 has no samples (labels run 0..3"),
+    ("one class", "a,target\n1,0\n2,0\n", ["--model", "softmax"], "holds only class 0"),
+    ("constant target", "a,target\n1,4\n2,4\n", ["--model", "auto"],
+     "has the same value (4) in every row"),
+    ("logistic labels", "a,target\n1,0\n2,1\n3,2\n", ["--model", "logistic"],
+     "must hold 0/1 labels for --model logistic; row 4 has 2"),
+]
+
+
+@pytest.mark.parametrize("desc,content,extra,msg", SOFTMAX_BAD, ids=[b[0] for b in SOFTMAX_BAD])
+def test_bad_labels_one_line_exit_2(tmp_path, capsys, desc, content, extra, msg):
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    code = cli.main(["analyze", str(path), "--target", "target", *extra])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert msg in err, err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_target_is_required_except_for_svmlight(tmp_path, capsys):
+    path = write_csv(tmp_path / "d.csv", np.ones((3, 1)), np.arange(3.0), ["a"])
+    assert cli.main(["analyze", path]) == 2
+    assert "--target is required" in capsys.readouterr().err

@@ -716,35 +716,71 @@ typedef void (*lrc_dgemv_fn)(char *trans, int *m, int *n, double *alpha, double 
                              double *x, int *incx, double *beta, double *y, int *incy);
 typedef void (*lrc_dsymv_fn)(char *uplo, int *n, double *alpha, double *a, int *lda,
                              double *x, int *incx, double *beta, double *y, int *incy);
+typedef void (*lrc_dgemm_fn)(char *transa, char *transb, int *m, int *n, int *k,
+                             double *alpha, double *a, int *lda, double *b, int *ldb,
+                             double *beta, double *c, int *ldc);
 typedef struct {
     lrc_dgemv_fn dgemv;
     lrc_dsymv_fn dsymv;
+    lrc_dgemm_fn dgemm;    /* dense softmax problems only (may be NULL otherwise)      */
 } lrc_blas;
 
 #define LRC_PROBLEM_QUADRATIC 0     /* f = x'Ax/2 - b'x                                    */
 #define LRC_PROBLEM_LEAST_SQUARES 1 /* f = ||Xw - y||^2/(2n) + l2 ||w||^2/2                */
 #define LRC_PROBLEM_LOGISTIC 2      /* f = mean(log(1 + e^z) - y z) + l2 ||w||^2/2, z = Xw  */
+#define LRC_PROBLEM_SOFTMAX 3       /* f = mean(log sum_k e^{z_ik} - z_{i,y_i})
+                                     *     + l2 ||W||^2/2,  Z = X W,  labels y_i in 0..K-1  */
 
-/* A built-in objective.  Arrays are row-major float64 and owned by the caller; `work` must
- * hold lrc_problem_workspace_size() doubles.  Not shared between threads while in use
- * (work); copy the struct and give each copy its own work to share the data.          */
+/* How the design matrix X of least squares, logistic and softmax problems is stored. */
+#define LRC_DESIGN_DENSE 0 /* X: n_samples x n_features, row-major                          */
+#define LRC_DESIGN_CSR32 1 /* CSR: indptr, indices int32_t; data double                     */
+#define LRC_DESIGN_CSR64 2 /* CSR: indptr, indices int64_t; data double                     */
+
+/* A built-in objective.  Arrays are float64 and owned by the caller; `work` must hold
+ * lrc_problem_workspace_size() doubles.  Not shared between threads while in use (work);
+ * copy the struct and give each copy its own work to share the data.
+ *
+ * n_features is dim for least squares and logistic regression, dim / n_classes for the
+ * softmax, whose parameters are the n_features x n_classes matrix W stored row-major
+ * (W[j][k] at w[j * n_classes + k]: the K weights of feature j are contiguous).
+ *
+ * CSR (design LRC_DESIGN_CSR32/64): row i of X holds data[k] in column indices[k] for
+ * k in [indptr[i], indptr[i+1]); indptr has n_samples + 1 entries, indptr[0] == 0 and
+ * never decreases; every index lies in [0, n_features) (not checked here: the binding
+ * checks them once); indices may come in any order within a row, explicit zeros are
+ * harmless and duplicates add.  Every operation reads X once.  With nthreads != 1 (0:
+ * the OpenMP default of the calling thread when the function runs -- the same value
+ * lrc_problem_workspace_size reads) rows are split across threads by stored entries
+ * once the data are large enough (LRC_OMP_MIN_N entries, and many more entries than
+ * parameters); each extra thread accumulates into its own slice of `work`, and the
+ * slices are added in thread order, so results depend on the thread count but are
+ * reproducible for a given one.  Dense designs use the caller's BLAS (dgemv; for the
+ * softmax dgemm when n_features * n_classes > 32768, a row-by-row C loop below) and
+ * ignore nthreads.                                                                    */
 typedef struct {
     int kind;
     ptrdiff_t n_samples;   /* rows of X (unused for quadratics)                           */
     ptrdiff_t dim;         /* number of parameters                                        */
     const double *A;       /* quadratic: dim x dim symmetric, row-major (full matrix)       */
     const double *b;       /* quadratic: linear term, or NULL for 0                       */
-    const double *X;       /* n_samples x dim                                             */
-    const double *y;       /* n_samples targets (logistic: 0/1)                           */
+    const double *X;       /* dense design: n_samples x n_features, row-major             */
+    const double *y;       /* n_samples targets (logistic: 0/1; softmax: 0..n_classes-1)  */
     double l2;
     double *work;
     lrc_blas blas;
+    int design;            /* LRC_DESIGN_* (0, dense, when the struct is zeroed)           */
+    const void *indptr;    /* CSR: int32_t or int64_t as `design` says                    */
+    const void *indices;
+    const double *data;
+    ptrdiff_t n_classes;   /* softmax: K >= 2, dim = n_features * K (unused otherwise)    */
+    int nthreads;          /* CSR: 1 serial, k > 1 at most k threads, 0 OpenMP default     */
 } lrc_problem;
 
 /* Evaluation status (in *status or returned): LRC_OK; LRC_NONFINITE when the result
  * holds NaN or Inf (the result is fully written: f, and g or out, are returned as
  * computed; this is how an overflowing objective reports itself, not an error); or
- * LRC_EINVAL for an invalid problem or NULL pointer (nothing written, NaN returned).   */
+ * LRC_EINVAL for an invalid problem, a NULL pointer or a softmax label outside
+ * [0, n_classes) (nothing meaningful written, NaN returned).                          */
 int lrc_problem_workspace_size(const lrc_problem *p, size_t *size);
 /* f(w) and g = grad f(w); LRC_NONFINITE when f or any g_i is NaN/Inf.                   */
 double lrc_problem_value_grad(const lrc_problem *p, const double *w, double *g, int *status);
@@ -752,6 +788,10 @@ double lrc_problem_value_grad(const lrc_problem *p, const double *w, double *g, 
 double lrc_problem_value(const lrc_problem *p, const double *w, int *status);
 /* out = (Hessian of f at w) v; LRC_NONFINITE when some out_i is NaN/Inf. */
 int lrc_problem_hvp(const lrc_problem *p, const double *w, const double *v, double *out);
+/* out = X^T X v / n_samples for v, out of n_features doubles (least squares, logistic,
+ * softmax): the Gram operator whose largest eigenvalue gives their smoothness constants
+ * (times 1, 1/4, 1/2, plus l2).  LRC_NONFINITE when some out_i is NaN/Inf.            */
+int lrc_problem_gram(const lrc_problem *p, const double *v, double *out);
 
 /* Drive a descend machine (after lrc_descend_init, with s->n == p->dim) with the
  * problem's value and gradient.  Returns the machine's final status, or LRC_PAUSED once

@@ -129,7 +129,11 @@ cdef extern from "lrcore.h" nogil:
     int lrc_rule_step(lrc_rule_state *st, double *x, const double *g, double f)
 
 
-_METHODS = {"gd": 0, "heavy_ball": 1, "nesterov": 2, "adam": 3}
+#: the optimizer methods of the C loop by name (lrcore._validation checks its table against
+#: this one when it is imported, as the status codes are checked against lrcore.h)
+METHOD_CODES = {"gd": LRC_METHOD_GD, "heavy_ball": LRC_METHOD_HEAVY_BALL,
+                "nesterov": LRC_METHOD_NESTEROV, "adam": LRC_METHOD_ADAM}
+_METHODS = METHOD_CODES
 _OUTCOMES = {0: "completed", 1: "converged", 2: "diverged", 3: "stopped"}
 #: why a rule ended a run (LRC_STOP_*)
 _REASONS = {0: None, 1: "line_search_failed", 2: "no_curvature", 3: "target_reached",

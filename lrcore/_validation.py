@@ -64,8 +64,8 @@ LEGACY_OPTIMIZERS: Mapping[str, tuple[str, float]] = {
 
 
 def _check_c_codes() -> None:
-    c = getattr(_core, "METHOD_CODES", None)
-    if c is not None and dict(c) != dict(METHOD_CODES):
+    c = _core.METHOD_CODES
+    if dict(c) != dict(METHOD_CODES):
         raise ImportError(f"lrcore._core and lrcore._validation disagree on the optimizer "
                           f"method codes: {dict(c)} vs {dict(METHOD_CODES)}")
 

@@ -1288,6 +1288,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_schedule(args, extra)
         if extra:
             ap.error(f"unrecognized arguments: {' '.join(extra)}")
+        if args.momentum is None and args.method in ("heavy_ball", "nesterov"):
+            args.momentum = 0.9          # the default --help promises for the momentum methods
         try:
             optimizer_method(args.method, args.momentum)
             nonneg(getattr(args, "l2", 0.0), "l2")

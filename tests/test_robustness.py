@@ -405,6 +405,13 @@ class _nullcontext:
         return False
 
 
+def test_cli_momentum_methods_default_to_0_9(csvs, capsys):
+    assert cli.main(["analyze", csvs["ok"], "--target", "y", "--model", "least-squares",
+                     "--method", "nesterov", "--json"]) == 0
+    import json
+    assert json.loads(capsys.readouterr().out)["rates"]["momentum"] == 0.9
+
+
 def test_cli_huge_features_work_when_standardized(csvs, capsys):
     assert cli.main(["analyze", csvs["huge"], "--target", "y", "--model", "least-squares",
                      "--standardize"]) == 0

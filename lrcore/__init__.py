@@ -30,7 +30,7 @@ from lrcore import (
     stability,
 )
 from lrcore.curvature import EigResult, hvp_operator, top_eigenvalue
-from lrcore.problems import LeastSquares, Logistic, Problem, Quadratic
+from lrcore.problems import LeastSquares, Logistic, Problem, Quadratic, Softmax
 from lrcore.rates import CertificationWarning, SafeRate, max_stable_lr, optimal_lr, safe_lr
 from lrcore.stability import check_stability, descend, stability_boundary, sweep
 from lrcore.optim import (
@@ -97,6 +97,7 @@ __all__ = [
     "Logistic",
     "Problem",
     "Quadratic",
+    "Softmax",
     "SafeRate",
     "CertificationWarning",
     "max_stable_lr",

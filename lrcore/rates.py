@@ -326,7 +326,11 @@ def safe_lr(target: Any, *, method: str = "gd", momentum: float = 0.0, x: Any = 
         else:
             sa = {k: v for k, v in eig_kwargs.items() if k not in ("v0",)}
             try:
-                if op is None:
+                if op is None or (problem is not None and problem.global_smoothness
+                                  and second_moment is None):
+                    # the global constant; at a point of a convex built-in problem it is a
+                    # lower bound on the local one (a measurement of the smallest eigenvalue
+                    # of a degenerate Hessian can take thousands of products)
                     m = float(problem.strong_convexity())   # type: ignore[union-attr]
                 else:
                     m = float(top_eigenvalue(op, which="SA", method=solver, **sa).value)

@@ -564,16 +564,41 @@ def _poly_eps(n: int, k: float, delta: float, zeta: float, chebyshev: bool) -> f
 
 
 def _first_cycle_for(n: int, rtol: float, psd: bool, random_start: bool,
-                     v0_mix: float = V0_MIX) -> int:
+                     v0_mix: float = V0_MIX, op_eps: float = float(np.finfo(np.float64).eps),
+                     neg_ratio: float = 0.0) -> int:
     """Length of a first Lanczos cycle whose probabilistic bound is within ``rtol`` of the
-    top Ritz value: ``1/(1-e) <= 1 + rtol`` for a PSD operator, ``(1+e)/(1-e) <= 1 + rtol``
-    otherwise (the shift N ~ lambda_max, with the failure probability split in two)."""
-    delta = BOUND_FAILURE_PROBABILITY if psd else BOUND_FAILURE_PROBABILITY / 2
-    target = rtol / (1.0 + rtol) if psd else rtol / (2.0 + rtol)
+    top Ritz value (see :func:`_bounds`), predicted for a spectrum whose negative part is
+    small next to lambda_max (the case of loss Hessians):
+
+    - PSD: ``theta / (1 - e)``, so ``1/(1-e) - 1``;
+    - otherwise: the shift ``s = e N / (1 - e)`` with ``N ~ theta / sqrt(1 - e')`` (the A^2
+      bound of the half-length space), then ``(theta + e s) / (1 - e)``, the failure
+      probability split in three;
+
+    plus the rounding allowance ``64 sqrt(n) op_eps`` (relative).  ``neg_ratio`` is
+    ``max(0, -lambda_min) / lambda_max`` when known (from an earlier run): the shift then
+    carries it, ``s = (e N + neg_ratio theta) / (1 - e)``."""
+    delta = BOUND_FAILURE_PROBABILITY if psd else BOUND_FAILURE_PROBABILITY / 3
     zeta = 1.0 if random_start else (1.0 + v0_mix) / v0_mix
+    slack = 64.0 * math.sqrt(n) * op_eps
+
+    def eps(k: float) -> float:
+        return _kw_eps(n, int(k), delta) if random_start else \
+            _poly_eps(n, k, delta, zeta, True)
+
     for k in range(2, LRC_EIG_MAX_NCV + 1):
-        e = _kw_eps(n, k, delta) if random_start else _poly_eps(n, k, delta, zeta, True)
-        if e <= target:
+        e = eps(k)
+        if e >= 1.0:
+            continue
+        if psd:
+            over = 1.0 / (1.0 - e) - 1.0
+        else:
+            eh = eps((k + 1) // 2)
+            if eh >= 1.0:
+                continue
+            shift = (e / math.sqrt(1.0 - eh) + neg_ratio) / (1.0 - e)
+            over = (1.0 + e * shift) / (1.0 - e) - 1.0
+        if over + 2.0 * slack <= rtol:
             return k
     return LRC_EIG_MAX_NCV
 
@@ -708,12 +733,23 @@ def _bounds(res: dict[str, Any], op: _Op, which: str, random_start: bool, psd: b
                 if ep < 1.0:
                     cands.append((max(thM1, 0.0) / (1 - ep), "probabilistic"))
             else:
-                # N >= ||A||: the entries' bound when known, else (or if tighter) the
-                # A^2 bound from the same Krylov space; half the failure budget each
-                N = min(norm_det, norm_bound(delta / 2))
-                ep = eps_for(k1, delta / 2)
+                # Kuczynski-Wozniakowski needs a PSD operator: apply it to M + s I with a
+                # certified shift s >= max(0, -lambda_min(M)), itself from the theorem on
+                # N I - M (PSD for N >= ||A||) over the same Krylov space:
+                #   lambda_max(N I - M) = N - lambda_min(M) <= (N - theta_min)/(1 - e),
+                #   lambda_max(M) <= (theta_max + e s)/(1 - e).
+                # N is the entries' bound when known (deterministic), else (or if
+                # tighter) the A^2 bound; the failure budget is split between the
+                # probabilistic steps (docs/curvature.md)
+                nb = norm_bound(delta / 3)
+                det_N = norm_det <= nb
+                N = norm_det if det_N else nb
+                dl = delta / 2 if det_N else delta / 3
+                ep = eps_for(k1, dl)
                 if ep < 1.0 and math.isfinite(N):
-                    cands.append(((thM1 + ep * N) / (1 - ep), "probabilistic"))
+                    thm1 = float(np.min(sigma * th1))
+                    shift = max(0.0, (N - thm1) / (1 - ep) - N)
+                    cands.append(((thM1 + ep * shift) / (1 - ep), "probabilistic"))
     elif res["method"] == "power":
         k1 = int(res["power_k1"])
         # ||A x_k||^2 is the Rayleigh quotient of B = A^2 at B^((k1-1)/2) v
@@ -843,7 +879,7 @@ def _top_eigenvalue(A: Any, *, which: str = "LA", method: str = "lanczos", tol: 
     if bound_rtol is not None and method == "lanczos" and which != "SA":
         budget = DEFAULT_MAXITER if maxiter is None else integer(maxiter, "maxiter", 1)
         need = _first_cycle_for(op.n, positive(bound_rtol, "bound_rtol"), psd, v0 is None,
-                                mix)
+                                mix, op.op_eps)
         k = max(integer(k, "ncv", 2, LRC_EIG_MAX_NCV),
                 min(need, budget, op.n, LRC_EIG_MAX_NCV))
         ncv, certify = k, True
@@ -856,6 +892,27 @@ def _top_eigenvalue(A: Any, *, which: str = "LA", method: str = "lanczos", tol: 
     # bounds of s * A (the data the solver saw; stats are of the scaled data), then A's
     lo, hi, kind, fp = _bounds(res, op, which, v0 is None, psd,
                                None if trace is None else trace * s, mix)
+    if bound_rtol is not None and certify and kind == "probabilistic" and not psd and \
+            which == "LA" and hi - res["value"] > bound_rtol * abs(res["value"]):
+        # the first cycle was sized for a small negative spectrum; it is larger: one more
+        # run, from a fresh random start, with the cycle the measured ratio needs.  Its
+        # bound alone is reported (its start is independent of the first run, which only
+        # chose its length), so the failure probability stays as stated
+        th = _tri_eigvals(res["d_first"], res["e_first"])
+        ratio = max(0.0, -float(np.min(th))) / max(float(np.max(th)), 1e-300) \
+            if th.size else 0.0
+        spent = int(res["n_matvec"])
+        left = (DEFAULT_MAXITER if maxiter is None else int(maxiter)) - spent
+        k2 = min(_first_cycle_for(op.n, float(bound_rtol), psd, v0 is None, mix,
+                                  op.op_eps, ratio), op.n, LRC_EIG_MAX_NCV)
+        if k2 > int(res["d_first"].size) and left >= k2:
+            seed2 = None if seed is None else _seed64(seed) ^ 0x5DEECE66D
+            res2 = _solve(op, which, method, tol, left, v0, seed2, k2, k2, mode=mode,
+                          memory=mem_budget, v0_mix=mix, ncv_low=ncv_low)
+            lo2, hi2, kind2, fp2 = _bounds(res2, op, which, v0 is None, psd,
+                                           None if trace is None else trace * s, mix)
+            res2["n_matvec"] = int(res2["n_matvec"]) + spent
+            res, lo, hi, kind, fp = res2, lo2, hi2, kind2, fp2
     lo, hi = lo / s, hi / s
     res = _unscale(res, s)
     if warn and not res["converged"]:
@@ -933,43 +990,13 @@ def top_eigenvalue(A: Operator, *, which: str = "LA", method: str = "lanczos",
         long enough (``k`` products, fewer when ``n`` is smaller) that the probabilistic
         bound of Kuczynski & Wozniakowski reaches that width: ``k`` solves
         :math:`1.648\sqrt n\,e^{-\sqrt\varepsilon(2k-1)} = \delta` with
-        :math:`1/(1-\varepsilon) \le 1 + r` (positive semi-definite operators) or
-        :math:`(1+\varepsilon)/(1-\varepsilon) \le 1 + r` (others, assuming
-        :math:`\|A\| \approx \lambda_{\max}`), capped by ``maxiter``.  Lanczos only.
-        The result says what was reached (compare ``upper_bound`` with ``value``).
-    memory : float, optional
-        Byte budget for the solver's host workspace.  Not counted: the operator itself,
-        the returned vector, and for a Python operator the vector it receives (a copy in
-        its dtype) and the one it returns.  ``ValueError`` when the mode asked for does
-        not fit (under ``"auto"``: when neither does).  Default: ``DEFAULT_MEMORY`` (2 GiB)
-        decides between the modes under ``"auto"``, the low-memory mode runs whatever its
-        size, and an explicit mode is not checked.
-    mode : {"auto", "full", "low-memory"}
-        ``"full"``: the thick-restart basis, :math:`(\mathrm{ncv}+2)\,n` doubles
-        (ncv = 32: 272 bytes per unknown, 27 GB for :math:`n = 10^8`).
-        ``"low-memory"``: two-pass Lanczos, :math:`4n` doubles plus
-        :math:`O(\mathrm{ncv}^2)` whatever the number of steps.  Each cycle's first pass
-        keeps only the tridiagonal matrix (local reorthogonalisation against the previous
-        two vectors) until the top Ritz pair's residual estimate meets ``tol``; a second
-        pass regenerates the same vectors from the stored start vector and accumulates
-        the Ritz vector; one more product gives its true residual, which alone decides
-        convergence (else the next cycle restarts from that vector).  About twice the
-        products of ``"full"`` (but no reorthogonalisation against a basis: with cheap
-        products it can take less time, see
-        ``benchmarks/reports/compare_eigen_memory.txt``), the same eigenvalue to within
-        the tolerance's :math:`\mathrm{tol}^2`; ``value`` is the Rayleigh quotient and
-        ``residual`` the true residual of ``vector``.  Loss of orthogonality is tracked
-        (Simon's omega recurrence) so the certified bounds use only the semi-orthogonal
-        part of the first cycle (:class:`EigResult`, ``docs/curvature.md``).
-        ``"auto"`` (default): ``"full"`` when its workspace fits in ``memory``, else
-        ``"low-memory"``.  ``EigResult.mode`` says which ran.  The power method keeps 5
-        vectors whatever the mode.
-    v0_mix : float, optional
-        Weight :math:`\eta > 0` of the random unit vector mixed into a user ``v0``
-        (default ``V0_MIX`` = 0.1): the start is :math:`v_0/\|v_0\| + \eta z`.
-        Smaller keeps more of a warm start, larger is closer to a random start; the
-        probabilistic bound accounts for it through :math:`\zeta = (1+\eta)/\eta`
-        (``docs/curvature.md``).
+        :math:`1/(1-\varepsilon) \le 1 + r` for positive semi-definite operators, and for
+        others (certified shift, ``docs/curvature.md``) the width predicted for a small
+        negative part of the spectrum; if that run's interval is wider than asked (a large
+        negative part), one more run from a fresh random start with the cycle the
+        measured ratio needs, whose interval is reported (``n_matvec`` counts both).
+        Everything is capped by ``maxiter``.  Lanczos only.  The result says what was
+        reached (compare ``upper_bound`` with ``value``).
 
     Returns
     -------

@@ -41,6 +41,8 @@ __all__ = [
     "not_nan",
     "point",
     "updatable_array",
+    "compressed_indices",
+    "private_csr",
     "integer",
     "choice",
     "flag",
@@ -285,3 +287,99 @@ def legacy_optimizer(optimizer: Any, method: Any, momentum: Any,
         raise ValueError(f"pass method= or the deprecated optimizer=, not both "
                          f"(method={method!r}, optimizer={optimizer!r})")
     return m, (b if momentum is None else momentum)
+
+
+# ----------------------------------------------------------------------------------------
+# sparse matrices: private, validated CSR copies
+# ----------------------------------------------------------------------------------------
+
+def compressed_indices(indptr: NDArray[Any], indices: NDArray[Any], nmajor: int,
+                       nminor: int, name: str) -> int:
+    """Validate compressed-sparse index arrays (the caller's copies) before any scipy
+    routine, which trusts them, runs on them; returns the number of stored entries."""
+    if indptr.ndim != 1 or indices.ndim != 1 or indptr.dtype.kind not in "iu" or \
+            indices.dtype.kind not in "iu":
+        raise ValueError(f"{name} is not a valid sparse matrix: indptr and indices must be "
+                         "1-D integer arrays")
+    if indptr.shape[0] != nmajor + 1:
+        raise ValueError(f"{name} is not a valid sparse matrix: indptr has "
+                         f"{indptr.shape[0]} entries, expected {nmajor + 1}")
+    if indptr[0] != 0 or bool(np.any(indptr[1:] < indptr[:-1])):
+        raise ValueError(f"{name} is not a valid sparse matrix: indptr must start at 0 and "
+                         "never decrease")
+    nnz = int(indptr[-1])
+    if nnz > indices.shape[0]:
+        raise ValueError(f"{name} is not a valid sparse matrix: indptr[-1] = {nnz} but "
+                         f"indices has {indices.shape[0]} entries")
+    if nnz and (int(indices[:nnz].min()) < 0 or int(indices[:nnz].max()) >= nminor):
+        raise ValueError(f"{name} has column indices outside [0, {nminor})")
+    return nnz
+
+
+def private_csr(A: Any, name: str, *, symmetric: bool = False
+                ) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
+    """``(indptr, indices, data)`` of the CSR form of the scipy.sparse matrix ``A``, as
+    private copies taken *first* and validated afterwards (another thread may write the
+    caller's arrays at any time, and scipy's compiled routines trust index arrays), with
+    int32 indices when both index arrays are int32 (else int64), float32/float64 data and
+    canonical rows (sorted, duplicates summed; explicit zeros kept).
+
+    ``symmetric=True``: ``A`` is known to be symmetric, so a CSC matrix's arrays are used
+    as they are (they are the CSR arrays of the transpose, ``A`` itself).
+    """
+    import scipy.sparse as sp
+
+    n, d = (int(k) for k in A.shape)
+    fmt = getattr(A, "format", None)
+    if fmt in ("csr", "csc", "bsr"):
+        indptr = np.array(A.indptr, copy=True)
+        indices = np.array(A.indices, copy=True)
+        data = np.array(A.data, copy=True)
+        if fmt == "bsr":
+            r, c = A.blocksize
+            if n % r or d % c or data.ndim != 3 or data.shape[1:] != (r, c):
+                raise ValueError(f"{name} is not a valid BSR matrix (blocksize {A.blocksize})")
+            nnz = compressed_indices(indptr, indices, n // r, d // c, name)
+            if data.shape[0] < nnz:
+                raise ValueError(f"{name} is not a valid sparse matrix: data has fewer blocks "
+                                 "than indptr[-1]")
+            M = sp.bsr_array((data[:nnz], indices[:nnz], indptr), shape=(n, d)).tocsr()
+            indptr, indices, data = M.indptr, M.indices, M.data
+            fmt = "csr"
+        major, minor = (n, d) if fmt == "csr" else (d, n)
+        nnz = compressed_indices(indptr, indices, major, minor, name)
+        if data.ndim != 1 or data.shape[0] < nnz:
+            raise ValueError(f"{name} is not a valid sparse matrix: data has fewer entries "
+                             "than indptr[-1]")
+        indices, data = indices[:nnz], data[:nnz]
+        if fmt == "csc" and not symmetric:
+            M = sp.csc_array((data, indices, indptr), shape=(n, d), copy=False).tocsr()
+            indptr, indices, data = M.indptr, M.indices, M.data
+    elif fmt == "coo":
+        coords = getattr(A, "coords", None)
+        row = np.array(A.row if coords is None else coords[0], copy=True)
+        col = np.array(A.col if coords is None else coords[1], copy=True)
+        vals = np.array(A.data, copy=True)
+        if row.ndim != 1 or row.shape != col.shape or row.shape != vals.shape or \
+                (row.size and (row.min() < 0 or row.max() >= n or col.min() < 0 or
+                               col.max() >= d)):
+            raise ValueError(f"{name} has coordinates outside [0, {n}) x [0, {d})")
+        M = sp.coo_array((vals, (row, col)), shape=(n, d)).tocsr()
+        indptr, indices, data = M.indptr, M.indices, M.data
+    else:                                  # dia, lil, dok: Python-level formats
+        M = A.tocsr()
+        indptr = np.array(M.indptr, copy=True)
+        indices = np.array(M.indices, copy=True)
+        data = np.array(M.data, copy=True)
+        nnz = compressed_indices(indptr, indices, n, d, name)
+        indices, data = indices[:nnz], data[:nnz]
+    itype = np.int32 if (indptr.dtype == np.int32 and indices.dtype == np.int32) else np.int64
+    indptr, indices = indptr.astype(itype, copy=False), indices.astype(itype, copy=False)
+    if data.dtype not in (np.float32, np.float64):
+        data = data.astype(np.float64)
+    own = sp.csr_array((data, indices, indptr), shape=(n, d), copy=False)
+    if not own.has_canonical_format:
+        own.sum_duplicates()               # sorts rows too; on the private copies
+        indptr, indices, data = own.indptr, own.indices, own.data
+    return (np.ascontiguousarray(indptr), np.ascontiguousarray(indices),
+            np.ascontiguousarray(data))

@@ -39,7 +39,7 @@ from scipy.special import betaincinv
 
 from lrcore import _core
 from lrcore._core import ConvergenceWarning, NonFiniteError
-from lrcore._validation import choice, integer, positive
+from lrcore._validation import choice, integer, positive, private_csr
 
 __all__ = [
     "EigResult",
@@ -338,86 +338,10 @@ def _as_operator(A: Any, n: int | None, name: str = "A") -> _Op:
 # sparse input: validated private copies of the index arrays
 # ---------------------------------------------------------------------------------------
 
-def _check_compressed(indptr: Any, indices: Any, nmajor: int, nminor: int,
-                      name: str) -> int:
-    """Validate compressed-sparse index arrays without trusting them; returns nnz.  Nothing
-    scipy-side (C++ routines that assume valid input) has run yet."""
-    indptr, indices = np.asarray(indptr), np.asarray(indices)
-    if indptr.ndim != 1 or indices.ndim != 1 or indptr.dtype.kind not in "iu" or \
-            indices.dtype.kind not in "iu":
-        raise ValueError(f"{name} is not a valid sparse matrix: indptr and indices must be "
-                         "1-D integer arrays")
-    if indptr.shape[0] != nmajor + 1:
-        raise ValueError(f"{name} is not a valid sparse matrix: indptr has "
-                         f"{indptr.shape[0]} entries, expected {nmajor + 1}")
-    if indptr[0] != 0 or np.any(indptr[1:] < indptr[:-1]):
-        raise ValueError(f"{name} is not a valid sparse matrix: indptr must start at 0 and "
-                         "never decrease")
-    nnz = int(indptr[-1])
-    if nnz > indices.shape[0]:
-        raise ValueError(f"{name} is not a valid sparse matrix: indptr[-1] = {nnz} but "
-                         f"indices has {indices.shape[0]} entries")
-    if nnz and (int(indices[:nnz].min()) < 0 or int(indices[:nnz].max()) >= nminor):
-        raise ValueError(f"{name} has column indices outside [0, {nminor})")
-    return nnz
-
-
 def _own_csr(A: Any, name: str) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
-    """(indptr, indices, data) of the CSR form of the symmetric sparse ``A``: private
-    copies taken *first* and validated afterwards (another thread may write the caller's
-    arrays at any time, so nothing is read twice from them), with no duplicate entries and
-    float32/float64 data.  Nothing scipy-side runs on unvalidated index arrays."""
-    n = int(A.shape[0])
-    fmt = getattr(A, "format", None)
-    if fmt in ("csr", "csc", "bsr"):
-        indptr = np.array(A.indptr, copy=True)
-        indices = np.array(A.indices, copy=True)
-        data = np.array(A.data, copy=True)
-        if fmt == "bsr":
-            r, c = A.blocksize
-            if n % r or n % c or data.ndim != 3 or data.shape[1:] != (r, c):
-                raise ValueError(f"{name} is not a valid BSR matrix (blocksize {A.blocksize})")
-            nnz = _check_compressed(indptr, indices, n // r, n // c, name)
-            if data.shape[0] < nnz:
-                raise ValueError(f"{name} is not a valid sparse matrix: data has fewer blocks "
-                                 "than indptr[-1]")
-            M = sp.bsr_array((data[:nnz], indices[:nnz], indptr), shape=(n, n)).tocsr()
-            indptr, indices, data = M.indptr, M.indices, M.data
-        # a symmetric matrix's CSC arrays are the CSR arrays of its transpose, itself
-        nnz = _check_compressed(indptr, indices, n, n, name)
-        if data.ndim != 1 or data.shape[0] < nnz:
-            raise ValueError(f"{name} is not a valid sparse matrix: data has fewer entries "
-                             "than indptr[-1]")
-        indices, data = indices[:nnz], data[:nnz]
-    elif fmt == "coo":
-        coords = getattr(A, "coords", None)
-        row = np.array(A.row if coords is None else coords[0], copy=True)
-        col = np.array(A.col if coords is None else coords[1], copy=True)
-        vals = np.array(A.data, copy=True)
-        if row.shape != col.shape or row.shape != vals.shape or row.ndim != 1 or \
-                (row.size and (row.min() < 0 or row.max() >= n or col.min() < 0 or
-                               col.max() >= n)):
-            raise ValueError(f"{name} has coordinates outside [0, {n})")
-        M = sp.coo_array((vals, (row, col)), shape=(n, n)).tocsr()
-        indptr, indices, data = M.indptr, M.indices, M.data
-    else:                                  # dia, lil, dok: Python-level formats
-        M = A.tocsr()
-        indptr = np.array(M.indptr, copy=True)
-        indices = np.array(M.indices, copy=True)
-        data = np.array(M.data, copy=True)
-        nnz = _check_compressed(indptr, indices, n, n, name)
-        indices, data = indices[:nnz], data[:nnz]
-    itype = np.int32 if (indptr.dtype == np.int32 and indices.dtype == np.int32) else np.int64
-    indptr, indices = indptr.astype(itype, copy=False), indices.astype(itype, copy=False)
-    if data.dtype not in (np.float32, np.float64):
-        data = data.astype(np.float64)
-    # duplicates (and unsorted rows) are resolved on the private copies, after validation
-    own = sp.csr_array((data, indices, indptr), shape=(n, n), copy=False)
-    if not own.has_canonical_format:
-        own.sum_duplicates()
-        indptr, indices, data = own.indptr, own.indices, own.data
-    return (np.ascontiguousarray(indptr), np.ascontiguousarray(indices),
-            np.ascontiguousarray(data))
+    """The CSR arrays of the symmetric sparse ``A``: private, validated copies
+    (:func:`lrcore._validation.private_csr`), read by the GIL-free loop."""
+    return private_csr(A, name, symmetric=True)
 
 
 # ---------------------------------------------------------------------------------------

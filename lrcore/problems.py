@@ -36,7 +36,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.sparse.linalg import LinearOperator
 
 from lrcore._core import CProblem
-from lrcore._validation import finite_data, nonneg, point
+from lrcore._validation import finite_data, nonneg, point, private_csr
 from lrcore.curvature import EigResult, SymmetricOperator, hvp_operator, top_eigenvalue
 
 __all__ = ["Problem", "Quadratic", "LeastSquares", "Logistic", "Softmax", "FunctionProblem"]
@@ -266,29 +266,6 @@ class Quadratic(_Builtin):
         return f"Quadratic(dim={self.dim}, b={'None' if self.b is None else '...'})"
 
 
-def _check_compressed(indptr: NDArray[Any], indices: NDArray[Any], nmajor: int,
-                      nminor: int, name: str) -> int:
-    """Validate compressed-sparse index arrays (the caller's copies) before any scipy
-    routine, which trusts them, runs on them; returns the number of stored entries."""
-    if indptr.ndim != 1 or indices.ndim != 1 or indptr.dtype.kind not in "iu" or \
-            indices.dtype.kind not in "iu":
-        raise ValueError(f"{name} is not a valid sparse matrix: indptr and indices must be "
-                         "1-D integer arrays")
-    if indptr.shape[0] != nmajor + 1:
-        raise ValueError(f"{name} is not a valid sparse matrix: indptr has "
-                         f"{indptr.shape[0]} entries, expected {nmajor + 1}")
-    if indptr[0] != 0 or bool(np.any(indptr[1:] < indptr[:-1])):
-        raise ValueError(f"{name} is not a valid sparse matrix: indptr must start at 0 and "
-                         "never decrease")
-    nnz = int(indptr[-1])
-    if nnz > indices.shape[0]:
-        raise ValueError(f"{name} is not a valid sparse matrix: indptr[-1] = {nnz} but "
-                         f"indices has {indices.shape[0]} entries")
-    if nnz and (int(indices[:nnz].min()) < 0 or int(indices[:nnz].max()) >= nminor):
-        raise ValueError(f"{name} has indices outside [0, {nminor})")
-    return nnz
-
-
 def _sparse_design(X: Any, name: str) -> Any:
     """A private, validated CSR copy of a scipy.sparse design matrix: float64 values,
     int32 or int64 indices as given (int64 when the two index arrays differ), canonical
@@ -301,50 +278,14 @@ def _sparse_design(X: Any, name: str) -> Any:
     if X.dtype.kind not in "biuf":
         raise TypeError(f"{name} must hold real numbers, got dtype {X.dtype}")
     n, d = (int(k) for k in X.shape)
-    fmt = getattr(X, "format", None)
-    if fmt in ("csr", "csc"):
-        indptr = np.array(X.indptr, copy=True)
-        indices = np.array(X.indices, copy=True)
-        data = np.array(X.data, copy=True)
-        major, minor = (n, d) if fmt == "csr" else (d, n)
-        nnz = _check_compressed(indptr, indices, major, minor, name)
-        if data.ndim != 1 or data.shape[0] < nnz:
-            raise ValueError(f"{name} is not a valid sparse matrix: data has fewer entries "
-                             "than indptr[-1]")
-        indices, data = indices[:nnz], data[:nnz]
-        if fmt == "csc":
-            M = sp.csc_array((data, indices, indptr), shape=(n, d), copy=False).tocsr()
-            indptr, indices, data = M.indptr, M.indices, M.data
-    elif fmt == "coo":
-        coords = getattr(X, "coords", None)
-        row = np.array(X.row if coords is None else coords[0], copy=True)
-        col = np.array(X.col if coords is None else coords[1], copy=True)
-        vals = np.array(X.data, copy=True)
-        if row.ndim != 1 or row.shape != col.shape or row.shape != vals.shape or \
-                (row.size and (row.min() < 0 or row.max() >= n or col.min() < 0 or
-                               col.max() >= d)):
-            raise ValueError(f"{name} has coordinates outside its shape {X.shape}")
-        M = sp.coo_array((vals, (row, col)), shape=(n, d)).tocsr()
-        indptr, indices, data = M.indptr, M.indices, M.data
-    else:                                   # bsr, dia, lil, dok: scipy converts
-        M = X.tocsr()
-        indptr = np.array(M.indptr, copy=True)
-        indices = np.array(M.indices, copy=True)
-        data = np.array(M.data, copy=True)
-        nnz = _check_compressed(indptr, indices, n, d, name)
-        indices, data = indices[:nnz], data[:nnz]
-    itype = np.int32 if (indptr.dtype == np.int32 and indices.dtype == np.int32) else np.int64
-    indptr = np.ascontiguousarray(indptr, dtype=itype)
-    indices = np.ascontiguousarray(indices, dtype=itype)
-    data = np.ascontiguousarray(data, dtype=np.float64)
+    indptr, indices, data = private_csr(X, name)
+    data = data.astype(np.float64, copy=False)
     bad = ~np.isfinite(data)
     if bad.any():
         k = int(np.argmax(bad))
         i = int(np.searchsorted(indptr, k, side="right")) - 1
         raise ValueError(f"{name} has a non-finite value at index ({i}, {int(indices[k])})")
     out = sp.csr_array((data, indices, indptr), shape=(n, d), copy=False)
-    if not out.has_canonical_format:
-        out.sum_duplicates()               # sorts rows too; on the private copy
     for a in (out.indptr, out.indices, out.data):
         a.setflags(write=False)
     return out

@@ -17,7 +17,7 @@ import pytest
 import scipy.sparse as sp
 from pacing import assert_paused_eigensolve_equals_unpaused
 from reference.lanczos import lanczos_local, orthogonality_loss
-from reference.matrices import gap_spectrum, spectrum_matrix
+from reference.matrices import gap_spectrum, random_spectrum_matrix, spectrum_matrix
 from scipy.sparse.linalg import aslinearoperator
 from subprocess_helpers import interrupt_when_ready
 
@@ -120,14 +120,9 @@ def test_restarts_happen_and_still_converge():
 @pytest.mark.parametrize("seed", range(8))
 def test_bounds_contain_the_truth_on_random_spectra(seed):
     rng = np.random.default_rng(100 + seed)
-    n = int(rng.integers(3, 180))
-    lam = rng.standard_normal(n) * rng.uniform(0.1, 10)
-    if seed % 2:
-        lam = np.abs(lam)
-    A = spectrum_matrix(lam, seed=seed)
-    ref = np.linalg.eigvalsh(A)
+    A, ref = random_spectrum_matrix(rng, 3, 180, seed, seed % 2)
     slack = 1e-9 * np.abs(ref).max()
-    v0 = rng.standard_normal(n)
+    v0 = rng.standard_normal(len(A))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", lrcore.ConvergenceWarning)
         for which, target in (("LA", ref[-1]), ("SA", ref[0]), ("LM", np.abs(ref).max())):

@@ -47,9 +47,9 @@ def _old_loop():
     if hasattr(stability, "_descend_python"):
         return stability._descend_python, "lrcore.stability._descend_python"
     sys.path.insert(0, os.path.join(HERE, "..", "tests"))
-    import reference_descend_twin
+    from reference.descend_loop import descend_python
 
-    return reference_descend_twin.descend_python, "tests/reference_descend_twin.py"
+    return descend_python, "tests/reference/descend_loop.py"
 
 
 def timings(fns, repeats):

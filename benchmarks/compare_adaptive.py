@@ -47,15 +47,15 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 
+from reference import adaptive as twin  # noqa: E402
+from reference import problems as rp  # noqa: E402
+from timing import environment, median_time, save_report  # noqa: E402
+
 import lrcore  # noqa: E402
 from lrcore import adaptive as A  # noqa: E402
 from lrcore import datasets  # noqa: E402
 from lrcore.problems import LeastSquares, Logistic, Problem, Quadratic  # noqa: E402
 from lrcore.stability import descend  # noqa: E402
-from reference import adaptive as twin  # noqa: E402
-from reference import problems as rp  # noqa: E402
-
-from timing import median_time  # noqa: E402
 
 TARGET = 1e-6
 #: rules that read loss values at the iterates
@@ -301,12 +301,9 @@ def main(argv=None):
     CAP = args.cap
     lrcore.set_num_threads(1)
     probs = problems()
-    env = {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
-                                          "OMP_NUM_THREADS")}
     lines = [f"lrcore {lrcore.__version__}, numpy {np.__version__}, "
              f"{platform.machine()} {platform.processor() or ''}".rstrip(),
-             f"environment: {', '.join(f'{k}={v}' for k, v in env.items())} "
-             "(None: not set); lrcore kernels on 1 thread",
+             f"environment: {', '.join(environment())}; lrcore kernels on 1 thread",
              ""]
     if args.section in ("all", "evaluations"):
         names, rows, free = section_evaluations(probs, args.cap)
@@ -321,9 +318,7 @@ def main(argv=None):
     text = "\n".join(lines)
     print(text)
     if args.out:
-        os.makedirs(os.path.dirname(args.out), exist_ok=True)
-        with open(args.out, "w") as fh:
-            fh.write(text + "\n")
+        save_report(text, args.out)
 
 
 CAP = 100_000

@@ -57,11 +57,11 @@ from collections.abc import Callable
 
 import numpy as np
 import scipy
+import timing  # benchmarks/timing.py
+from timing import median_time
 
 import lrcore
 from lrcore.datasets import load_file
-
-from timing import median_time  # benchmarks/timing.py
 
 REPORTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reports")
 
@@ -70,9 +70,8 @@ def environment() -> None:
     print(f"  python {platform.python_version()}, numpy {np.__version__}, scipy "
           f"{scipy.__version__}, lrcore {lrcore.__version__}, {os.cpu_count()} CPUs, "
           f"{platform.machine()}")
-    for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS",
-                "OMP_NUM_THREADS"):
-        print(f"  {var}={os.environ[var]!r}" if var in os.environ else f"  {var} not set")
+    for line in timing.environment():
+        print(f"  {line}")
     if hasattr(os, "getloadavg"):
         print(f"  load average at start: {os.getloadavg()[0]:.2f}")
 
@@ -373,12 +372,9 @@ def main(argv=None) -> int:
             SECTIONS[name](repeats)
         everything.write(buf.getvalue())
         if args.save:
-            os.makedirs(REPORTS, exist_ok=True)
-            with open(os.path.join(REPORTS, f"compare_data_{name}.txt"), "w") as f:
-                f.write(buf.getvalue())
+            timing.save_report(buf.getvalue(), os.path.join(REPORTS, f"compare_data_{name}.txt"))
     if args.save and args.section == "all":
-        with open(os.path.join(REPORTS, "compare_data.txt"), "w") as f:
-            f.write(everything.getvalue())
+        timing.save_report(everything.getvalue(), os.path.join(REPORTS, "compare_data.txt"))
     return 0
 
 

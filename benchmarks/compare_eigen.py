@@ -26,11 +26,10 @@ import argparse
 import os
 import sys
 
-# --threads N must reach OpenBLAS before numpy loads it
-if "--threads" in sys.argv:
-    _nt = sys.argv[sys.argv.index("--threads") + 1]
-    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
-        os.environ[_var] = _nt
+import timing  # benchmarks/timing.py
+
+timing.threads_from_argv()      # --threads N must reach OpenBLAS before numpy loads it
+
 import platform
 import warnings
 
@@ -43,7 +42,6 @@ from scipy.sparse.linalg import LinearOperator, eigsh
 import lrcore
 from lrcore import _core
 from lrcore.curvature import top_eigenvalue
-import timing
 
 # the test matrices are shared with the tests: tests/reference/matrices.py (numpy/scipy only)
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
@@ -180,8 +178,8 @@ def main(argv=None):
     print("lrcore top-eigenvalue benchmark")
     print(f"  python {platform.python_version()}, numpy {np.__version__}, scipy {scipy.__version__}, "
           f"lrcore {lrcore.__version__}, {os.cpu_count()} CPUs, lrcore threads {lrcore.get_num_threads()}")
-    for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
-        print(f"  {var}={os.environ[var]!r}" if var in os.environ else f"  {var} not set")
+    for line in timing.environment():
+        print(f"  {line}")
     if hasattr(os, "getloadavg"):
         print(f"  load average at start: {os.getloadavg()[0]:.2f}")
     print(f"  tol = {TOL:g} (residual ||Av - lambda v|| <= tol |lambda| for every iterative solver)")

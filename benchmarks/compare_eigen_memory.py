@@ -40,11 +40,10 @@ import os
 import subprocess
 import sys
 
-# --threads N must reach OpenBLAS before numpy loads it
-if "--threads" in sys.argv:
-    _nt = sys.argv[sys.argv.index("--threads") + 1]
-    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
-        os.environ[_var] = _nt
+import timing  # benchmarks/timing.py
+
+timing.threads_from_argv()      # --threads N must reach OpenBLAS before numpy loads it
+
 import platform
 import statistics
 import time
@@ -183,9 +182,8 @@ def main():
     print(f"  python {platform.python_version()}, numpy {np.__version__}, scipy "
           f"{scipy.__version__}, lrcore {lrcore.__version__}, {os.cpu_count()} CPUs, "
           f"lrcore threads {args.threads or lrcore.get_num_threads()}")
-    for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS",
-                "OMP_NUM_THREADS"):
-        print(f"  {var} {'= ' + os.environ[var] if var in os.environ else 'not set'}")
+    for line in timing.environment():
+        print(f"  {line}")
     print(f"  load average at start: {os.getloadavg()[0]:.2f}")
     print(f"  n = {n:,} (one n-vector = {fmt_bytes(vec).strip()}), tol = {TOL:g}, "
           f"median of {args.repeats} solves, seed 1, default ncv ({DEFAULT_NCV} full, "

@@ -25,9 +25,9 @@ import argparse
 import os
 import statistics
 import sys
-import time
 
 import numpy as np
+from timing import environment, interleaved_times  # benchmarks/timing.py
 
 import lrcore
 from lrcore import optim
@@ -43,23 +43,14 @@ SIZES = [10**3, 10**6, 10**7]
 TRAFFIC = {"sgd": (2, 1), "momentum": (3, 2), "adam": (4, 3)}
 
 
+#: a timing sample lasts about this long: small sizes are timed in batches of calls
+SAMPLE_SECONDS = 2e-3
+
+
 def timeit(fn, n: int, repeats: int) -> float:
     """Median seconds per call; small sizes are timed in batches to beat timer resolution."""
-    fn()
-    inner = max(1, int(2e-3 / max(_rough(fn), 1e-9)))
-    samples = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        for _ in range(inner):
-            fn()
-        samples.append((time.perf_counter() - t0) / inner)
-    return statistics.median(samples)
-
-
-def _rough(fn) -> float:
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
+    return statistics.median(interleaved_times({"fn": fn}, repeats,
+                                               sample_seconds=SAMPLE_SECONDS)["fn"])
 
 
 def make_lrcore(opt, x, g, st, policy="raise"):
@@ -168,17 +159,8 @@ def interleaved(fns, reps: int) -> list:
     """(median, minimum) seconds per call of each of ``fns``, their samples taken in turn
     (a machine that slows down or speeds up during the run affects all of them alike).
     The minimum is the steadier estimate of a fixed per-call cost on a busy machine."""
-    for fn in fns:
-        fn()
-    inner = [max(1, int(2e-3 / max(_rough(fn), 1e-9))) for fn in fns]
-    samples = [[] for _ in fns]
-    for _ in range(reps):
-        for k, fn in enumerate(fns):
-            t0 = time.perf_counter()
-            for _ in range(inner[k]):
-                fn()
-            samples[k].append((time.perf_counter() - t0) / inner[k])
-    return [(statistics.median(s), min(s)) for s in samples]
+    samples = interleaved_times(dict(enumerate(fns)), reps, sample_seconds=SAMPLE_SECONDS)
+    return [(statistics.median(s), min(s)) for s in samples.values()]
 
 
 def overhead(sizes, reps, dtype=np.float64):
@@ -248,13 +230,10 @@ def main(argv=None):
                          "(sizes default to 1e3 and 1e6)")
     args = ap.parse_args(argv)
     reps = args.repeats or (5 if args.quick else 15)
-    env = {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
-                                          "OMP_NUM_THREADS")}
     print(f"lrcore {lrcore.__version__} threads={lrcore.get_num_threads()} "
           f"numpy {np.__version__} torch {torch.__version__ if torch else 'not installed'}"
           f" (torch threads={torch.get_num_threads() if torch else '-'})")
-    print(f"python {sys.version.split()[0]}; env: " +
-          ", ".join(f"{k}={'unset' if v is None else v}" for k, v in env.items()))
+    print(f"python {sys.version.split()[0]}; env: " + ", ".join(environment()))
     if args.overhead:
         sizes = args.sizes if args.sizes != SIZES else [1e3, 1e6]
         for dtype in (np.float64, np.float32):

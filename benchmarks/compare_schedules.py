@@ -25,11 +25,10 @@ import timeit
 import warnings
 
 import numpy as np
+import timing  # benchmarks/timing.py
 
 import lrcore
 from lrcore import schedules as S
-
-import timing  # benchmarks/timing.py
 
 try:
     import torch
@@ -114,8 +113,8 @@ def main():
           f"torch {torch.__version__ if torch else 'not installed'}, "
           f"python {platform.python_version()}, {os.cpu_count()} CPUs, "
           f"lrcore threads (default) = {lrcore.get_num_threads()}")
-    for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS"):
-        print(f"  {var} = {os.environ.get(var, '(not set)')}")
+    for line in timing.environment():
+        print(f"  {line}")
     print(f"N = {N:,} steps, medians of {args.repeat} repeats; torch over "
           f"{args.torch_steps:,} scheduler.step() calls\n")
 

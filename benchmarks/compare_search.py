@@ -14,16 +14,14 @@ of equal work.
 """
 from __future__ import annotations
 
-import os
-
 import numpy as np
+from timing import environment  # benchmarks/timing.py
+from timing import median_time as med
 
 import lrcore
 from lrcore.problems import Logistic, Quadratic
 from lrcore.search import ProblemObjective, grid_search, range_test
 from lrcore.stability import descend
-
-from timing import median_time as med  # benchmarks/timing.py
 
 
 def np_logistic_vg(X, y, w):
@@ -66,9 +64,8 @@ def np_descend(A, b, x, lr, steps):
 
 
 def main():
-    print(f"lrcore {lrcore.__version__}, numpy {np.__version__}; env: " + ", ".join(
-        f"{k}={os.environ.get(k, 'unset')}" for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
-                                                      "OMP_NUM_THREADS")))
+    print(f"lrcore {lrcore.__version__}, numpy {np.__version__}; env: "
+          + ", ".join(environment()))
     rng = np.random.default_rng(0)
     X = rng.normal(size=(10_000, 50))
     y = (X @ rng.normal(size=50) + rng.normal(size=10_000) > 0).astype(float)

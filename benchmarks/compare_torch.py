@@ -44,10 +44,9 @@ import argparse
 import os
 import sys
 
-if "--threads" in sys.argv:
-    _nt = sys.argv[sys.argv.index("--threads") + 1]
-    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ[_var] = _nt
+import timing  # benchmarks/timing.py
+
+timing.threads_from_argv()      # --threads N must reach OpenBLAS before numpy loads it
 
 import contextlib  # noqa: E402
 import io  # noqa: E402
@@ -62,8 +61,8 @@ import torch  # noqa: E402
 from scipy.sparse.linalg import eigsh  # noqa: E402
 
 import lrcore  # noqa: E402
-from lrcore.datasets import load_digits  # noqa: E402
 import lrcore.curvature  # noqa: E402
+from lrcore.datasets import load_digits  # noqa: E402
 from lrcore.torch import SharpnessMonitor, hessian, safe_lr  # noqa: E402
 
 F = torch.nn.functional
@@ -249,12 +248,7 @@ def hvp_times(model, x, t, repeats):
     for k, f in fns.items():
         r = np.asarray(f())
         assert np.linalg.norm(r - ref) <= 1e-4 * np.linalg.norm(ref), k
-    ts = {k: [] for k in fns}
-    for _ in range(repeats):                     # interleaved: drift hits all alike
-        for k, f in fns.items():
-            t0 = time.perf_counter()
-            f()
-            ts[k].append(time.perf_counter() - t0)
+    ts = timing.interleaved_times(fns, repeats, warmup=False)   # all ran above
     return {k: statistics.median(v) for k, v in ts.items()}, {k: min(v) for k, v in ts.items()}
 
 
@@ -335,9 +329,8 @@ def main() -> None:
         f"{np.__version__}, scipy {scipy.__version__}, lrcore {lrcore.__version__}")
     out(f"  peers: {PYHESSIAN}; {EIGENTHINGS}")
     out(f"  {os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}")
-    for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS",
-                "OMP_NUM_THREADS"):
-        out(f"  {var} {'= ' + os.environ[var] if var in os.environ else 'not set'}")
+    for line in timing.environment():
+        out(f"  {line}")
     out(f"  load average at start: {os.getloadavg()[0]:.2f} (the machine may be shared: "
         "times are medians of interleaved repeats)")
     X, y, _ = load_digits()
@@ -469,9 +462,7 @@ def main() -> None:
         f"{max(r[4] / r[3] for r in mon_rows):.2f})")
     out(f"  load average at the end: {os.getloadavg()[0]:.2f}")
     if args.out:
-        os.makedirs(os.path.dirname(args.out), exist_ok=True)
-        with open(args.out, "w") as f:
-            f.write(out.buf.getvalue())
+        timing.save_report(out.buf.getvalue(), args.out)
 
 
 if __name__ == "__main__":

@@ -30,9 +30,9 @@ import os
 import platform
 import statistics
 import sys
-import time
 
 import numpy as np
+from timing import environment, interleaved_times, save_report  # benchmarks/timing.py
 
 import lrcore
 from lrcore import _core
@@ -47,23 +47,9 @@ def _old_loop():
     if hasattr(stability, "_descend_python"):
         return stability._descend_python, "lrcore.stability._descend_python"
     sys.path.insert(0, os.path.join(HERE, "..", "tests"))
-    import reference_descend_twin
+    from reference.descend_loop import descend_python
 
-    return reference_descend_twin.descend_python, "tests/reference_descend_twin.py"
-
-
-def timings(fns, repeats):
-    """Times of each of ``fns`` (a dict), interleaved round-robin so that a change of
-    machine load hits every driver alike: {name: [seconds per repeat]}."""
-    for fn in fns.values():
-        fn()                                        # warm-up
-    out = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            t0 = time.perf_counter()
-            fn()
-            out[name].append(time.perf_counter() - t0)
-    return out
+    return descend_python, "tests/reference/descend_loop.py"
 
 
 def main(argv=None):
@@ -112,15 +98,14 @@ def main(argv=None):
             assert out[3] == ref[3] and out[6] == ref[6], name
             np.testing.assert_allclose(out[0], ref[0], rtol=1e-9, atol=1e-12)
         runs["objective alone"] = objective_only
-        ts = timings(runs, args.repeats)
+        ts = interleaved_times(runs, args.repeats)       # round-robin, after a warm-up
         obj = ts.pop("objective alone")
         times = {name: statistics.median(t) for name, t in ts.items()}
         # overhead: median over repeats of (run - objective alone in the same round)
         over = {name: statistics.median(a - o for a, o in zip(t, obj)) for name, t in ts.items()}
         rows.append((method, times, over, statistics.median(obj)))
 
-    env = ", ".join(f"{k}={os.environ.get(k, 'unset')}"
-                    for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS"))
+    env = ", ".join(environment())
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as f:
@@ -160,9 +145,7 @@ def main(argv=None):
     text = "\n".join(lines)
     print(text)
     if args.out:
-        os.makedirs(os.path.dirname(args.out), exist_ok=True)
-        with open(args.out, "w") as f:
-            f.write(text + "\n")
+        save_report(text, args.out)
 
 
 if __name__ == "__main__":

@@ -2,15 +2,9 @@
 module built in a temporary directory drives the descend machine with an Armijo rule and
 its own C quadratic (answering REQ_VALUE trials), the curvature rule (answering REQ_HVP),
 and runs DoG in its own loop with rule_step; each against lrcore's Python API."""
-import os
-import subprocess
-import sys
 import textwrap
 
-import pytest
-
-import lrcore
-from test_cimport import SETUP, _cc
+from cython_build import build_and_check, needs_c_compiler
 
 CONSUMER = textwrap.dedent('''
     # cython: language_level=3, boundscheck=False, wraparound=False
@@ -140,18 +134,6 @@ CHECK = textwrap.dedent('''
 ''')
 
 
-@pytest.mark.skipif(_cc() is None, reason="no C compiler to build a Cython consumer")
+@needs_c_compiler
 def test_rules_through_the_public_cython_api(tmp_path):
-    pytest.importorskip("Cython", reason="building the consumer needs Cython")
-    (tmp_path / "consumer.pyx").write_text(CONSUMER)
-    (tmp_path / "setup.py").write_text(SETUP)
-    (tmp_path / "check.py").write_text(CHECK)
-    env = dict(os.environ)
-    pkg_parent = os.path.dirname(os.path.dirname(lrcore.__file__))
-    env["PYTHONPATH"] = os.pathsep.join([pkg_parent, env.get("PYTHONPATH", "")])
-    build = subprocess.run([sys.executable, "setup.py", "build_ext", "--inplace"],
-                           cwd=tmp_path, env=env, capture_output=True, text=True)
-    assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
-    run = subprocess.run([sys.executable, "check.py"], cwd=tmp_path, env=env,
-                         capture_output=True, text=True)
-    assert run.returncode == 0 and "OK" in run.stdout, run.stdout + run.stderr
+    build_and_check(tmp_path, CONSUMER, CHECK)

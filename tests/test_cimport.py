@@ -11,19 +11,12 @@ import os
 import re
 import shutil
 import subprocess
-import sys
-import sysconfig
 import textwrap
 
 import pytest
+from cython_build import build_and_check, c_compiler, needs_c_compiler
 
 import lrcore
-
-
-def _cc():
-    cc = (sysconfig.get_config_var("CC") or "cc").split()[0]
-    return shutil.which(cc)
-
 
 CONSUMER = textwrap.dedent('''
     # cython: language_level=3, boundscheck=False, wraparound=False
@@ -198,15 +191,6 @@ CONSUMER = textwrap.dedent('''
         return st, last
 ''')
 
-SETUP = textwrap.dedent('''
-    import numpy, lrcore
-    from setuptools import setup, Extension
-    from Cython.Build import cythonize
-    ext = Extension("consumer", ["consumer.pyx"],
-                    include_dirs=[lrcore.get_include(), numpy.get_include()])
-    setup(ext_modules=cythonize([ext], quiet=True))
-''')
-
 CHECK = textwrap.dedent('''
     import importlib.util, sys
     import numpy as np
@@ -289,23 +273,9 @@ CHECK = textwrap.dedent('''
 ''')
 
 
-@pytest.mark.skipif(_cc() is None, reason="no C compiler to build a Cython consumer")
+@needs_c_compiler
 def test_cimport_the_public_cython_api(tmp_path):
-    pytest.importorskip("Cython", reason="building the consumer needs Cython")
-    (tmp_path / "consumer.pyx").write_text(CONSUMER)
-    (tmp_path / "setup.py").write_text(SETUP)
-    (tmp_path / "check.py").write_text(CHECK)
-    env = dict(os.environ)
-    # make the lrcore under test (installed or in-place build) visible to the subprocess
-    pkg_parent = os.path.dirname(os.path.dirname(lrcore.__file__))
-    env["PYTHONPATH"] = os.pathsep.join([pkg_parent, env.get("PYTHONPATH", "")])
-    build = subprocess.run([sys.executable, "setup.py", "build_ext", "--inplace"],
-                           cwd=tmp_path, env=env, capture_output=True, text=True)
-    assert build.returncode == 0, build.stdout + build.stderr
-    run = subprocess.run([sys.executable, "check.py"], cwd=tmp_path, env=env,
-                         capture_output=True, text=True)
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert run.stdout.strip() == "OK"
+    build_and_check(tmp_path, CONSUMER, CHECK)
 
 
 C_CONSUMER = textwrap.dedent('''
@@ -355,7 +325,7 @@ C_CONSUMER = textwrap.dedent('''
 ''')
 
 
-@pytest.mark.skipif(_cc() is None, reason="no C compiler")
+@pytest.mark.skipif(c_compiler() is None, reason="no C compiler")
 @pytest.mark.parametrize("lang", ["c11", "c++"])
 def test_installed_header_is_self_contained(tmp_path, lang):
     inc = lrcore.get_include()
@@ -364,7 +334,7 @@ def test_installed_header_is_self_contained(tmp_path, lang):
     src = tmp_path / ("consumer.c" if lang == "c11" else "consumer.cpp")
     src.write_text(C_CONSUMER)
     if lang == "c11":
-        cmd = [_cc(), "-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic"]
+        cmd = [c_compiler(), "-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic"]
     else:
         cxx = shutil.which("c++") or shutil.which("g++") or shutil.which("clang++")
         if cxx is None:

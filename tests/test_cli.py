@@ -8,8 +8,8 @@ import tempfile
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from subprocess_helpers import lrcore_env
 
-import lrcore
 from lrcore import cli
 from lrcore.datasets import load_breast_cancer, load_diabetes
 from lrcore.problems import LeastSquares, Logistic
@@ -19,11 +19,8 @@ def run(*args):
     # from a neutral directory: `python -m` puts the working directory first on sys.path,
     # and a source checkout there would shadow the installed package
     # and the lrcore under test (installed, or an in-place build) stays importable
-    env = dict(os.environ)
-    pkg_parent = os.path.dirname(os.path.dirname(lrcore.__file__))
-    env["PYTHONPATH"] = os.pathsep.join([pkg_parent, env.get("PYTHONPATH", "")])
     return subprocess.run([sys.executable, "-m", "lrcore", *args], capture_output=True,
-                          text=True, cwd=tempfile.gettempdir(), env=env, timeout=300)
+                          text=True, cwd=tempfile.gettempdir(), env=lrcore_env(), timeout=300)
 
 
 def write_csv(path, X, y, names, target="target"):

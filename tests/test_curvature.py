@@ -16,7 +16,7 @@ from lrcore import _core
 from lrcore.curvature import EigResult, hvp_operator, top_eigenvalue
 from reference import eigen as ref_eigen
 from reference import problems as ref_problems
-from reference.matrices import gap_spectrum, spectrum_matrix
+from reference.matrices import gap_spectrum, random_spectrum_matrix, spectrum_matrix
 
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import given, settings, strategies as st  # noqa: E402
@@ -400,13 +400,7 @@ def test_nonsymmetric_operator_warns():
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("method", ["lanczos", "power"])
 def test_upper_bound_holds_on_random_spectra(seed, method):
-    rng = np.random.default_rng(seed)
-    n = int(rng.integers(5, 150))
-    lam = rng.standard_normal(n) * rng.uniform(0.1, 10)
-    if seed % 2:
-        lam = np.abs(lam)
-    A = spectrum_matrix(lam, seed=seed)
-    ref = np.linalg.eigvalsh(A)
+    A, ref = random_spectrum_matrix(np.random.default_rng(seed), 5, 150, seed, seed % 2)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", lrcore.ConvergenceWarning)
         for which, target in (("LA", ref[-1]), ("SA", ref[0]), ("LM", np.abs(ref).max())):

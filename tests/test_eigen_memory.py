@@ -8,20 +8,18 @@ lrcore.h.
 """
 import math
 import os
-import signal
-import subprocess
-import sys
 import textwrap
-import time
 import tracemalloc
 import warnings
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from pacing import assert_paused_eigensolve_equals_unpaused
 from reference.lanczos import lanczos_local, orthogonality_loss
-from reference.matrices import gap_spectrum, spectrum_matrix
+from reference.matrices import gap_spectrum, random_spectrum_matrix, spectrum_matrix
 from scipy.sparse.linalg import aslinearoperator
+from subprocess_helpers import interrupt_when_ready
 
 import lrcore
 from lrcore import _core
@@ -122,14 +120,9 @@ def test_restarts_happen_and_still_converge():
 @pytest.mark.parametrize("seed", range(8))
 def test_bounds_contain_the_truth_on_random_spectra(seed):
     rng = np.random.default_rng(100 + seed)
-    n = int(rng.integers(3, 180))
-    lam = rng.standard_normal(n) * rng.uniform(0.1, 10)
-    if seed % 2:
-        lam = np.abs(lam)
-    A = spectrum_matrix(lam, seed=seed)
-    ref = np.linalg.eigvalsh(A)
+    A, ref = random_spectrum_matrix(rng, 3, 180, seed, seed % 2)
     slack = 1e-9 * np.abs(ref).max()
-    v0 = rng.standard_normal(n)
+    v0 = rng.standard_normal(len(A))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", lrcore.ConvergenceWarning)
         for which, target in (("LA", ref[-1]), ("SA", ref[0]), ("LM", np.abs(ref).max())):
@@ -593,34 +586,11 @@ def test_symmetric_operator_with_trace_gives_a_tight_bound():
 # interruption: pausing is invisible, Ctrl-C stops the solve
 # ---------------------------------------------------------------------------------------
 
-def _paced(fn):
-    old = _core._set_pause_seconds(0.0)       # pause at every clock reading
-    try:
-        return fn()
-    finally:
-        _core._set_pause_seconds(old)
-
-
 @pytest.mark.parametrize("kind", ["csr", "dense"])
 def test_paused_low_memory_solve_equals_the_unpaused_run(kind):
     lrcore.set_num_threads(1)        # quick on a shared machine; pausing is per product
-    common = {"which": "LA", "method": "lanczos", "ncv": 20, "tol": 1e-15, "maxiter": 400,
-              "v0": None, "v0_mix": 0.1, "seed": 3, "mode": LOW}
-    if kind == "csr":
-        n = 60_000
-        A = sp.diags([np.full(n - 1, -1.0), np.linspace(1.0, 3.0, n), np.full(n - 1, -1.0)],
-                     [-1, 0, 1], format="csr")
-        paced = _paced(lambda: _core.eig_csr(A.indptr, A.indices, A.data, n, **common))
-        plain = _core.eig_callable(lambda x: _core._csrmv(A.indptr, A.indices, A.data, n, x),
-                                   n, np.float64, **common)
-    else:
-        n = 1500
-        A = np.diag(np.linspace(1.0, 2.0, n)) + 1e-3 * (np.eye(n, k=1) + np.eye(n, k=-1))
-        paced = _paced(lambda: _core.eig_dense(A, **common))
-        plain = _core.eig_callable(lambda x: _core._symv(A, x), n, np.float64, **common)
-    assert paced["n_matvec"] == plain["n_matvec"] > 100 and paced["n_restarts"] > 2
-    assert paced["value"] == plain["value"] and paced["residual"] == plain["residual"]
-    assert np.array_equal(paced["vector"], plain["vector"])
+    paused = assert_paused_eigensolve_equals_unpaused(kind, mode=LOW)
+    assert paused["n_restarts"] > 2
 
 
 @pytest.mark.skipif(os.name != "posix", reason="needs POSIX signals")
@@ -644,24 +614,7 @@ def test_sigint_interrupts_a_low_memory_solve():
         print("FINISHED", flush=True)
         os._exit(1)
     """)
-    env = dict(os.environ)
-    pkg_parent = os.path.dirname(os.path.dirname(lrcore.__file__))
-    env["PYTHONPATH"] = os.pathsep.join([pkg_parent, env.get("PYTHONPATH", "")])
-    proc = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    try:
-        line = proc.stdout.readline()
-        assert line.strip() == "READY", line + proc.stderr.read()
-        time.sleep(0.5)
-        assert proc.poll() is None, "the solve ended before the signal"
-        t0 = time.perf_counter()
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=30)
-        elapsed = time.perf_counter() - t0
-        out, err = proc.stdout.read(), proc.stderr.read()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    out, err, returncode, elapsed = interrupt_when_ready(script)
     assert out.strip() == "INTERRUPTED", (out, err)
+    assert returncode == 0, err
     assert elapsed < 1.0, f"{elapsed:.3f} s from SIGINT to exit"

@@ -76,6 +76,14 @@ def _numpy_reference(name, x, g, bufs):
     return x, bufs
 
 
+def _case(name, n, dtype):
+    """``(call, x, g, buffers, x after the call, buffers after the call)`` for kernel
+    ``name`` on fresh arrays of length ``n``; the "after" pair from numpy copies."""
+    x, g, m, v, w = _arrays(n, dtype)
+    bufs = _buffers(name, m, v, w)
+    return (KERNELS[name][0], x, g, bufs, *_numpy_reference(name, x, g, bufs))
+
+
 def _tensor(a, **kw):
     return torch.tensor(a, **kw)
 
@@ -87,10 +95,7 @@ def _tensor(a, **kw):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", list(KERNELS))
 def test_tensors_updated_in_place_bit_for_bit(name, dtype):
-    x, g, m, v, w = _arrays(1000, dtype)
-    call = KERNELS[name][0]
-    bufs = _buffers(name, m, v, w)
-    want_x, want_bufs = _numpy_reference(name, x, g, bufs)
+    call, x, g, bufs, want_x, want_bufs = _case(name, 1000, dtype)
     X = torch.nn.Parameter(_tensor(x))          # a leaf that requires grad
     G = _tensor(g)
     B = [_tensor(b) for b in bufs]
@@ -112,10 +117,7 @@ def test_tensors_updated_in_place_bit_for_bit(name, dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", list(KERNELS))
 def test_buffers_and_dlpack_and_mixtures(name, dtype):
-    x, g, m, v, w = _arrays(64, dtype)
-    call = KERNELS[name][0]
-    bufs = _buffers(name, m, v, w)
-    want_x, want_bufs = _numpy_reference(name, x, g, bufs)
+    call, x, g, bufs, want_x, want_bufs = _case(name, 64, dtype)
     code = "d" if dtype == np.float64 else "f"
     X = array.array(code, x.tobytes())                           # buffer protocol
     G = DLPackOnly(g.copy())                                     # DLPack, read only

@@ -6,15 +6,11 @@ of the signal, with the caller's arrays untouched (the loops work on copies).
 """
 import os
 import signal
-import subprocess
-import sys
-import tempfile
 import textwrap
-import time
 
 import pytest
-
-import lrcore
+from pacing import assert_paused_eigensolve_equals_unpaused, paced
+from subprocess_helpers import interrupt_when_ready
 
 pytestmark = pytest.mark.skipif(os.name != "posix" or not hasattr(signal, "SIGINT"),
                                 reason="needs POSIX signals")
@@ -96,52 +92,20 @@ def _script(body):
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_sigint_interrupts_a_long_c_loop_within_a_second(case):
-    env = dict(os.environ)
-    pkg_parent = os.path.dirname(os.path.dirname(lrcore.__file__))
-    env["PYTHONPATH"] = os.pathsep.join([pkg_parent, env.get("PYTHONPATH", "")])
-    # from a neutral directory: `python -c` puts the working directory first on sys.path,
-    # and a source checkout there (without the built extension) would shadow lrcore
-    proc = subprocess.Popen([sys.executable, "-c", _script(CASES[case])], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=tempfile.gettempdir())
-    try:
-        line = proc.stdout.readline()           # blocks until the child is set up
-        assert line.strip() == "READY", line + proc.stderr.read()
-        time.sleep(0.5)                          # well inside the C loop by now
-        assert proc.poll() is None, "the loop ended before the signal"
-        t0 = time.perf_counter()
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=30)
-        elapsed = time.perf_counter() - t0
-        out, err = proc.stdout.read(), proc.stderr.read()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    out, err, returncode, elapsed = interrupt_when_ready(_script(CASES[case]))
     assert out.strip() == "INTERRUPTED", (out, err)
-    assert proc.returncode == 0, err
+    assert returncode == 0, err
     print(f"{case}: {elapsed:.3f} s from SIGINT to exit")
     assert elapsed < 1.0, f"{case}: {elapsed:.3f} s from SIGINT to exit"
 
 
 # ---- pausing is invisible: a paced run resumes exactly where it stopped --------------------
 
-def _slow_enough(seconds, fn):
-    """Run ``fn`` with the C loops pausing at every clock reading (about once a
-    millisecond of work), so a pause happens whatever the machine's speed."""
-    from lrcore import _core
-
-    old = _core._set_pause_seconds(0.0)
-    try:
-        return fn()
-    finally:
-        _core._set_pause_seconds(old)
-
-
 def test_paused_descend_equals_the_unpaused_run():
     """CProblem.descend pauses every 50 ms; descend_callable (same C objective, same
     machine) never does: the results must be bit-identical."""
     import numpy as np
+
     from lrcore import _core
     from lrcore.problems import LeastSquares
 
@@ -150,36 +114,15 @@ def test_paused_descend_equals_the_unpaused_run():
     x0, steps = np.zeros(400), 6000
     lrs = np.full(steps, 1e-3)
     args = (x0, lrs, steps, "heavy_ball", 0.9, 0.999, 1e-8, 0.0, 1e10, 7)
-    paced = _slow_enough(0.15, lambda: p._c.descend(*args))
+    paused = paced(lambda: p._c.descend(*args))
     plain = _core.descend_callable(p._c.value_and_grad, *args)
-    for a, b in zip(paced[:3], plain[:3]):
+    for a, b in zip(paused[:3], plain[:3]):
         assert np.array_equal(a, b)
-    assert paced[3:] == plain[3:]
+    assert paused[3:] == plain[3:]
 
 
 @pytest.mark.parametrize("kind", ["csr", "dense"])
 def test_paused_eigensolve_equals_the_unpaused_run(kind):
     """The CSR/dense drivers pause every 50 ms; the callable driver with the same C
     mat-vec never does: value, vector and counts must be bit-identical."""
-    import numpy as np
-    import scipy.sparse as sp
-    from lrcore import _core
-
-    common = dict(which="LA", method="lanczos", ncv=20, tol=1e-15, maxiter=400, v0=None,
-                  v0_mix=0.1, seed=3)
-    if kind == "csr":
-        n = 60_000                    # below the OpenMP threshold: serial and quick
-        A = sp.diags([np.full(n - 1, -1.0), np.linspace(1.0, 3.0, n), np.full(n - 1, -1.0)],
-                     [-1, 0, 1], format="csr")
-        paced = _slow_enough(0.15, lambda: _core.eig_csr(A.indptr, A.indices, A.data, n,
-                                                          **common))
-        plain = _core.eig_callable(lambda x: _core._csrmv(A.indptr, A.indices, A.data, n, x),
-                                    n, np.float64, **common)
-    else:
-        n = 1500                      # a slowly converging spectrum: hundreds of mat-vecs
-        A = np.diag(np.linspace(1.0, 2.0, n)) + 1e-3 * (np.eye(n, k=1) + np.eye(n, k=-1))
-        paced = _slow_enough(0.15, lambda: _core.eig_dense(A, **common))
-        plain = _core.eig_callable(lambda x: _core._symv(A, x), n, np.float64, **common)
-    assert paced["n_matvec"] == plain["n_matvec"] > 100
-    assert paced["value"] == plain["value"] and paced["residual"] == plain["residual"]
-    assert np.array_equal(paced["vector"], plain["vector"])
+    assert_paused_eigensolve_equals_unpaused(kind)

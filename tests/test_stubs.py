@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import pytest
+from subprocess_helpers import lrcore_env
 
 import lrcore
 
@@ -12,9 +13,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 def test_core_stubs_match_the_runtime_module(tmp_path):
     pytest.importorskip("mypy.stubtest", reason="stubtest needs mypy")
-    env = dict(os.environ)
-    pkg_parent = os.path.dirname(os.path.dirname(lrcore.__file__))
-    env["PYTHONPATH"] = os.pathsep.join([pkg_parent, env.get("PYTHONPATH", "")])
+    env = lrcore_env()
     env["MYPY_CACHE_DIR"] = str(tmp_path / "cache")
     cmd = [sys.executable, "-m", "mypy.stubtest", "lrcore._core",
            "--mypy-config-file", os.path.join(HERE, "stubtest_mypy.ini"),

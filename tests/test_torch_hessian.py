@@ -19,19 +19,14 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from torch_models import flat_loss, flat_parameters  # noqa: E402
+
 import lrcore  # noqa: E402
 from lrcore.torch import HessianOperator, NondeterminismError, hessian  # noqa: E402
 
 F = torch.nn.functional
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny models: one thread is faster, and immune to oversubscribed cores."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 N, D, C = 96, 10, 4
 
 
@@ -40,19 +35,6 @@ def mlp(dtype=torch.float64, seed=0):
     m = torch.nn.Sequential(torch.nn.Linear(D, 64), torch.nn.Tanh(), torch.nn.Linear(64, 24),
                             torch.nn.Tanh(), torch.nn.Linear(24, C))
     return m.to(dtype)
-
-
-def flat_loss(model, x, y, loss=F.cross_entropy):
-    names = [n for n, _ in model.named_parameters()]
-    shapes = [p.shape for p in model.parameters()]
-    sizes = [p.numel() for p in model.parameters()]
-
-    def f(flat):
-        ps = dict(zip(names, [c.view(s) for c, s in zip(torch.split(flat, sizes), shapes)]))
-        return loss(torch.func.functional_call(model, ps, (x,)), y)
-
-    flat = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
-    return f, flat
 
 
 @pytest.fixture(scope="module")
@@ -261,13 +243,11 @@ def test_batchnorm_eval_mode_is_deterministic_and_mode_restored():
 def _train_bn_reference(net, x, y, native):
     """The train-mode (batch statistics) loss of BNNet as a function of its flat
     parameters, with PyTorch's batch_norm (native) or the formula written out."""
-    names = [n for n, _ in net.named_parameters()]
-    sizes = [p.numel() for p in net.parameters()]
-    shapes = [p.shape for p in net.parameters()]
+    unflatten, flat = flat_parameters(net)
     eps = net.bn.eps
 
-    def f(flat):
-        p = dict(zip(names, [c.view(s) for c, s in zip(torch.split(flat, sizes), shapes)]))
+    def f(w):
+        p = unflatten(w)
         h = x @ p["l1.weight"].T + p["l1.bias"]
         if native:
             z = F.batch_norm(h, None, None, p["bn.weight"], p["bn.bias"], training=True, eps=eps)
@@ -276,7 +256,7 @@ def _train_bn_reference(net, x, y, native):
             z = (h - m) / torch.sqrt(v + eps) * p["bn.weight"] + p["bn.bias"]
         return F.cross_entropy(torch.tanh(z) @ p["l2.weight"].T + p["l2.bias"], y)
 
-    return f, torch.cat([p.detach().reshape(-1) for p in net.parameters()])
+    return f, flat
 
 
 @pytest.fixture

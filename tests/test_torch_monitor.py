@@ -8,37 +8,18 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from torch_models import full_batch_steps, tanh_classifier  # noqa: E402
+
 import lrcore  # noqa: E402
 from lrcore.torch import SharpnessMonitor, hessian  # noqa: E402
 
 F = torch.nn.functional
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def problem(seed=0, dropout=0.0):
-    torch.manual_seed(seed)
-    m = torch.nn.Sequential(torch.nn.Linear(8, 24), torch.nn.Tanh(), torch.nn.Dropout(dropout),
-                            torch.nn.Linear(24, 3)).double()
-    g = torch.Generator().manual_seed(seed + 1)
-    x = torch.randn(300, 8, generator=g, dtype=torch.float64)
-    y = torch.randint(0, 3, (300,), generator=g)
-    return m, x, y
-
-
-def full_batch_steps(m, opt, x, y, k, monitor=None):
-    for _ in range(k):
-        opt.zero_grad()
-        F.cross_entropy(m(x), y).backward()
-        opt.step()
-        if monitor is not None:
-            monitor.step(opt)
+    """8-24-3 with a Dropout layer (m[0], m[3] are the Linear layers), 300 rows."""
+    return tanh_classifier(300, 8, 24, 3, seed=seed, dropout=dropout)
 
 
 def test_history_and_thresholds():

@@ -15,44 +15,25 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from torch_models import flat_loss, full_batch_steps, tanh_classifier  # noqa: E402
+
 from lrcore import SafeRate  # noqa: E402
 from lrcore.torch import GroupSafeRates, safe_lr  # noqa: E402
 
 F = torch.nn.functional
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny models: one thread is faster, and immune to oversubscribed cores."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 TOL = dict(tol=1e-10, seed=0, certified=False)
 
 
 def make(seed=0, n=80):
-    torch.manual_seed(seed)
-    m = torch.nn.Sequential(torch.nn.Linear(6, 16), torch.nn.Tanh(),
-                            torch.nn.Linear(16, 3)).double()
-    g = torch.Generator().manual_seed(seed + 1)
-    x = torch.randn(n, 6, generator=g, dtype=torch.float64)
-    y = torch.randint(0, 3, (n,), generator=g)
-    return m, x, y
+    """The 6-16-3 tanh MLP (163 parameters) and n rows."""
+    return tanh_classifier(n, 6, 16, 3, seed=seed)
 
 
 def exact_hessian(m, x, y, params=None):
-    allp = list(m.named_parameters())
-    sel = allp if params is None else [(n, p) for n, p in allp if any(p is q for q in params)]
-    names = [n for n, _ in sel]
-    shapes = [p.shape for _, p in sel]
-    sizes = [p.numel() for _, p in sel]
-
-    def f(flat):
-        ps = dict(zip(names, [c.view(s) for c, s in zip(torch.split(flat, sizes), shapes)]))
-        return F.cross_entropy(torch.func.functional_call(m, ps, (x,)), y)
-
-    flat = torch.cat([p.detach().reshape(-1) for _, p in sel])
+    """(the exact Hessian, symmetrised, and gradient) w.r.t. all or ``params`` only."""
+    f, flat = flat_loss(m, x, y, params=params)
     H = torch.func.hessian(f)(flat).detach().numpy()
     return (H + H.T) / 2, torch.func.grad(f)(flat).detach().numpy()
 
@@ -63,13 +44,6 @@ def lmax(A):
 
 def close(a, b, rtol=1e-8):
     assert abs(a - b) <= rtol * abs(b), (a, b)
-
-
-def train_steps(m, x, y, opt, k=3):
-    for _ in range(k):
-        opt.zero_grad()
-        F.cross_entropy(m(x), y).backward()
-        opt.step()
 
 
 def test_sgd():
@@ -133,7 +107,7 @@ def adam_P(opt, params, amsgrad=False):
 def test_adam(cls, kw):
     m, x, y = make()
     opt = cls(m.parameters(), **kw)
-    train_steps(m, x, y, opt, 4)
+    full_batch_steps(m, opt, x, y, 4)
     H, _ = exact_hessian(m, x, y)
     d = 1 / np.sqrt(adam_P(opt, list(m.parameters()), kw.get("amsgrad", False)))
     coupled = cls is torch.optim.Adam and kw.get("weight_decay", 0)
@@ -159,14 +133,14 @@ def test_adam_without_state_uses_the_first_step_preconditioner():
     close(r.L, lam, 1e-8)
     assert "no state yet" in r.note and not opt.state
     # and that is what Adam's first step uses: v_hat_1 = g^2
-    train_steps(m, x, y, opt, 1)
+    full_batch_steps(m, opt, x, y, 1)
     assert np.allclose(adam_P(opt, list(m.parameters())), np.abs(g) + 1e-8, rtol=1e-12)
 
 
 def test_rmsprop():
     m, x, y = make()
     opt = torch.optim.RMSprop(m.parameters(), lr=1e-3, alpha=0.9, momentum=0.5)
-    train_steps(m, x, y, opt, 3)
+    full_batch_steps(m, opt, x, y, 3)
     H, _ = exact_hessian(m, x, y)
     v = np.concatenate([opt.state[p]["square_avg"].numpy().ravel() for p in m.parameters()])
     d = 1 / np.sqrt(np.sqrt(v) + 1e-8)
@@ -260,7 +234,7 @@ def test_preconditioned_operator():
     v = np.random.default_rng(0).standard_normal(op.n)
     assert np.allclose(M @ v, d * (H @ (d * v)), rtol=1e-10, atol=1e-12)
     assert M.what == "P^-1/2 H P^-1/2" and M.num_hvps == op.num_hvps and M.n == op.n
-    train_steps(m, x, y, opt, 3)
+    full_batch_steps(m, opt, x, y, 3)
     H, _ = exact_hessian(m, x, y)
     d = 1 / np.sqrt(adam_P(opt, list(m.parameters())))
     M = preconditioned(op, opt)

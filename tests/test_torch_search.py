@@ -20,14 +20,7 @@ from lrcore.search import RangeTest  # noqa: E402
 from lrcore.torch import range_test, safe_lr  # noqa: E402
 
 F = torch.nn.functional
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 class Net(torch.nn.Module):

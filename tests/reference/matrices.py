@@ -10,7 +10,9 @@ it too -- they put this repository's ``tests/`` directory on ``sys.path``.
   matrix) for small n, Householder reflections for large n;
 - :func:`gap_spectrum`: :math:`\\lambda_1 = 1`, :math:`\\lambda_2` = ``ratio``, the rest
   uniform below (the gap is what governs Lanczos and power iteration);
-- :func:`sparse_symmetric`: a random symmetric CSR matrix with normal entries.
+- :func:`sparse_symmetric`: a random symmetric CSR matrix with normal entries;
+- :func:`random_spectrum_matrix`: :func:`spectrum_matrix` of a random size, scale and
+  (definite or indefinite) spectrum, for the randomized bound tests.
 """
 import numpy as np
 import scipy.sparse as sp
@@ -72,3 +74,16 @@ def sparse_symmetric(n, nnz_half, seed=0):
     S = (S + S.T).tocsr()
     S.sum_duplicates()
     return S
+
+
+def random_spectrum_matrix(rng, low, high, seed, nonnegative):
+    """``(A, eigenvalues)``: :func:`spectrum_matrix` (seeded ``seed``) of ``n`` normal values
+    times a scale uniform in [0.1, 10), their absolute values when ``nonnegative``; ``n``
+    uniform in [low, high).  Draws ``n``, the values and the scale from ``rng``, in that
+    order; the eigenvalues are numpy's ``eigvalsh`` of ``A``, ascending."""
+    n = int(rng.integers(low, high))
+    lam = rng.standard_normal(n) * rng.uniform(0.1, 10)
+    if nonnegative:
+        lam = np.abs(lam)
+    A = spectrum_matrix(lam, seed=seed)
+    return A, np.linalg.eigvalsh(A)

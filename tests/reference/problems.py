@@ -14,11 +14,16 @@ Only the problem's data (``A``, ``b``, ``X``, ``y``, ``l2``, ``n_classes``) are 
 sparse ``X`` is densified first; no C kernel runs.  Also :func:`fd_grad`, central finite
 differences of any scalar function, and :func:`softmax_bound`, the smoothness bound of
 Bohning (1992) computed from an explicit eigendecomposition.
+
+:func:`assert_matches_twin` is the one function here that calls a problem's own methods:
+the check of a built-in problem's value, gradient, HVP and Hessian against these twins
+and against finite differences, shared by ``test_problems.py`` and ``test_softmax.py``.
 """
 from types import SimpleNamespace
 
 import numpy as np
 import scipy.sparse as sp
+from numpy.testing import assert_allclose
 
 from lrcore.problems import LeastSquares, Logistic, Softmax
 
@@ -133,3 +138,27 @@ def fd_grad(f, w, h=1e-6):
         e[i] = h
         g[i] = (f(w + e) - f(w - e)) / (2 * h)
     return g
+
+
+def assert_matches_twin(p, w, v, *, grad_atol=1e-12):
+    """Check problem ``p`` at ``w`` (and along ``v``) against its twin: the value to 1e-12,
+    the gradient to ``rtol=1e-10, atol=grad_atol`` and to central finite differences of the
+    twin's value, ``grad`` bit for bit equal to ``value_and_grad``'s gradient, the HVP
+    against the explicit Hessian, the twin's HVP and finite differences of ``p.grad``, and
+    ``p.hessian(w)``."""
+    import pytest  # here, not at the top: the benchmarks import the twins without it
+
+    f, g = p.value_and_grad(w)
+    assert f == pytest.approx(value(p, w), rel=1e-12, abs=1e-12)
+    assert p.value(w) == pytest.approx(f, rel=1e-14)
+    assert_allclose(g, grad(p, w), rtol=1e-10, atol=grad_atol)
+    assert_allclose(g, fd_grad(lambda z: value(p, z), w), rtol=1e-6, atol=1e-7)
+    assert_allclose(p.grad(w), g, rtol=0, atol=0)
+    H = hessian(p, w)
+    assert_allclose(p.hvp(w, v), H @ v, rtol=1e-10, atol=1e-12)
+    assert_allclose(p.hvp(w, v), hvp(p, w, v), rtol=1e-10, atol=1e-12)
+    # the HVP is the directional derivative of the gradient
+    h = 1e-5
+    fd = (p.grad(w + h * v) - p.grad(w - h * v)) / (2 * h)
+    assert_allclose(p.hvp(w, v), fd, rtol=1e-5, atol=1e-6)
+    assert_allclose(p.hessian(w) @ v, H @ v, rtol=1e-10, atol=1e-12)

@@ -416,7 +416,7 @@ class _ScaledMatvec:
             self.scale = 1.0
             yy = np.asarray(y)
             if yy.dtype.kind in "fiu" and yy.size:
-                m = float(np.max(np.abs(yy)))
+                m = max(abs(float(np.max(yy))), abs(float(np.min(yy))))   # no temporary
                 if math.isfinite(m) and m > 0 and not \
                         2.0 ** -SAFE_EXPONENT <= m <= 2.0 ** SAFE_EXPONENT:
                     self.scale = _pow2_scale(m)

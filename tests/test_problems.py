@@ -18,6 +18,10 @@ def make_problems():
     M = rng.normal(size=(6, 6))
     yield "quadratic", Quadratic(M + M.T, b=rng.normal(size=6))
     yield "quadratic-indefinite-nob", Quadratic(np.diag([-3.0, 0.5, 2.0]))
+    # past the small-matrix loops (d > 32): products through BLAS dsymv, the value alone
+    # through the problem's workspace
+    M50 = rng.normal(size=(50, 50))
+    yield "quadratic-50", Quadratic(M50 + M50.T, b=rng.normal(size=50))
     yield "lsq", LeastSquares(X, rng.normal(size=60))
     yield "lsq-l2", LeastSquares(X, rng.normal(size=60), l2=0.3)
     yield "logistic", Logistic(X, (rng.random(60) < 0.4).astype(float))

@@ -737,7 +737,9 @@ typedef struct {
 #define LRC_DESIGN_CSR64 2 /* CSR: indptr, indices int64_t; data double                     */
 
 /* A built-in objective.  Arrays are float64 and owned by the caller; `work` must hold
- * lrc_problem_workspace_size() doubles.  Not shared between threads while in use (work);
+ * lrc_problem_workspace_size() doubles (for a quadratic, dim doubles used only by
+ * lrc_problem_value, which also accepts work == NULL there, at about half the speed).
+ * Not shared between threads while in use (work);
  * copy the struct and give each copy its own work to share the data.
  *
  * n_features is dim for least squares and logistic regression, dim / n_classes for the

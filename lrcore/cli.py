@@ -789,6 +789,8 @@ def _format_adaptive(ad: dict) -> list[str]:
             extra = f" (lr {_fmt(r['lr'])} = {r['lr_times_L']:.3g}/L)"
         elif r["status"] in ("diverged", "stopped"):
             extra = f" ({r['status']})"
+        elif e is None:
+            extra = f" (not reached in {ad['cap_steps']} steps)"
         lines.append(f"              {r['method'] + (' *' if r['tuning_free'] else ''):28s}"
                      f"{'-' if e is None else e:>8}{extra}")
     if ad["fastest_tuning_free"]:

@@ -64,3 +64,17 @@ def test_analyze_report_json_and_plot(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "adaptive    evaluations" in out and "fastest without tuning" in out
     assert png.stat().st_size > 10_000
+
+
+def test_rows_that_miss_the_tolerance_say_why(diabetes):
+    # 40 steps: GD at 1/L cannot reach 1e-6 (kappa ~ 500), a diverging rate says so
+    ad = cli.adaptive_section(diabetes, diabetes.smoothness(), cap=40)
+    rows = {r["method"]: r for r in ad["rows"]}
+    assert rows["GD 1/L (safe rate)"]["evaluations"] is None
+    lines = cli._format_adaptive(ad)
+    gd = next(ln for ln in lines if "GD 1/L" in ln)
+    assert gd.rstrip().endswith("- (not reached in 40 steps)"), gd
+    for r in ad["rows"]:
+        ln = next(x for x in lines if r["method"] in x)
+        if r["evaluations"] is None:
+            assert "(" in ln, ln          # every dash carries its reason

@@ -363,7 +363,9 @@ class _LinearModel(_Builtin):
             if s != 1.0:
                 c = CProblem(_KIND_LS, y=np.zeros(n), csr=(X.indptr, X.indices, X.data * s),
                              n_features=d)
-            trace = scale * float(vals @ vals) * s * s / n + l2s * d
+            # (einsum, not BLAS ddot: OpenBLAS runs a long ddot on its own threads, which
+            # then spin on the cores the solver's OpenMP team needs -- 1.5x slower solves)
+            trace = scale * float(np.einsum("i,i->", vals, vals)) * s * s / n + l2s * d
             g = c.gram
             f = lambda v: scale * g(v) + l2s * v  # noqa: E731
             return SymmetricOperator(d, f, psd=True, trace=trace), s

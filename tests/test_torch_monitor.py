@@ -114,7 +114,7 @@ def test_guard_keeps_divergent_gd_stable():
             opt.zero_grad()
             loss = F.cross_entropy(mm(x), y)
             loss.backward()
-            out.append(float(loss))
+            out.append(float(loss.detach()))
             opt.step()
             mon.step(opt)
         losses[guard] = out
@@ -170,3 +170,34 @@ def test_errors():
     mon = SharpnessMonitor(m, F.cross_entropy, (x, y))
     with pytest.raises(TypeError, match="optimizer"):
         mon.step("sgd")
+
+
+def test_v0_mix_is_passed_to_the_solver(monkeypatch):
+    torch = pytest.importorskip("torch")
+    import lrcore.torch.monitor as mod
+    from lrcore.torch import SharpnessMonitor
+
+    seen = []
+    real = mod.top_eigenvalue
+
+    def spy(*a, **k):
+        seen.append(k.get("v0_mix"))
+        return real(*a, **k)
+
+    monkeypatch.setattr(mod, "top_eigenvalue", spy)
+    g = torch.Generator().manual_seed(0)
+    model = torch.nn.Linear(3, 1, bias=False).double()
+    x = torch.randn(32, 3, dtype=torch.float64, generator=g)
+    y = torch.randn(32, 1, dtype=torch.float64, generator=g)
+    loss = torch.nn.functional.mse_loss
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    mon = SharpnessMonitor(model, loss, (x, y), every=1, v0_mix=1e-3, seed=0)
+    a = mon.measure(opt)["lambda_max"]
+    b = mon.measure(opt)["lambda_max"]             # warm, from the first vector
+    assert seen == [1e-3, 1e-3]
+    H = 2 * (x.T @ x).numpy() / len(x)             # mse_loss: the exact Hessian
+    want = np.linalg.eigvalsh(H)[-1]
+    assert a == pytest.approx(want, rel=1e-6) and b == pytest.approx(want, rel=1e-6)
+    for bad in (0.0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="v0_mix"):
+            SharpnessMonitor(model, loss, (x, y), v0_mix=bad)

@@ -53,7 +53,7 @@ class SharpnessMonitor:
         Override the method read from the optimizer (momentum still comes from it).
     warm : bool
         Warm-start each estimate from the previous eigenvector (``v0=``; lrcore mixes a
-        random vector of weight 0.1 into it).  What it saves depends on how far the top
+        random vector of weight ``v0_mix`` into it).  What it saves depends on how far the top
         eigenvector turns between estimates (see Notes).
     seed : int
         Seed of the solver's random start vectors (measurement ``k`` uses ``seed + k``).
@@ -61,6 +61,11 @@ class SharpnessMonitor:
         Passed to :func:`lrcore.torch.hessian`.
     maxiter, ncv
         Passed to :func:`lrcore.top_eigenvalue`.
+    v0_mix : float, optional
+        Weight of the random vector mixed into a warm start (:func:`lrcore.top_eigenvalue`;
+        default 0.1).  Smaller is cheaper when the top eigenvector turns little between
+        estimates (see Notes) but weaker protection against a start nearly orthogonal to
+        a new top eigenvector (an eigenvalue that overtakes the old top one).
 
     Attributes
     ----------
@@ -77,7 +82,7 @@ class SharpnessMonitor:
     3e-2), but 0.7 after minibatch steps (it turns by sin 0.2-0.4, so the previous vector
     is a poor start), and about 0.8 at ``tol=1e-6`` (Lanczos must still shrink the start's
     error by orders of magnitude; the random mix of weight 0.1 alone costs 1-2 products,
-    and at ``tol=1e-3`` a smaller mix would give 0.19-0.22 after full-batch steps).  A
+    and at ``tol=1e-3`` ``v0_mix=1e-3`` gives 0.19-0.22 after full-batch steps).  A
     thick start from the previous top 2-8 eigenvectors (exact ones, Rayleigh-Ritz at the
     new parameters) did not do better than the single vector.
 
@@ -107,7 +112,7 @@ class SharpnessMonitor:
                  guard: float | None = None, tol: float = 1e-3, method: str | None = None,
                  warm: bool = True, seed: int = 0, train: bool = False, dtype: Any = None,
                  reduction: str = "mean", hvp: str = "auto", maxiter: int | None = None,
-                 ncv: int | None = None) -> None:
+                 ncv: int | None = None, v0_mix: float | None = None) -> None:
         every = integer(every, "every", 1)
         if guard is not None:
             guard = positive(guard, "guard")
@@ -124,7 +129,9 @@ class SharpnessMonitor:
         self.warm: bool = warm
         self.seed: int = seed
         self._hkw: dict[str, Any] = {"train": train, "dtype": dtype, "reduction": reduction, "hvp": hvp}
-        self._eig: dict[str, Any] = {"maxiter": maxiter, "ncv": ncv}
+        if v0_mix is not None:
+            v0_mix = positive(v0_mix, "v0_mix")
+        self._eig: dict[str, Any] = {"maxiter": maxiter, "ncv": ncv, "v0_mix": v0_mix}
         self._meas: Measurer | None = None
         self._opt_id: int | None = None
         self.t: int = 0

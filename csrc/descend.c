@@ -78,6 +78,16 @@ static double dot_(const double *a, const double *b, ptrdiff_t n)
     return s;
 }
 
+/* ||g|| for a rule's formula: the plain sum's square root (bit for bit the reference
+ * implementations') when that sum neither overflows nor underflows, else the scaled
+ * norm2; *gg = the plain sum (inf or 0 in those cases) */
+static double rule_norm_(const double *g, ptrdiff_t n, double *gg)
+{
+    const double s = dot_(g, g, n);
+    *gg = s;
+    return (isfinite(s) && s >= DBL_MIN) ? sqrt(s) : norm2(g, n);
+}
+
 static double dist2_(const double *a, const double *b, ptrdiff_t n)
 {
     double s = 0.0;
@@ -237,8 +247,11 @@ static double gd_rate(lrc_rule_state *st, const double *x, const double *g, doub
     st->event = LRC_EVENT_NONE;
     switch (r->kind) {
     case LRC_RULE_POLYAK: {
-        const double gg = dot_(g, g, n);
-        eta = (f - r->f_star) / gg;
+        double gg;
+        const double gn = rule_norm_(g, n, &gg);
+        /* (f - f*) / ||g||^2; through ||g|| twice when ||g||^2 is not representable */
+        eta = (isfinite(gg) && gg >= DBL_MIN) ? (f - r->f_star) / gg
+                                              : ((f - r->f_star) / gn) / gn;
         if (eta > r->max_lr) {
             eta = r->max_lr;
             st->event = LRC_EVENT_CLAMPED;
@@ -353,7 +366,10 @@ static void method_step(lrc_rule_state *st, double *x, const double *g)
     st->event = LRC_EVENT_NONE;
     switch (r->kind) {
     case LRC_RULE_DADAPT_SGD: {
-        if (st->t == 0) st->g0norm = sqrt(dot_(g, g, n));
+        if (st->t == 0) {
+            double gg;
+            st->g0norm = rule_norm_(g, n, &gg);
+        }
         if (!(st->g0norm > 0.0)) { /* the reference divides by zero here */
             st->lr = 0.0;
             st->event = LRC_EVENT_NO_STEP;
@@ -685,6 +701,35 @@ static int trial_answer(lrc_descend *s)
     return trial(s, eta * r->shrink);
 }
 
+/* curvature: the solver sees c H for a power of two c fixed by the first product of
+ * each solve (its largest entry brought into [0.5, 1)), so it works at any scale of the
+ * Hessian -- entries of 1e-300 or 1e300 -- with no change of rounding; lambda = value/c.
+ * c lives in trial_gg, which only line searches use otherwise (0: not chosen yet). */
+static void scale_product(lrc_descend *s)
+{
+    lrc_rule_state *rs = s->rule;
+    double *y = rs->eig.y;
+    const ptrdiff_t n = s->n;
+    if (rs->trial_gg == 0.0) {
+        double amax = 0.0;
+        for (ptrdiff_t i = 0; i < n; i++) {
+            const double a = fabs(y[i]);
+            if (!(a <= amax)) amax = a;
+        }
+        rs->trial_gg = 1.0;
+        if (amax > 0.0 && isfinite(amax)) {
+            int e = 0;
+            (void)frexp(amax, &e);          /* amax = f 2^e, f in [0.5, 1) */
+            if (e > 1021) e = 1021;         /* keep c = 2^-e a normal number */
+            if (e < -1021) e = -1021;
+            rs->trial_gg = ldexp(1.0, -e);
+        }
+    }
+    const double c = rs->trial_gg;
+    if (c != 1.0)
+        for (ptrdiff_t i = 0; i < n; i++) y[i] *= c;
+}
+
 /* curvature: the Lanczos solve's next request, or its end */
 static int hvp_continue(lrc_descend *s)
 {
@@ -704,7 +749,7 @@ static int hvp_continue(lrc_descend *s)
     if (est == LRC_NONFINITE) /* the Hessian-vector products blew up: like a NaN loss */
         return stop(s, LRC_RUN_DIVERGED, LRC_STOP_NONE);
     if (est != LRC_OK && est != LRC_NOT_CONVERGED) return finish(s, est);
-    const double lam = rs->eig.value;
+    const double lam = rs->eig.value / (rs->trial_gg != 0.0 ? rs->trial_gg : 1.0);
     if (!isfinite(lam)) return stop(s, LRC_RUN_DIVERGED, LRC_STOP_NONE);
     memcpy(rs->evec, rs->eig.vector, (size_t)s->n * sizeof(double));
     rs->have_vec = 1;
@@ -753,6 +798,7 @@ static int curvature_begin(lrc_descend *s)
                                 rs->lework, 1);
     if (st != LRC_OK) return finish(s, st);
     rs->n_measure++;
+    rs->trial_gg = 0.0; /* the products' scale: chosen at the first one (scale_product) */
     return hvp_continue(s);
 }
 
@@ -807,6 +853,7 @@ int lrc_descend_iterate(lrc_descend *s)
     case ST_HVP: {
         const int st = s->status;
         if (st != LRC_OK && st != LRC_NONFINITE) return finish(s, st);
+        if (st == LRC_OK) scale_product(s);
         return hvp_continue(s); /* a non-finite product ends the solve as NONFINITE */
     }
     case ST_DONE: return s->final_status;

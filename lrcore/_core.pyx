@@ -22,7 +22,7 @@ the caller's arrays untouched (every loop works on copies or on its own buffers)
 cimport numpy as cnp
 from libc.stddef cimport ptrdiff_t
 from libc.stdint cimport int64_t
-from libc.math cimport isfinite
+from libc.math cimport isfinite, isnan
 from cpython.float cimport PyFloat_Check, PyFloat_AS_DOUBLE
 from cpython.long cimport PyLong_Check
 from cpython.exc cimport PyErr_CheckSignals
@@ -444,6 +444,18 @@ cdef int _mark_written(tuple written) except -1:
     if tensors is not None:
         _increment_version(tensors)
     return 0
+
+
+def mark_written(*arrays):
+    """Bump the autograd version counter of every torch tensor behind ``arrays`` (numpy
+    views made by ``Tensor.numpy()``, or tensors), as a torch in-place operation does.
+
+    For Python code that writes a tensor's memory through numpy (``lrcore.optim``'s
+    step-size rules): a tensor saved for backward and then updated makes ``backward()``
+    raise instead of silently using the new values.  A no-op without torch.
+    """
+    _mark_written(arrays)
+
 
 
 # nonfinite= policies

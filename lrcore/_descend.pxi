@@ -488,6 +488,10 @@ cdef class RuleStepper:
     _SCALARS = ("lr", "event", "t", "prev_lr", "theta", "gsum", "rbar", "d", "d_max",
                 "numerator", "g0norm", "weight_sum", "lr_max")
 
+    def __reduce__(self):
+        # the C state holds pointers into the workspace: pickle the rule and get_state()
+        return (_rule_stepper_from_state, (self.rule, self.n, self.get_state()))
+
     def get_state(self):
         """The state as a dict of numbers and one array (for state_dict)."""
         cdef lrc_rule_state *s = &self.st
@@ -496,21 +500,48 @@ cdef class RuleStepper:
                 "d_max": s.d_max, "numerator": s.numerator, "g0norm": s.g0norm,
                 "weight_sum": s.weight_sum, "lr_max": s.lr_max, "work": self.work.copy()}
 
+    #: scalars that are finite and >= 0 in every reachable state
+    _NONNEG = ("prev_lr", "gsum", "rbar", "d", "d_max", "g0norm", "weight_sum")
+
     def set_state(self, d):
-        """Restore :meth:`get_state` output (checked before anything changes)."""
+        """Restore :meth:`get_state` output (checked before anything changes: the keys,
+        the workspace's shape and finiteness, and each scalar against the values a run can
+        reach -- a NaN, a negative sum of squares or a D-Adaptation/Prodigy ``d <= 0`` is
+        refused, as they would silently poison every later step)."""
         if not isinstance(d, dict) or set(d) != set(self._SCALARS) | {"work"}:
             raise ValueError(f"rule state must be a dict with keys "
                              f"{sorted(set(self._SCALARS) | {'work'})}")
-        w = np.asarray(d["work"], dtype=np.float64)
+        w = np.asarray(d["work"])
+        if w.dtype.kind not in "biuf":
+            raise TypeError(f"rule state 'work' must hold real numbers, got dtype {w.dtype}")
+        w = w.astype(np.float64)
         if w.shape != (<object>self.work).shape:
             raise ValueError(f"rule state 'work' has shape {w.shape}, expected "
                              f"{(<object>self.work).shape}")
+        if not np.all(np.isfinite(w)):
+            raise ValueError("rule state 'work' holds NaN or Inf")
         vals = {k: d[k] for k in self._SCALARS}
         t = _index(vals["t"], "t")
         ev = _index(vals["event"], "event")
         if t < 0 or not (0 <= ev < len(EVENTS)):
             raise ValueError("rule state: t must be >= 0 and event a known code")
         fl = {k: _real(vals[k], k) for k in self._SCALARS if k not in ("t", "event")}
+        for k in self._NONNEG:
+            if not (isfinite(fl[k]) and fl[k] >= 0.0):
+                raise ValueError(f"rule state {k!r} must be a finite number >= 0, got {fl[k]!r}")
+        if not isfinite(fl["numerator"]):
+            raise ValueError(f"rule state 'numerator' must be finite, got {fl['numerator']!r}")
+        if not fl["theta"] >= 0.0:                    # +inf is AdGD's start; NaN is refused
+            raise ValueError(f"rule state 'theta' must be >= 0, got {fl['theta']!r}")
+        if not ((t == 0 and isnan(fl["lr"])) or (isfinite(fl["lr"]) and fl["lr"] >= 0.0)):
+            raise ValueError(f"rule state 'lr' must be a finite number >= 0 (NaN only before "
+                             f"the first step), got {fl['lr']!r}")
+        if not (fl["lr_max"] == -1.0 or (isfinite(fl["lr_max"]) and fl["lr_max"] >= 0.0)):
+            raise ValueError(f"rule state 'lr_max' must be -1 or a finite number >= 0, got "
+                             f"{fl['lr_max']!r}")
+        if self.st.rule.kind in (LRC_RULE_DADAPT_SGD, LRC_RULE_PRODIGY) and not fl["d"] > 0.0:
+            raise ValueError(f"rule state 'd' (the distance estimate) must be > 0, got "
+                             f"{fl['d']!r}")
         cdef lrc_rule_state *s = &self.st
         (<object>self.work)[...] = w
         s.t = t
@@ -518,6 +549,13 @@ cdef class RuleStepper:
         s.lr, s.prev_lr, s.theta, s.gsum = fl["lr"], fl["prev_lr"], fl["theta"], fl["gsum"]
         s.rbar, s.d, s.d_max, s.numerator = fl["rbar"], fl["d"], fl["d_max"], fl["numerator"]
         s.g0norm, s.weight_sum, s.lr_max = fl["g0norm"], fl["weight_sum"], fl["lr_max"]
+
+
+def _rule_stepper_from_state(rule, n, state):
+    """Unpickle a RuleStepper: a fresh one for ``rule`` and ``n`` entries, then its state."""
+    s = RuleStepper(rule, np.zeros(_index(n, "n")))
+    s.set_state(state)
+    return s
 
 
 # ---- one run ----------------------------------------------------------------------------

@@ -70,6 +70,7 @@ from lrcore._core import (
     adam_step,
     all_finite,
     float_view,
+    mark_written,
     momentum_step,
     overlapping_pair,
     rmsprop_step,
@@ -94,6 +95,13 @@ __all__ = [
 if TYPE_CHECKING:
     from typing_extensions import Buffer
 
+
+
+def _rule_config(rule: RuleBase) -> dict[str, Any]:
+    """The rule's ``to_dict()``: every rule is an :class:`lrcore.adaptive.Rule` (the
+    factories' type; this module sits below ``lrcore.adaptive`` and sees its C base)."""
+    config: dict[str, Any] = getattr(rule, "to_dict")()
+    return config
 
 class _DLPackArray(Protocol):
     """What ``numpy.from_dlpack`` takes: torch tensors, and other libraries' arrays."""
@@ -363,6 +371,7 @@ class Optimizer:
             self._stepper = RuleStepper(self._rule, x)
         self._stepper.step(x, g, f)
         self._unflat(x, self._params)
+        mark_written(*self._params)      # torch tensors: bump their version, as in-place ops do
         self.t += 1
         return True
 
@@ -382,13 +391,15 @@ class Optimizer:
 
     # -- persistence --------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        """A copy of the mutable state: step count, skipped count and the buffers."""
+        """A copy of the mutable state: step count, skipped count and the buffers; with a
+        step-size rule also ``"rule"`` (its ``to_dict()``) and ``"rule_state"``."""
         d = {
             "t": self.t,
             "n_skipped": self.n_skipped,
             "state": [{k: v.copy() for k, v in st.items()} for st in self.state],
         }
         if self._rule is not None:
+            d["rule"] = _rule_config(self._rule)
             d["rule_state"] = None if self._stepper is None else self._stepper.get_state()
         return d
 
@@ -401,7 +412,9 @@ class Optimizer:
         Everything is checked before anything changes: the keys, each buffer's shape
         (its dtype becomes the parameter's), finite buffer values, non-negative running
         squares (``exp_avg_sq``, ``square_avg``, ``sum``...), and step counts that fit
-        in a signed 64-bit integer.
+        in a signed 64-bit integer.  With a step-size rule also the rule (the same
+        ``to_dict()`` as this optimizer's) and its state (finite workspace, scalars in
+        the ranges a run can reach).
         """
         if not isinstance(d, dict) or "state" not in d or "t" not in d:
             raise ValueError("d must be a dict from state_dict() with keys 't' and 'state'")
@@ -432,8 +445,20 @@ class Optimizer:
         t = integer(d["t"], "t", 0)
         n_skipped = integer(d.get("n_skipped", 0), "n_skipped", 0)
         stepper = self._stepper
-        if self._rule is not None:
-            rs = d.get("rule_state")
+        if self._rule is None:
+            if d.get("rule_state") is not None or "rule" in d:
+                raise ValueError("d was saved by an optimizer with a step-size rule "
+                                 f"({d.get('rule', {}).get('name', '?')}); this one has "
+                                 "a constant or scheduled lr")
+        else:
+            if "rule_state" not in d or "rule" not in d:
+                raise ValueError(f"d has no step-size rule state: it was saved by an "
+                                 f"optimizer without a rule, and this one has lr="
+                                 f"{self._rule!r}")
+            if d["rule"] != _rule_config(self._rule):
+                raise ValueError(f"d was saved with the rule {d['rule']!r}; this optimizer "
+                                 f"has {_rule_config(self._rule)!r}")
+            rs = d["rule_state"]
             if rs is None:
                 stepper = None
             else:

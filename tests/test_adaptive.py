@@ -504,3 +504,44 @@ def test_hvp_answers_are_checked():
     fp = Problem.from_functions(LG.value_and_grad, hvp=lambda x, v: np.ones(2), n=LG.dim)
     with pytest.raises(ValueError, match="hvp"):
         descend(fp, np.zeros(LG.dim), A.curvature(), steps=3)
+
+
+# ---- the rules at extreme scales (review findings) -----------------------------------------
+
+def _diabetes_quadratic():
+    from lrcore.datasets import load_diabetes
+    X, y, _ = load_diabetes(standardize=True)
+    H = X.T @ X / len(X)
+    return H, np.linalg.eigvalsh(H)[-1]
+
+
+@pytest.mark.parametrize("s", [1e-300, 1e-200, 1e-165, 1.0, 1e155, 1e200, 1e300])
+def test_curvature_rule_measures_lambda_at_every_scale(s):
+    """The Lanczos solve inside descend sees its products scaled by a power of two, so
+    lambda_max (and the safe rate 2c/lambda) is right from 1e-300 to 1e300."""
+    H, L = _diabetes_quadratic()
+    x0 = np.linspace(-1.0, 1.0, H.shape[0])
+    tr = descend(Quadratic(s * H), x0, A.curvature(), steps=30)
+    ref = descend(Quadratic(H), x0, A.curvature(), steps=30)
+    assert tr.status == ref.status == "completed"
+    assert tr.lambdas[0] == pytest.approx(s * L, rel=1e-7)
+    # the same run up to the scale: the iterates do not depend on s
+    np.testing.assert_allclose(tr.x, ref.x, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("rule", [A.polyak(), A.dadapt_sgd()], ids=repr)
+@pytest.mark.parametrize("s", [1e-170, 1e160])
+def test_norm_rules_do_not_stall_when_the_squared_norm_is_not_representable(rule, s):
+    H, _ = _diabetes_quadratic()
+    x0 = np.linspace(-1.0, 1.0, H.shape[0])
+    ref = descend(Quadratic(H), x0, rule, steps=40)
+    tr = descend(Quadratic(s * H), x0, rule, steps=40)
+    assert A.EVENTS.index("no_step") not in set(tr.events.tolist())
+    # the same progress (the norm's rounding differs once ||g||^2 is out of range, and
+    # Polyak's steps amplify it over a run) ...
+    assert tr.losses[-1] / tr.losses[0] == pytest.approx(ref.losses[-1] / ref.losses[0],
+                                                         rel=1e-2)
+    # ... and the same first steps
+    short = descend(Quadratic(s * H), x0, rule, steps=5)
+    np.testing.assert_allclose(short.x, descend(Quadratic(H), x0, rule, steps=5).x,
+                               rtol=1e-9, atol=1e-12)

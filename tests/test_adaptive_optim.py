@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from reference import adaptive as twin
-from reference import problems as rp
 from lrcore import NonFiniteError
 from lrcore import adaptive as A
 from lrcore.optim import SGD, Adam, AdamW, RMSprop
@@ -164,3 +163,91 @@ def test_rules_an_optimizer_cannot_run_are_refused(make, match):
 def test_other_optimizers_refuse_rules():
     with pytest.raises(TypeError):
         RMSprop(np.zeros(3), lr=A.dog())
+
+
+# ---- review findings: torch versions, checked rule state, pickling ----------------------
+
+@pytest.mark.parametrize("rule", [A.dog(), A.schedule_free(lr=0.1), A.polyak()], ids=repr)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_rule_step_bumps_torch_versions(rule, dtype):
+    """A tensor saved for backward and then updated by a rule step makes backward() raise,
+    as with a plain step (a silent gradient at the new point would be wrong)."""
+    torch = pytest.importorskip("torch")
+    w = torch.tensor([1.0, 2.0], dtype=getattr(torch, dtype), requires_grad=True)
+    opt = SGD([w], lr=rule)
+    loss = (w ** 3).sum()                     # the graph saves w
+    v0 = w._version
+    opt.step([torch.ones(2, dtype=w.dtype)], loss=float(loss.detach()))
+    assert w._version > v0
+    with pytest.raises(RuntimeError, match="inplace"):
+        loss.backward()
+
+
+def _stepped(rule, steps=3):
+    x = np.zeros(6)
+    opt = _opt(x, rule)
+    for _ in range(steps):
+        f, g = P.value_and_grad(x)
+        opt.step(g, loss=f)
+    return x, opt
+
+
+def test_load_state_dict_refuses_another_rule_or_no_rule():
+    _, a = _stepped(A.dog())
+    sd = a.state_dict()
+    assert sd["rule"] == A.dog().to_dict()
+    b = SGD(np.zeros(6), lr=A.schedule_free(lr=0.1))
+    with pytest.raises(ValueError, match="saved with the rule"):
+        b.load_state_dict(sd)
+    plain = SGD(np.zeros(6), lr=0.1)
+    plain.step(np.ones(6))
+    with pytest.raises(ValueError, match="no step-size rule state"):
+        SGD(np.zeros(6), lr=A.dog()).load_state_dict(plain.state_dict())
+    with pytest.raises(ValueError, match="with a step-size rule"):
+        plain.load_state_dict(sd)
+    # an optimizer saved before its first step restarts the rule
+    fresh = SGD(np.zeros(6), lr=A.dog())
+    fresh.load_state_dict(SGD(np.zeros(6), lr=A.dog()).state_dict())
+
+
+@pytest.mark.parametrize("key,value,match", [
+    ("d", math.nan, "'d'"), ("d", -5.0, "'d'"), ("d", 0.0, "'d'"),
+    ("g0norm", math.inf, "'g0norm'"), ("numerator", math.nan, "'numerator'"),
+    ("theta", math.nan, "'theta'"), ("lr", math.nan, "'lr'"), ("lr_max", -2.0, "'lr_max'"),
+])
+def test_rule_state_values_are_checked_and_nothing_changes(key, value, match):
+    x, opt = _stepped(A.dadapt_sgd())
+    sd = opt.state_dict()
+    bad = {**sd, "rule_state": {**sd["rule_state"], key: value}}
+    before = opt.state_dict()
+    with pytest.raises(ValueError, match=match):
+        opt.load_state_dict(bad)
+    after = opt.state_dict()
+    assert after["t"] == before["t"]
+    for k, v in before["rule_state"].items():
+        np.testing.assert_array_equal(after["rule_state"][k], v)
+    work = sd["rule_state"]["work"].copy()
+    work[0] = np.nan
+    with pytest.raises(ValueError, match="'work' holds NaN"):
+        opt.load_state_dict({**sd, "rule_state": {**sd["rule_state"], "work": work}})
+
+
+@pytest.mark.parametrize("rule", [A.dog(), A.schedule_free(lr=0.1), A.polyak(F_STAR),
+                                  A.prodigy(), A.dadapt_sgd(momentum=0.9)], ids=repr)
+def test_rule_optimizers_pickle_and_deepcopy_mid_run(rule):
+    import copy
+    import pickle
+
+    x, opt = _stepped(rule, steps=5)
+    for clone in (copy.deepcopy(opt), pickle.loads(pickle.dumps(opt))):
+        y = clone._params[0]
+        assert y is not x and np.array_equal(y, x)
+        xa = x.copy()
+        oa = copy.deepcopy(opt)
+        xa = oa._params[0]
+        for _ in range(5):
+            f, g = P.value_and_grad(xa)
+            oa.step(g, loss=f)
+            f, g = P.value_and_grad(y)
+            clone.step(g, loss=f)
+        np.testing.assert_array_equal(y, xa)

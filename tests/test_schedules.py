@@ -879,3 +879,14 @@ def test_sqrt_decay_exact_at_both_ends():
     for peak, floor, n in [(0.1, 0.0, 7), (3.0, 1e-3, 1000), (1e-300, 0.0, 3)]:
         v = S.wsd(peak, 0, 0, n, decay="1-sqrt", floor=floor).values(n + 2)
         assert v[0] == peak and v[n] == floor and np.all(np.diff(v) <= 0)
+
+
+def test_plateau_state_round_trips_at_large_steps():
+    from lrcore.schedules import ReduceOnPlateau
+    r = ReduceOnPlateau(0.1, patience=0)
+    for t, m in ((2**62 + 1, 1.0), (2**63 - 2, 2.0)):
+        r.step(m, t=t)
+        back = ReduceOnPlateau.from_state(r.to_dict(), r.state_dict())
+        assert back.state_dict() == r.state_dict()
+    with pytest.raises(ValueError, match="state\\['t'\\]"):
+        r.load_state_dict({**r.state_dict(), "t": 2**63})

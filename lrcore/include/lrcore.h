@@ -617,7 +617,7 @@ typedef struct lrc_rule_state {
     ptrdiff_t n;
     /* ---- private ---- */
     double prev_lr, theta, gsum, rbar, d, d_max, numerator, g0norm, weight_sum, lr_max;
-    double trial_lr, trial_ref, trial_gg;
+    double trial_lr, trial_ref, trial_gg; /* trial_gg: curvature: the products' scale */
     int64_t backtracks, n_measure, nfhist, last_measure;
     int have_vec, in_trial;
     double *x_prev, *g_prev, *x0, *s, *m, *v, *fhist, *evec, *ework;

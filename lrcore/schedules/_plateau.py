@@ -132,7 +132,9 @@ class ReduceOnPlateau:
             raise ValueError(f"state: missing keys {missing}, unknown keys {extra}")
         scale_ = nonneg_rate(state["scale"], "state['scale']")
         best = None if state["best"] is None else finite(state["best"], "state['best']")
-        ints = {k: steps_int(state[k], f"state[{k!r}]", 0, 2**62) for k in self._STATE_KEYS[2:]}
+        # counters: at most one per report, and the step as step() and __call__ take it
+        ints = {k: steps_int(state[k], f"state[{k!r}]", 0, 2**63 - 1)
+                for k in self._STATE_KEYS[2:]}
         self.scale, self.best = scale_, best
         for k, v in ints.items():
             setattr(self, k, v)

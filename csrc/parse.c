@@ -362,7 +362,9 @@ int lrci_csv_parse(const lrci_csv_spec *sp, lrci_parse_state *st, int64_t max_ro
         ptrdiff_t q = p;
         int64_t rec_line;
         double *xrow;
-        while (q < len && is_blank(b[q])) q++;
+        /* (with a tab delimiter a tab is a field separator, not a blank: a line of tabs
+         * is a record of empty fields, refused as missing values as numpy.loadtxt does) */
+        while (q < len && csv_blank(b[q], delim)) q++;
         if (q >= len) {
             p = len;
             break;

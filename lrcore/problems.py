@@ -487,9 +487,20 @@ class LeastSquares(_LinearModel):
         return super().curvature(None, which=which, **eig_kwargs)   # constant Hessian
 
     def strong_convexity(self) -> float:
+        """mu = lambda_min(X'X/n) + l2, with lambda_min set to 0 when X'X/n is singular to
+        working precision: below 10 d eps lambda_max (the accuracy of the eigenvalues of
+        a symmetric matrix, Golub & Van Loan 2013, section 8.1) the computed value is
+        rounding noise of either sign, which would otherwise show as a tiny or negative mu
+        and an astronomically large condition number."""
         if self.n_features <= 1000:
-            return float(np.linalg.eigvalsh(self._gram_matrix())[0]) + self.l2
-        return super().strong_convexity()
+            ev = np.linalg.eigvalsh(self._gram_matrix())
+            lo, hi = float(ev[0]), float(ev[-1])
+        else:
+            lo = float(self.curvature(which="SA").value) - self.l2
+            hi = self.smoothness() - self.l2
+        if lo <= 10.0 * self.n_features * np.finfo(np.float64).eps * max(hi, 0.0):
+            lo = 0.0
+        return lo + self.l2
 
 
 class Logistic(LeastSquares):

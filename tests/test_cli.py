@@ -445,3 +445,60 @@ def test_target_is_required_except_for_svmlight(tmp_path, capsys):
     path = write_csv(tmp_path / "d.csv", np.ones((3, 1)), np.arange(3.0), ["a"])
     assert cli.main(["analyze", path]) == 2
     assert "--target is required" in capsys.readouterr().err
+
+
+# ---- review findings -------------------------------------------------------------------
+
+def test_label_errors_name_the_files_row(tmp_path, capsys):
+    c = tmp_path / "r1.csv"
+    c.write_text("a,b,y\n\n\n1,2,0\n3,5,1\n4,1,2\n2,2,1\n")
+    t = tmp_path / "r2.tsv"
+    t.write_text(c.read_text().replace(",", "\t"))
+    for p in (c, t):
+        assert cli.main(["analyze", str(p), "--target", "y", "--model", "logistic"]) == 2
+        assert "row 6 has 2" in capsys.readouterr().err
+    n = tmp_path / "r.npy"
+    np.save(n, np.array([[1, 0], [2, 1], [3, 2], [4, 1.0]]))
+    assert cli.main(["analyze", str(n), "--target", "-1", "--model", "logistic"]) == 2
+    assert "row 2 (0-based) has 2" in capsys.readouterr().err
+
+
+def test_singular_design_reports_mu_zero_not_noise():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 4)) * [1, 1000, 1, 1]
+    X[:, 3] = 5.0
+    X = np.column_stack([X, X[:, 0]])                  # a duplicate column: X'X singular
+    y = rng.standard_normal(200)
+    assert LeastSquares(X, y).strong_convexity() == 0.0
+    assert LeastSquares(X, y, l2=0.25).strong_convexity() == 0.25
+    Xr = rng.standard_normal((200, 4))
+    lo = np.linalg.eigvalsh(Xr.T @ Xr / 200)[0]
+    assert LeastSquares(Xr, y).strong_convexity() == pytest.approx(lo, rel=1e-12)
+
+
+def test_constant_column_keeps_the_conditioning_advice(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    n = 200
+    X = np.column_stack([np.ones(n), rng.standard_normal(n) * 1000, rng.standard_normal(n)])
+    y = X @ [2, 1e-3, -1] + 0.1 * rng.standard_normal(n)
+    p = write_csv(tmp_path / "bias.csv", X, y, ["bias", "b", "c"], target="y")
+    assert cli.main(["analyze", p, "--target", "y", "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    adv = [a for a in rep["advice"] if a["kind"] == "conditioning"]
+    assert adv and "after dropping the constant column(s) 'bias'" in adv[0]["text"]
+    # the same data standardized without the constant column, plus a column of ones
+    Z = (X[:, 1:] - X[:, 1:].mean(0)) / X[:, 1:].std(0)
+    Z = np.column_stack([Z, np.ones(n)])
+    ev = np.linalg.eigvalsh(Z.T @ Z / n)
+    assert adv[0]["condition_number_standardized"] == pytest.approx(ev[-1] / ev[0], rel=1e-9)
+
+
+def test_exact_f_star_for_dense_least_squares():
+    rng = np.random.default_rng(1)
+    X, y = rng.standard_normal((50, 4)), rng.standard_normal(50)
+    for l2 in (0.0, 0.3):
+        p = LeastSquares(X, y, l2=l2)
+        w = np.linalg.solve(X.T @ X / 50 + l2 * np.eye(4), X.T @ y / 50)
+        assert cli._exact_fstar(p) == pytest.approx(p.value(w), rel=1e-12)
+    assert cli._exact_fstar(Logistic(X, (y > 0).astype(float))) is None
+    assert cli._exact_fstar(LeastSquares(sp.csr_array(X), y)) is None

@@ -682,3 +682,43 @@ def test_binding_guards():
                                           np.empty(2, np.int64), np.empty(1, np.int64),
                                           np.empty(1))
     assert status == _core.PARSE_STATUS["ESIZE"]
+
+
+# ---- review findings -------------------------------------------------------------------
+
+def test_tsv_record_of_empty_fields_is_a_missing_value(tmp_path):
+    p = tmp_path / "t.tsv"
+    p.write_text("a\tb\ty\n1\t2\t0\n\t\t\n3\t4\t1\n")
+    with pytest.raises(DataError, match="missing value in column 'a', row 3"):
+        load_file(p, target="y")
+    # blank lines (no tabs) are still skipped
+    p.write_text("a\tb\ty\n1\t2\t0\n\n  \n3\t4\t1\n")
+    X, y, _ = load_file(p, target="y")
+    assert X.shape == (2, 2) and list(y) == [0.0, 1.0]
+
+
+def test_npz_feature_names_of_the_wrong_length_are_refused(tmp_path):
+    p = tmp_path / "d.npz"
+    np.savez(p, X=np.ones((3, 2)), y=np.arange(3.0), feature_names=np.array(["p", "q", "r"]))
+    with pytest.raises(DataError, match="'feature_names' must be 1-D with one name per column"):
+        load_file(p)
+    np.savez(p, X=np.ones((3, 2)), y=np.arange(3.0), feature_names=np.array(["p", "q"]))
+    assert tuple(load_file(p)[2]) == ("p", "q")
+
+
+def test_data_line_maps_rows_to_lines(tmp_path):
+    from lrcore.datasets._files import data_line
+
+    c = tmp_path / "r.csv"
+    c.write_text("\n\"a\",b,y\n\n\n1,2,0\n3,5,1\n\n4,1,2\n")
+    assert [data_line(c, i) for i in range(4)] == [5, 6, 8, None]
+    t = tmp_path / "r.tsv"
+    t.write_text("a\tb\ty\n1\t2\t0\n\n3\t4\t1\n")
+    assert [data_line(t, i) for i in range(2)] == [2, 4]
+    s = tmp_path / "r.svm"
+    s.write_text("# header comment\n0 1:1\n\n1 2:1 # trailing\n  # only a comment\n1 1:3\n")
+    assert [data_line(s, i) for i in range(3)] == [2, 4, 6]
+    assert load_file(s)[0].shape[0] == 3          # the loader agrees on the rows
+    n = tmp_path / "r.npy"
+    np.save(n, np.ones((3, 2)))
+    assert data_line(n, 0) is None

@@ -26,7 +26,8 @@ from numpy.typing import NDArray
 
 from lrcore import _core
 
-__all__ = ["DataError", "FORMATS", "FeatureNames", "FileData", "detect_format", "load_file"]
+__all__ = ["DataError", "FORMATS", "FeatureNames", "FileData", "data_line", "detect_format",
+           "load_file"]
 
 #: the formats :func:`load_file` reads (its ``format=`` argument)
 FORMATS = ("csv", "npy", "npz", "svmlight")
@@ -328,6 +329,37 @@ def detect_format(path: str | os.PathLike[str]) -> str:
     return "csv"
 
 
+def data_line(path: str | os.PathLike[str], i: int) -> int | None:
+    """The 1-based line of a CSV or svmlight file that holds data row ``i`` (0-based, as
+    :func:`load_file` returns the rows), or None for the binary formats and for an ``i``
+    past the end.
+
+    For messages about a row found after loading (a label out of range): the loaders
+    skip the header, blank lines and svmlight comments, so the row index alone does not
+    say where to look.  Reads the file again; meant for errors, not for loops.
+    """
+    name = _check_path(path)
+    fmt = detect_format(name)
+    if fmt not in ("csv", "svmlight") or i < 0:
+        return None
+    data = _read(name)
+    if fmt == "csv":
+        start = len(_BOM) if data.startswith(_BOM) else 0
+        delim, _, offset, line = _csv_header(name, data, start)
+        blank = b" \r\v\f" if delim == "\t" else b" \t\r\v\f"
+    else:
+        offset, line, blank = 0, 1, b" \t\r\v\f"
+    k = -1
+    for raw in data[offset:].split(b"\n"):
+        body = raw.split(b"#", 1)[0] if fmt == "svmlight" else raw
+        if body.strip(blank):
+            k += 1
+            if k == i:
+                return line
+        line += 1
+    return None
+
+
 # ----------------------------------------------------------------------------------------
 # files
 # ----------------------------------------------------------------------------------------
@@ -614,7 +646,10 @@ def _load_dense_npz(name: str, z: Any, keys: list[str], target: str | int) -> Fi
         if not _real_dtype(a.dtype):
             raise DataError(f"{name}: {what!r} must be real numeric, got dtype {a.dtype}")
     names: Sequence[str] | None = None
-    if raw_names is not None and raw_names.ndim == 1 and len(raw_names) == X.shape[1]:
+    if raw_names is not None:
+        if raw_names.ndim != 1 or len(raw_names) != X.shape[1]:
+            raise DataError(f"{name}: 'feature_names' must be 1-D with one name per column "
+                            f"of X ({X.shape[1]}), got shape {raw_names.shape}")
         names = tuple(str(s) for s in raw_names)
     if names is None:
         names = FeatureNames(X.shape[1])

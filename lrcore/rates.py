@@ -33,6 +33,7 @@ from lrcore._core import NonFiniteError
 from lrcore._validation import (
     METHODS,
     choice,
+    finite,
     flag,
     nonneg,
     not_nan,
@@ -270,7 +271,7 @@ def safe_lr(target: Any, *, method: str = "gd", momentum: float = 0.0, x: Any = 
     if isinstance(target, numbers.Real):
         L = not_nan(target, "target")
         L_up = L
-        m = 0.0 if mu is None else not_nan(mu, "mu")
+        m = 0.0 if mu is None else finite(mu, "mu")
         where = "the number given"
         if method == "adam":
             notes.append("target is lambda_max(P^-1 H)")
@@ -322,7 +323,7 @@ def safe_lr(target: Any, *, method: str = "gd", momentum: float = 0.0, x: Any = 
         L, L_up, kind, n_mv = (float(res.value), float(res.upper_bound), res.bound,
                                int(res.n_matvec))
         if mu is not None:
-            m = not_nan(mu, "mu")
+            m = finite(mu, "mu")
         else:
             sa = {k: v for k, v in eig_kwargs.items() if k not in ("v0",)}
             try:
@@ -341,6 +342,10 @@ def safe_lr(target: Any, *, method: str = "gd", momentum: float = 0.0, x: Any = 
                 notes.append("mu not measured (the operator returned NaN or Inf)")
         if not res.converged:
             notes.append("eigen-solver did not converge; L is a lower estimate")
+    if mu is not None and m > max(L, L_up if math.isfinite(L_up) else L) * (1.0 + 1e-12) \
+            and m > 0.0:
+        raise ValueError(f"mu = {m!r} exceeds the largest eigenvalue L = {L!r}: the strong "
+                         "convexity constant is at most the smoothness constant")
     if m < 0.0:
         notes.append(f"not convex here: smallest eigenvalue {m:.3g} < 0; the limit comes from "
                      "the largest positive eigenvalue")

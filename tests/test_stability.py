@@ -270,3 +270,18 @@ def test_problem_objective_in_a_process_pool(cancer):
     with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as ex:
         par = grid_search(obj, lrs, executor=ex)
     assert [r["score"] for r in serial.records] == [r["score"] for r in par.records]
+
+
+def test_safe_lr_checks_a_given_mu():
+    assert safe_lr(4.0, mu=1.0).recommended == pytest.approx(2.0 / 5.0)
+    assert safe_lr(4.0, mu=4.0).recommended == pytest.approx(0.25)
+    r = safe_lr(4.0, mu=-1.0)                       # a non-convex curvature is allowed
+    assert r.recommended == pytest.approx(0.25) and "not convex" in r.note
+    for bad, match in ((5.0, "exceeds the largest eigenvalue"), (math.inf, "finite"),
+                       (math.nan, "finite")):
+        with pytest.raises(ValueError, match=match):
+            safe_lr(4.0, mu=bad)
+    A = np.diag([1.0, 3.0])
+    with pytest.raises(ValueError, match="exceeds"):
+        safe_lr(A, mu=10.0)
+    assert safe_lr(A, mu=1.0).mu == 1.0

@@ -201,3 +201,36 @@ def test_v0_mix_is_passed_to_the_solver(monkeypatch):
     for bad in (0.0, -1.0, float("nan")):
         with pytest.raises(ValueError, match="v0_mix"):
             SharpnessMonitor(model, loss, (x, y), v0_mix=bad)
+
+
+def test_monitor_notices_a_new_optimizer_even_at_a_reused_id():
+    F = torch.nn.functional.mse_loss
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(30, 3, generator=g, dtype=torch.float64)
+    y = torch.randn(30, 1, generator=g, dtype=torch.float64)
+    m = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1)).double()
+    mon = SharpnessMonitor(m, F, (x, y), every=1)
+    for t in range(40):                  # ids of freed optimizers are reused by CPython
+        opt = torch.optim.SGD(m.parameters() if t % 2 == 0 else m[2].parameters(), lr=0.1)
+        mon.step(opt)
+        assert mon.hessian.n == (21 if t % 2 == 0 else 5), t
+        del opt
+
+
+@pytest.mark.parametrize("kw,exc,match", [
+    (dict(model="not a model"), TypeError, "model"),
+    (dict(loss_fn=42), TypeError, "loss_fn"),
+    (dict(data=None), TypeError, "data"),
+    (dict(reduction="bogus"), ValueError, "reduction"),
+    (dict(hvp="nope"), ValueError, "hvp"),
+    (dict(train="yes"), TypeError, "train"),
+    (dict(dtype="int32"), TypeError, "dtype"),
+    (dict(maxiter=-3), ValueError, "maxiter"),
+    (dict(ncv=1), ValueError, "ncv"),
+])
+def test_monitor_checks_its_arguments_at_construction(kw, exc, match):
+    base = dict(model=torch.nn.Linear(3, 1), loss_fn=torch.nn.functional.mse_loss,
+                data=(torch.randn(4, 3), torch.randn(4, 1)))
+    args = {**base, **kw}
+    with pytest.raises(exc, match=match):
+        SharpnessMonitor(args.pop("model"), args.pop("loss_fn"), args.pop("data"), **args)

@@ -342,3 +342,28 @@ def test_frozen_group_and_argument_errors():
         safe_lr(m, F.cross_entropy, (x, y), sgd, bound_rtol=0.0)
     with pytest.raises(ValueError, match="solver"):
         safe_lr(m, F.cross_entropy, (x, y), sgd, solver="eigsh")
+
+
+def test_block_groups_at_lr_zero_in_a_warmup_are_measured():
+    g = torch.Generator().manual_seed(0)
+    m = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1)).double()
+    x = torch.randn(30, 3, generator=g, dtype=torch.float64)
+    y = torch.randn(30, 1, generator=g, dtype=torch.float64)
+    F = torch.nn.functional.mse_loss
+
+    def make():
+        return torch.optim.SGD([{"params": m[0].parameters(), "lr": 0.1, "momentum": 0.9},
+                                {"params": m[2].parameters(), "lr": 0.1}])
+
+    ref = safe_lr(m, F, (x, y), make(), seed=0)
+    opt = make()
+    torch.optim.lr_scheduler.LambdaLR(opt, lambda t: t / 10)     # every lr is 0 now
+    assert all(gr["lr"] == 0.0 for gr in opt.param_groups)
+    r = safe_lr(m, F, (x, y), opt, seed=0)
+    assert all(math.isfinite(v) for v in r.max_stable)
+    np.testing.assert_allclose(r.max_stable, ref.max_stable, rtol=1e-10)
+    # a group frozen at lr 0 (no warmup) is still reported as not measured
+    opt2 = torch.optim.SGD([{"params": m[0].parameters(), "lr": 0.0, "momentum": 0.9},
+                            {"params": m[2].parameters(), "lr": 0.1}])
+    r2 = safe_lr(m, F, (x, y), opt2, seed=0)
+    assert math.isnan(r2.max_stable[0]) and math.isfinite(r2.max_stable[1])

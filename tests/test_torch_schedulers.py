@@ -241,3 +241,33 @@ def test_plateau_state_round_trip_and_report():
     assert o3.param_groups[2]["lr"] == pytest.approx(0.15, rel=1e-15)
     with pytest.raises(ValueError, match="finite"):
         p.step(float("nan"))
+
+
+def test_resume_sets_the_rates_in_either_order():
+    w = torch.nn.Parameter(torch.zeros(2))
+
+    def make():
+        return torch.optim.SGD([w], lr=0.1)
+
+    sched = S.warmup(S.cosine(0.1, 100), 10)
+    opt = make()
+    sch = Scheduler(opt, sched)
+    for _ in range(20):
+        opt.step()
+        sch.step()
+    want = opt.param_groups[0]["lr"]
+    assert want == pytest.approx(float(sched(20)))
+    # scheduler built on a fresh optimizer, then its state loaded (optimizer state never
+    # loaded): the rate is the schedule's at the restored step, not s(0)
+    opt2 = make()
+    sch2 = Scheduler(opt2, sched)
+    assert opt2.param_groups[0]["lr"] != pytest.approx(want)
+    sch2.load_state_dict(sch.state_dict())
+    assert opt2.param_groups[0]["lr"] == pytest.approx(want, rel=1e-15)
+    assert sch2.get_last_lr() == sch.get_last_lr()
+    # and after the optimizer's own state too
+    opt3 = make()
+    sch3 = Scheduler(opt3, sched)
+    sch3.load_state_dict(sch.state_dict())
+    opt3.load_state_dict(opt.state_dict())
+    assert opt3.param_groups[0]["lr"] == pytest.approx(want, rel=1e-15)

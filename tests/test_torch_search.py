@@ -170,3 +170,28 @@ def test_errors():
         range_test(net, opt, F.cross_entropy, loader, start=1.0, end=0.1)
     with pytest.raises(ValueError, match="no batches"):
         range_test(net, opt, F.cross_entropy, [])
+
+
+def test_group_safe_rates_are_checked_first_and_marked_for_the_reference_group():
+    from lrcore.torch import GroupSafeRates
+    g = torch.Generator().manual_seed(0)
+    m = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1))
+    x, y = torch.randn(40, 3, generator=g), torch.randn(40, 1, generator=g)
+    F = torch.nn.functional.mse_loss
+    opt = torch.optim.SGD([{"params": m[0].parameters(), "lr": 0.01},
+                           {"params": m[2].parameters(), "lr": 0.1}])
+    r = safe_lr(m, F, (x, y), opt, seed=0)
+    assert isinstance(r, GroupSafeRates)
+    before = [p.detach().clone() for p in m.parameters()]
+    calls = []
+
+    def counting_loss(out, t):
+        calls.append(1)
+        return F(out, t)
+
+    with pytest.raises(TypeError, match="safe_rate"):
+        range_test(m, opt, counting_loss, (x, y), num=20, safe_rate=0.5)
+    assert not calls                                     # refused before any step
+    rt = range_test(m, opt, F, (x, y), num=20, end=1.0, safe_rate=r)
+    assert rt.max_stable_lr == r[0].max_stable and rt.recommended_lr == r[0].recommended
+    assert all(torch.equal(a, b) for a, b in zip(before, m.parameters()))

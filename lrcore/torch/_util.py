@@ -12,14 +12,25 @@ import torch
 Batch = tuple[Any, Any]
 
 
+def _tensor_pair(obj: Any) -> bool:
+    return (isinstance(obj, (tuple, list)) and len(obj) == 2
+            and all(isinstance(t, torch.Tensor) for t in obj))
+
+
 def is_batch(obj: Any) -> bool:
     """A single ``(inputs, targets)`` batch: a 2-tuple/list whose inputs are a tensor (or a
-    tuple/list of tensors)."""
+    tuple/list of tensors).
+
+    A pair of ``(tensor, tensor)`` pairs is read as two batches ``[(x0, y0), (x1, y1)]``,
+    not as one batch with two inputs and two targets (pass such a batch as a list of one
+    batch, ``[((a, b), (y1, y2))]``)."""
     if not isinstance(obj, (tuple, list)) or len(obj) != 2:
         return False
     x = obj[0]
     if isinstance(x, torch.Tensor):
         return True
+    if _tensor_pair(x) and _tensor_pair(obj[1]):
+        return False                                 # two batches
     return isinstance(x, (tuple, list)) and len(x) > 0 and all(
         isinstance(t, torch.Tensor) for t in x)
 

@@ -100,6 +100,23 @@ def _check_loss_fn(loss_fn: Any) -> Callable[..., Any]:
     return fn
 
 
+def check_options(model: Any, loss_fn: Any, data: Any, *, train: Any = False,
+                  reduction: Any = "mean", hvp: Any = "auto", dtype: Any = None) -> None:
+    """The checks :func:`hessian` makes on its arguments before any work (also made by
+    the classes that build Hessians later, such as :class:`~lrcore.torch.SharpnessMonitor`,
+    so that a mistake is reported where it is made)."""
+    _check_model(model)
+    _check_loss_fn(loss_fn)
+    if not isinstance(train, (bool, np.bool_)):
+        raise TypeError(f"train must be a bool, got {type(train).__name__}")
+    if reduction not in ("mean", "sum"):
+        raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
+    if hvp not in HVP_METHODS:
+        raise ValueError(f"hvp must be one of {HVP_METHODS}, got {hvp!r}")
+    np_dtype(dtype, "dtype")
+    as_batches(data, "data")
+
+
 def _select_params(model: torch.nn.Module, params: Sequence[torch.Tensor] | None
                    ) -> tuple[list[torch.Tensor], list[str]]:
     named: list[tuple[str, torch.Tensor]] = list(model.named_parameters())
@@ -179,14 +196,9 @@ class HessianOperator(LinearOperator):  # type: ignore[misc]  # scipy ships no t
                  params: Sequence[torch.Tensor] | None = None, train: bool = False,
                  check_determinism: bool | float = False, dtype: Any = None,
                  reduction: str = "mean", hvp: str = "auto") -> None:
-        self.model = _check_model(model)
-        self.loss_fn = _check_loss_fn(loss_fn)
-        if not isinstance(train, (bool, np.bool_)):
-            raise TypeError(f"train must be a bool, got {type(train).__name__}")
-        if reduction not in ("mean", "sum"):
-            raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
-        if hvp not in HVP_METHODS:
-            raise ValueError(f"hvp must be one of {HVP_METHODS}, got {hvp!r}")
+        check_options(model, loss_fn, data, train=train, reduction=reduction, hvp=hvp,
+                      dtype=dtype)
+        self.model, self.loss_fn = model, loss_fn
         self.data = data
         self._batches, self._single = as_batches(data, "data")
         self.params, self.names = _select_params(model, params)
@@ -358,7 +370,15 @@ class HessianOperator(LinearOperator):  # type: ignore[misc]  # scipy ships no t
         if m == _DOUBLE:
             return self._hvp_double(args, y, V)
         if m == _FUNC:
-            return self._hvp_func(args, y, V)
+            try:
+                return self._hvp_func(args, y, V)
+            except (RuntimeError, NotImplementedError) as exc:
+                raise RuntimeError(
+                    "hvp='forward-over-reverse': torch.func could not differentiate this "
+                    f"model and loss ({type(exc).__name__}: "
+                    f"{str(exc).splitlines()[0][:200] if str(exc) else ''}); some operations "
+                    "have no forward-mode derivative in torch (e.g. mse_loss in torch 2.13): "
+                    "use hvp='auto' or 'double-backprop'") from exc
         # "auto", first product: by device type; off CPU try torch.func, fall back to
         # double-backprop when it cannot trace the model
         if AUTO_HVP.get(self.device.type, _FUNC) == _DOUBLE:

@@ -11,6 +11,7 @@ hover there ("edge of stability", Cohen et al. 2021); the monitor shows where a 
 from __future__ import annotations
 
 import math
+import weakref
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,7 @@ from lrcore.rates import max_stable_lr
 from lrcore.torch._measure import Measurer, homogeneous
 from lrcore.torch._optim import group_specs
 from lrcore.torch._util import loader_generators, preserved_rng
-from lrcore.torch.curvature import HessianOperator
+from lrcore.torch.curvature import HessianOperator, check_options
 
 __all__ = ["SharpnessMonitor"]
 
@@ -113,6 +114,12 @@ class SharpnessMonitor:
                  warm: bool = True, seed: int = 0, train: bool = False, dtype: Any = None,
                  reduction: str = "mean", hvp: str = "auto", maxiter: int | None = None,
                  ncv: int | None = None, v0_mix: float | None = None) -> None:
+        check_options(model, loss_fn, data, train=train, reduction=reduction, hvp=hvp,
+                      dtype=dtype)
+        if maxiter is not None:
+            maxiter = integer(maxiter, "maxiter", 1)
+        if ncv is not None:
+            ncv = integer(ncv, "ncv", 2)
         every = integer(every, "every", 1)
         if guard is not None:
             guard = positive(guard, "guard")
@@ -133,7 +140,10 @@ class SharpnessMonitor:
             v0_mix = positive(v0_mix, "v0_mix")
         self._eig: dict[str, Any] = {"maxiter": maxiter, "ncv": ncv, "v0_mix": v0_mix}
         self._meas: Measurer | None = None
-        self._opt_id: int | None = None
+        # the optimizer measured for: a weak reference and its groups' parameters (an id()
+        # alone can be reused by a new optimizer once the old one is freed)
+        self._opt_ref: weakref.ref[torch.optim.Optimizer] | None = None
+        self._opt_params: tuple[tuple[int, ...], ...] = ()
         self.t: int = 0
         self.last: EigResult | None = None
         self._caps: list[float] | None = None
@@ -149,11 +159,16 @@ class SharpnessMonitor:
         return None if self._meas is None else self._meas.H
 
     def _measurer(self, optimizer: torch.optim.Optimizer) -> Measurer:
-        if self._meas is None or self._opt_id != id(optimizer):
+        params = tuple(tuple(id(p) for p in g["params"]) for g in optimizer.param_groups)
+        same = (self._meas is not None and self._opt_ref is not None
+                and self._opt_ref() is optimizer and params == self._opt_params)
+        if not same:
             self._meas = Measurer(self.model, self.loss_fn, self.data, optimizer,
                                    check_determinism=False, **self._hkw)
-            self._opt_id = id(optimizer)
+            self._opt_ref = weakref.ref(optimizer)
+            self._opt_params = params
             self.last = None
+        assert self._meas is not None
         return self._meas
 
     def measure(self, optimizer: torch.optim.Optimizer, *,

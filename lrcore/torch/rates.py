@@ -54,7 +54,7 @@ from lrcore.rates import SafeRate
 from lrcore.rates import safe_lr as _lrcore_safe_lr
 from lrcore.torch._measure import Measurer, View, describe_measurement, homogeneous
 from lrcore.torch._optim import group_specs
-from lrcore.torch._util import loader_generators, preserved_rng
+from lrcore.torch._util import loader_generators, preserved_rng, to_float
 
 __all__ = ["GroupSafeRates", "safe_lr"]
 
@@ -210,8 +210,13 @@ def safe_lr(model: torch.nn.Module, loss_fn: Any, data: Any, optimizer: torch.op
             return GroupSafeRates(tuple(rates), note="groups measured together, keeping "
                                   "their lr ratios")
         out: list[SafeRate] = []
-        for s in specs:
-            if s.lr == 0.0 or not any(p.requires_grad for p in s.params):
+        # every rate 0 with schedulers' initial_lr (a warmup from 0): frozen only where
+        # initial_lr is 0 too; a block is measured on its own, whatever its rate
+        init = [optimizer.param_groups[s.index].get("initial_lr") for s in specs]
+        warmup = not any(s.lr > 0 for s in specs) and all(v is not None for v in init)
+        live = [to_float(v) if warmup else s.lr for s, v in zip(specs, init)]
+        for s, lr_g in zip(specs, live):
+            if lr_g == 0.0 or not any(p.requires_grad for p in s.params):
                 out.append(SafeRate(math.nan, math.nan, math.nan, math.nan, 0.0, s.method,
                                     s.momentum, f"group {s.index}: lr 0 or no trainable "
                                     "parameters, not measured", bound="none"))

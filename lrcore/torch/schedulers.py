@@ -28,7 +28,9 @@ Several parameter groups (``groups=``):
 State: ``state_dict()`` holds the schedule's ``to_dict()`` (JSON-safe, no pickled
 callables) with the step; ``load_state_dict()`` rebuilds it with
 :func:`lrcore.schedules.from_dict`.  As with every PyTorch scheduler, the optimizer's own
-``state_dict`` carries the current rates.
+``state_dict`` carries the current rates; :meth:`Scheduler.load_state_dict` also sets
+them from the closed form at the restored step, so a resume is right in either order
+(optimizer state loaded before or after the scheduler's, or not at all).
 """
 from __future__ import annotations
 
@@ -165,6 +167,16 @@ class Scheduler(LRScheduler):
         if "groups" in d:
             _check_groups(d["groups"], "state_dict")
         self.__dict__.update(d)
+        # the closed form gives the rates at the restored step: set them (PyTorch's
+        # LambdaLR leaves the optimizer at whatever rate it had)
+        values = self.get_lr()
+        for g, v in zip(self.optimizer.param_groups, values):
+            if isinstance(g["lr"], torch.Tensor):
+                g["lr"].fill_(float(v))
+            else:
+                g["lr"] = float(v)
+        self._last_lr = [g["lr"].clone() if isinstance(g["lr"], torch.Tensor) else g["lr"]
+                         for g in self.optimizer.param_groups]
 
     def __repr__(self) -> str:
         return f"Scheduler({self.schedule!r}, groups={self.groups!r}, last_epoch={self.last_epoch})"
@@ -181,7 +193,10 @@ class PlateauScheduler(LRScheduler):
     per evaluation).  Called as ``step(val_loss)`` once per epoch with a constant base it
     reproduces ``torch.optim.lr_scheduler.ReduceLROnPlateau`` (same parameters and
     defaults; the relative threshold uses ``|best|``, which only differs for negative
-    metrics, where PyTorch's test is wrong -- see :class:`lrcore.ReduceOnPlateau`).
+    metrics, where PyTorch's test is wrong -- see :class:`lrcore.ReduceOnPlateau`) for one
+    parameter group, and for several as long as ``min_lr`` and ``eps`` do not bind:
+    PyTorch applies them to each group's rate, lrcore to the rule's (group 0's under
+    ``"ratio"``), so the other groups keep their ratios below ``min_lr``.
 
     Parameters
     ----------

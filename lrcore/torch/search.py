@@ -26,6 +26,7 @@ import torch
 from lrcore.rates import SafeRate
 from lrcore.search import RangeTest
 from lrcore.search import range_test as _lrcore_range_test
+from lrcore.torch.rates import GroupSafeRates
 from lrcore.torch._util import (
     as_batches,
     loader_generators,
@@ -72,12 +73,7 @@ class ModelTrainer:
         self.train = bool(train)
         self._it: Any = None
         self._device = next((p.device for p in model.parameters()), torch.device("cpu"))
-        bases = [to_float(g["initial_lr"] if "initial_lr" in g else g["lr"])
-                 for g in optimizer.param_groups]
-        if not all("initial_lr" in g for g in optimizer.param_groups):
-            bases = [to_float(g["lr"]) for g in optimizer.param_groups]
-        ref = next((b for b in bases if b > 0), None)
-        self.ratios = [1.0] * len(bases) if ref is None else [b / ref for b in bases]
+        self.ratios = base_ratios(optimizer)[0]
         self.steps = 0
 
     def _next(self) -> Any:
@@ -153,6 +149,21 @@ class ModelTrainer:
         self._it = None
 
 
+def base_ratios(optimizer: torch.optim.Optimizer) -> tuple[list[float], int]:
+    """``(ratios, ref)``: each group's base rate (``initial_lr`` when every group has one,
+    as after a scheduler, else ``lr``) over the reference group's, the first with a
+    positive base (``ref``; group 0 and all ratios 1 when none has one)."""
+    groups = optimizer.param_groups
+    if all("initial_lr" in g for g in groups):
+        bases = [to_float(g["initial_lr"]) for g in groups]
+    else:
+        bases = [to_float(g["lr"]) for g in groups]
+    ref = next((i for i, b in enumerate(bases) if b > 0), None)
+    if ref is None:
+        return [1.0] * len(bases), 0
+    return [b / bases[ref] for b in bases], ref
+
+
 def _model_tensors(model: torch.nn.Module) -> list[torch.Tensor]:
     out, seen = [], set()
     for t in list(model.parameters()) + [b for b in model.buffers() if b is not None]:
@@ -187,8 +198,10 @@ def range_test(model: torch.nn.Module, optimizer: torch.optim.Optimizer,
         As in :func:`lrcore.range_test`.
     train : bool
         Run the steps in train mode (default) or eval mode.
-    safe_rate : SafeRate, optional
-        A curvature measurement (e.g. :func:`lrcore.torch.safe_lr`'s) to mark on the result:
+    safe_rate : SafeRate or GroupSafeRates, optional
+        A curvature measurement (e.g. :func:`lrcore.torch.safe_lr`'s; for groups with
+        different rates the reference group's, whose rate the test sweeps) to mark on the
+        result:
         fills ``safe_lr`` (its ``recommended``, the ``"curvature"`` suggestion) and
         ``max_stable_lr`` (drawn by :meth:`RangeTest.plot`).
 
@@ -214,13 +227,20 @@ def range_test(model: torch.nn.Module, optimizer: torch.optim.Optimizer,
     >>> opt.param_groups[0]["lr"]
     0.1
     """
+    mark = None
+    if safe_rate is not None:                 # checked before any step is taken
+        if isinstance(safe_rate, GroupSafeRates):
+            # the test's rate is the reference group's (the others keep their ratios)
+            mark = safe_rate.groups[base_ratios(optimizer)[1]]
+        elif isinstance(safe_rate, SafeRate):
+            mark = safe_rate
+        else:
+            raise TypeError(f"safe_rate must be an lrcore SafeRate (or lrcore.torch."
+                            f"GroupSafeRates), got {type(safe_rate).__name__}")
     trainer = ModelTrainer(model, optimizer, loss_fn, loader, train=train)
     rt = _lrcore_range_test(trainer, start=start, end=end, num=num, mode=mode, smooth=smooth,
                             diverge=diverge)
-    if safe_rate is not None:
-        if not isinstance(safe_rate, SafeRate):
-            raise TypeError(f"safe_rate must be an lrcore SafeRate, got "
-                            f"{type(safe_rate).__name__}")
-        rt = dataclasses.replace(rt, recommended_lr=float(safe_rate.recommended),
-                                 max_stable_lr=float(safe_rate.max_stable))
+    if mark is not None:
+        rt = dataclasses.replace(rt, recommended_lr=float(mark.recommended),
+                                 max_stable_lr=float(mark.max_stable))
     return rt

@@ -1636,16 +1636,22 @@ static int power_iterate(lrc_eig *s)
                     for (ptrdiff_t i = 0; i < n; i++) u[i] = q[i] + x[i];
                     const double un = nrm2_(u, n);
                     if (un > 0.5) {
+                        /* the value is u's Rayleigh quotient (mu, a norm, can exceed the
+                         * spectrum's end when the pair is only nearly +-mu), and the
+                         * residual is taken with it, as the bounds expect */
+                        double uAu = 0.0;
+                        for (ptrdiff_t i = 0; i < n; i++) uAu += u[i] * (Aq[i] + y[i]);
+                        const double rq = uAu / (un * un);
                         double ru = 0.0;
                         for (ptrdiff_t i = 0; i < n; i++) {
-                            double t = (Aq[i] + y[i]) - mu * u[i];
+                            double t = (Aq[i] + y[i]) - rq * u[i];
                             ru += t * t;
                         }
                         ru = sqrt(ru) / un;
                         if (ru <= s->tol * mu) {
                             scale_(u, n, 1.0 / un);
                             s->power_pair = 1;
-                            s->value = s->sigma * mu;
+                            s->value = s->sigma * rq;
                             s->residual = ru;
                             s->stage = ST_DONE;
                             return LRC_OK;

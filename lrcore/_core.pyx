@@ -28,6 +28,7 @@ from cpython.long cimport PyLong_Check
 from cpython.exc cimport PyErr_CheckSignals
 from cpython.buffer cimport PyObject_CheckBuffer
 
+import math
 import sys
 
 import numpy as np

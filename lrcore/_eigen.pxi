@@ -317,6 +317,11 @@ cdef class _EigRun:
                 raise ValueError("v0 contains NaN or Inf")
             if not np.any(V0):
                 raise ValueError("v0 must not be the zero vector")
+            # only its direction matters: divided by its largest entry (a power of two, so
+            # exactly), a subnormal or a huge v0 has a norm the solver can form
+            amax = float(np.max(np.abs(V0)))
+            if not 2.0 ** -500 <= amax <= 2.0 ** 500:
+                V0 = V0 * math.ldexp(1.0, min(-math.frexp(amax)[1], 1023))
             pv0 = <const double *>cnp.PyArray_DATA(V0)
         cdef int nt = _nthreads
         cdef size_t lw = 0

@@ -23,6 +23,7 @@ import scipy.sparse as sp
 from lrcore._core import NonFiniteError
 from lrcore._tabular import DataError, Table, load_table, scale_sparse, standardize
 from lrcore.datasets._files import data_line
+from lrcore.schedules._schedule import plot_steps
 from lrcore._validation import METHODS, nonneg, optimizer_method
 
 __all__ = ["main", "analyze_table"]
@@ -1218,9 +1219,12 @@ def _first_overflow(s: Any, hi: int) -> int:
 def cmd_schedule(args, extra: list[str]) -> int:
     from lrcore import schedules as S
 
+    # the closed-form schedules by name: callables of the package, not its constants,
+    # types or combinators
     names = [n for n in S.__all__ if n not in ("Schedule", "ReduceOnPlateau", "from_dict",
-                                               "compat", "MAX_STEPS", "join", "scale",
-                                               "product", "warmup", "clip")]
+                                               "compat", "join", "scale", "product",
+                                               "warmup", "clip")
+             and not n.isupper() and callable(getattr(S, n, None))]
     if args.name not in names:
         raise UsageError(f"unknown schedule {args.name!r}; choose one of: {', '.join(names)}")
     ctor = getattr(S, args.name)
@@ -1255,7 +1259,7 @@ def cmd_schedule(args, extra: list[str]) -> int:
     try:
         vals = s(grid.astype(np.int64))
         if args.plot:
-            s.values(n)                       # the plot evaluates every step up to n
+            s(plot_steps(n))                  # the steps the plot evaluates
     except NonFiniteError:
         k = _first_overflow(s, n - 1)
         raise UsageError(f"{args.name}: the rate overflows to inf at step {k} (the preview "
@@ -1307,7 +1311,8 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--momentum", type=float, default=None,
                        help="momentum / Adam beta1 (default 0.9 for the momentum methods)")
         p.add_argument("--json", action="store_true", help="print one JSON object")
-        p.add_argument("--plot", metavar="OUT.png", help="write a three-panel PNG")
+        p.add_argument("--plot", metavar="OUT.png",
+                       help="write the report's panels as an image (PNG, PDF or SVG)")
 
     d = sub.add_parser("demo", help="run the pipeline on the shipped datasets (and an MLP on "
                                     "digits when PyTorch is installed)")

@@ -56,6 +56,19 @@ BOUND_FAILURE_PROBABILITY = 1e-3
 #: Default weight of the random vector mixed into a user-supplied start vector ``v0``
 #: (``top_eigenvalue(..., v0_mix=)``).
 V0_MIX = 0.1
+
+#: The smallest ``v0_mix`` taken: a random part much smaller is lost to rounding next to
+#: ``v0`` (1e-14 is erased entirely), and the probabilistic bounds assume it is there.
+MIN_V0_MIX = 1e-8
+
+
+def check_v0_mix(v: Any) -> float:
+    """``v0_mix`` checked: a finite number >= :data:`MIN_V0_MIX`."""
+    mix = positive(v, "v0_mix")
+    if not math.isfinite(mix) or mix < MIN_V0_MIX:
+        raise ValueError(f"v0_mix must be a finite number >= {MIN_V0_MIX:g} (a smaller random "
+                         f"part is lost to rounding next to v0), got {v!r}")
+    return mix
 #: Default Krylov basis size of the Lanczos method.
 DEFAULT_NCV = 32
 #: Default longest cycle of the low-memory Lanczos method (it keeps no basis, so a cycle
@@ -354,8 +367,10 @@ SAFE_EXPONENT = 200
 
 
 def _pow2_scale(amax: float) -> float:
-    """The power of two that brings ``amax`` (> 0, finite) into [0.5, 1)."""
-    return math.ldexp(1.0, -math.frexp(amax)[1])
+    """The power of two that brings ``amax`` (> 0, finite) into [0.5, 1); for subnormal
+    ``amax`` (whose 2**-e would overflow) the largest finite power of two, 2**1023, which
+    brings it to within 2**-52 of that range -- normal numbers, all the solver needs."""
+    return math.ldexp(1.0, min(-math.frexp(amax)[1], 1023))
 
 
 def _needs_scaling(stats: _Stats) -> bool:
@@ -372,15 +387,16 @@ def _scaled_dense(arr: NDArray[Any], name: str) -> tuple[NDArray[Any], _Stats, f
             return arr, stats, 1.0
     except NonFiniteError:
         pass                                   # NaN/Inf entries, or sums that overflowed
-    low = arr.T if arr.flags.f_contiguous and not arr.flags.c_contiguous else arr
-    amax = float(np.max(np.abs(np.tril(low)))) if low.size else 0.0
+    # the lower triangle of A whatever its memory layout: the one the solver reads
+    amax = float(np.max(np.abs(np.tril(arr)))) if arr.size else 0.0
     if not math.isfinite(amax):
         raise NonFiniteError(f"{name} contains NaN or Inf (in the lower triangle, which is "
                              "the one read)")
     if amax == 0.0:
         return arr, _core.symstats(arr), 1.0
     scale = _pow2_scale(amax)
-    scaled = np.ascontiguousarray(arr * arr.dtype.type(scale))
+    # the read triangle only (the other may overflow when scaled, and is not used)
+    scaled = np.ascontiguousarray(np.tril(arr) * arr.dtype.type(scale))
     return scaled, _core.symstats(scaled), scale
 
 
@@ -409,9 +425,15 @@ class _ScaledMatvec:
     def __init__(self, f: Callable[[np.ndarray], Any]) -> None:
         self.f = f
         self.scale: float | None = None
+        self.eps = 0.0          # the largest unit roundoff of the products returned
 
     def __call__(self, x: np.ndarray) -> Any:
         y = self.f(x)
+        dt = getattr(y, "dtype", None)
+        if dt is not None and np.dtype(dt) in (np.float32, np.float16):
+            # a float32 (or lower) operator rounds at its own precision: the bounds' slack
+            # must say so (a plain callable declares no dtype before it runs)
+            self.eps = max(self.eps, float(np.finfo(np.dtype(dt)).eps))
         if self.scale is None:
             self.scale = 1.0
             yy = np.asarray(y)
@@ -591,12 +613,17 @@ def _bounds(res: dict[str, Any], op: _Op, which: str, random_start: bool, psd: b
             top = float(np.max(np.abs(th))) if which == "LM" else float(np.max(thM))
             cands.append((top, "deterministic"))
         elif res["d_first"].size and float(res["beta_first"]) <= slack:
-            # the first cycle found an invariant subspace: the start vector (random, or
-            # mixed with a random one) has a non-zero component along every eigenvector
-            # with probability one, so the subspace holds the wanted eigenvector and its
-            # Ritz value is the eigenvalue (up to rounding, inside the slack)
+            # the first cycle found an invariant subspace (up to rounding): the start
+            # vector (random, or mixed with a random one) has a non-zero component along
+            # every eigenvector with probability one, so the subspace holds the wanted
+            # eigenvector.  In floating point it cannot tell apart eigenvalues closer than
+            # about slack / sqrt(w1) (w1: the start's weight on the top eigenvector), and
+            # its Ritz value can sit that far below: w1 < 1e-6 / n has probability about
+            # 1e-3 (Beta(1/2, (n-1)/2)), so widen by 1e3 sqrt(n) slack (still ~1e-11
+            # relative for small n) plus the coupling beta
             top = float(np.max(np.abs(th))) if which == "LM" else float(np.max(thM))
-            cands.append((top, "probabilistic"))
+            widen = 1e3 * math.sqrt(n) * slack + float(res["beta_first"])
+            cands.append((top + widen, "probabilistic"))
         elif which != "LM":
             tfro2 = float(np.sum(d * d) + 2 * np.sum(e * e))
             for b in block_bounds(float(np.max(thM)), tfro2, float(sigma * np.sum(d)), beta):
@@ -787,7 +814,7 @@ def _top_eigenvalue(A: Any, *, which: str = "LA", method: str = "lanczos", tol: 
     first Lanczos cycle, min(n, ncv) mat-vecs, so the probabilistic bound is tight)."""
     mode = choice(mode, "mode", ("auto", "full", "low-memory"))
     mem_budget = None if memory is None else positive(memory, "memory")
-    mix = V0_MIX if v0_mix is None else positive(v0_mix, "v0_mix")
+    mix = V0_MIX if v0_mix is None else check_v0_mix(v0_mix)
     # the low-memory method's longest cycle: ncv when that mode is asked for; under "auto"
     # ncv means the full basis, and a cycle costs no n-vectors, so never below the default
     ncv_low = ncv if (mode == "low-memory" or ncv is None) else \
@@ -812,6 +839,7 @@ def _top_eigenvalue(A: Any, *, which: str = "LA", method: str = "lanczos", tol: 
                  memory=mem_budget, v0_mix=mix, ncv_low=ncv_low)
     if op.kind == "callable":
         op.scale = scaler.scale or 1.0
+        op.op_eps = max(op.op_eps, scaler.eps)
     s = op.scale
     # bounds of s * A (the data the solver saw; stats are of the scaled data), then A's
     lo, hi, kind, fp = _bounds(res, op, which, v0 is None, psd,

@@ -543,9 +543,13 @@ class Logistic(LeastSquares):
 
     def _hessian_facts(self, x: NDArray[np.float64]) -> tuple[bool, float | None]:
         z = np.asarray(self.X @ x)
-        sig = 0.5 * (1.0 + np.tanh(0.5 * z))            # sigma(z) without overflow
-        dgt = sig * (1.0 - sig)
-        return True, float(dgt @ self._row_sq) / self.n_samples + self.l2 * self.dim
+        # sigma(z)(1 - sigma(z)) = e / (1 + e)^2 with e = exp(-|z|): no cancellation, so it
+        # stays accurate (and positive) where 1 - sigma rounds to 0 (z < -37), as in the C
+        # kernel; the trace bounds the spectrum from above only if it is not understated
+        e = np.exp(-np.abs(z))
+        dgt = e / ((1.0 + e) * (1.0 + e))
+        tr = float(dgt @ self._row_sq) / self.n_samples + self.l2 * self.dim
+        return True, tr * (1.0 + 4.0 * len(dgt) * np.finfo(np.float64).eps)
 
     def curvature(self, x: NDArray[Any] | None = None, *, which: str = "LA",
                   **eig_kwargs: Any) -> EigResult:
@@ -670,10 +674,16 @@ class Softmax(_LinearModel):
                 f"{self.n_classes} classes)")
 
     def _hessian_facts(self, x: NDArray[np.float64]) -> tuple[bool, float | None]:
-        # tr(x_i x_i' (x) A(p_i)) = ||x_i||^2 sum_k p_ik (1 - p_ik)
+        # tr(x_i x_i' (x) A(p_i)) = ||x_i||^2 sum_k p_ik (1 - p_ik), with 1 - p_ik formed
+        # as the sum of the other probabilities (prefix + suffix sums: no cancellation
+        # where p_ik rounds to 1), so the trace is not understated
         P = self.probabilities(x)
-        t = np.einsum("ik,ik->i", P, 1.0 - P)
-        return True, float(t @ self._row_sq) / self.n_samples + self.l2 * self.dim
+        zero = np.zeros((P.shape[0], 1))
+        before = np.concatenate([zero, np.cumsum(P[:, :-1], axis=1)], axis=1)
+        after = np.concatenate([np.cumsum(P[:, :0:-1], axis=1)[:, ::-1], zero], axis=1)
+        t = np.einsum("ik,ik->i", P, before + after)
+        tr = float(t @ self._row_sq) / self.n_samples + self.l2 * self.dim
+        return True, tr * (1.0 + 4.0 * P.size * np.finfo(np.float64).eps)
 
     def curvature(self, x: NDArray[Any] | None = None, *, which: str = "LA",
                   **eig_kwargs: Any) -> EigResult:

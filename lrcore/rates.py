@@ -353,9 +353,12 @@ def safe_lr(target: Any, *, method: str = "gd", momentum: float = 0.0, x: Any = 
         if isinstance(target, Problem) and target.global_smoothness:
             raise RuntimeError("internal error: a built-in problem without a finite "
                                "certified bound on its curvature")
-        msg = ("no finite certified bound on L (too few products for the probabilistic "
-               "bound; raise maxiter): max_stable is from the estimate, which is below "
-               "lambda_max, so the rate may be on the unsafe side")
+        why = ("the power method stops once it converges, before enough products for a "
+               "probabilistic bound; use solver='lanczos' for a certified one"
+               if solver == "power" else
+               "too few products for the probabilistic bound; raise maxiter")
+        msg = (f"no finite certified bound on L ({why}): max_stable is from the estimate, "
+               "which is below lambda_max, so the rate may be on the unsafe side")
         warnings.warn(msg, CertificationWarning, stacklevel=2)
         notes.append(msg)
         L_for_max = L

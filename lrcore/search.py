@@ -20,7 +20,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Executor, as_completed
+from concurrent.futures import FIRST_COMPLETED, CancelledError, Executor, wait
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
@@ -112,9 +112,25 @@ def _progress_bar(total: int, desc: str, progress: bool | None) -> Any:
     return tqdm(total=total, desc=desc, leave=False)
 
 
+def _same_failure(records: list[_Record], desc: str) -> list[_Record]:
+    """The records, unless every one of several trials raised the same error: that is a
+    mistake in the set-up (a keyword the objective does not take, say), not data."""
+    errors = {r["error"] for r in records}
+    if len(records) > 1 and all(r["status"] == "error" for r in records) and len(errors) == 1:
+        raise RuntimeError(f"{desc}: every trial failed with the same error: "
+                           f"{errors.pop()}")
+    return records
+
+
 def _run_trials(trials: list[_Trial], executor: Executor | None, progress: bool | None,
                 desc: str) -> list[_Record]:
-    """Run trials, in order (serially) or on ``executor``; results in submission order."""
+    """Run trials, in order (serially) or on ``executor``; results in submission order.
+    Raises RuntimeError when every trial failed with the same error."""
+    return _same_failure(_run_trials_raw(trials, executor, progress, desc), desc)
+
+
+def _run_trials_raw(trials: list[_Trial], executor: Executor | None, progress: bool | None,
+                    desc: str) -> list[_Record]:
     bar = _progress_bar(len(trials), desc, progress)
     try:
         out: list[Any]
@@ -140,10 +156,18 @@ def _run_trials(trials: list[_Trial], executor: Executor | None, progress: bool 
         index = {f: i for i, f in enumerate(futures)}
         out = [None] * len(futures)
         try:
-            for f in as_completed(futures):
-                out[index[f]] = f.result()
-                if bar is not None:
-                    bar.update(1)
+            pending = set(futures)
+            while pending:
+                # polled: a future cancelled by executor.shutdown(cancel_futures=True)
+                # never wakes wait()/as_completed (CPython), so look for it every 0.2 s
+                done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                for f in done:
+                    out[index[f]] = f.result()
+                    if bar is not None:
+                        bar.update(1)
+                if not done and any(f.cancelled() for f in pending):
+                    raise CancelledError("a trial was cancelled before it ran (was the "
+                                         "executor shut down?)")
         except Exception as exc:
             for f in futures:
                 f.cancel()
@@ -694,8 +718,10 @@ def _range_test_problem(problem: Problem, lrs: NDArray[np.float64], *, x0: Any, 
     losses = np.full(len(lrs), np.nan)
     after = tr.losses[1:]                      # the loss after the step taken at lrs[k]
     losses[: len(after)] = after
-    if tr.status == "diverged" and len(after) < len(lrs):
-        losses[len(after)] = np.inf           # the step that blew up
+    if tr.status == "diverged" and len(after) < len(lrs) and not np.isfinite(tr.final_loss):
+        # a step whose loss was NaN/Inf is not recorded: mark it (a finite blow-up, the
+        # loop's 1e10 guard, is the last recorded loss already)
+        losses[len(after)] = np.inf
     stopped = _first_divergence(losses, smooth, diverge)
     n = len(losses) if stopped is None else stopped + 1
     sr = None

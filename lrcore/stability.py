@@ -14,6 +14,7 @@ bound of :mod:`lrcore.rates`, and :func:`sweep` runs several rates side by side.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,9 +28,10 @@ from lrcore._validation import (
     optimizer_method,
     point,
     positive,
+    sequence,
     unit_interval,
 )
-from lrcore._core import descend_callable
+from lrcore._core import ConvergenceWarning, descend_callable
 from lrcore.adaptive import METHOD_RULES, Rule
 from lrcore.adaptive import from_dict as rule_from_dict
 from lrcore.problems import FunctionProblem, Problem
@@ -359,24 +361,56 @@ def _theory(problem: Problem, lr: float, method: str,
     return pred, mx
 
 
-def _observed_rate(g: NDArray[np.float64]) -> float:
+def _norm(v: Any) -> float:
+    """||v|| without under- or overflow in the squares (numpy's norm squares as is)."""
+    a = np.asarray(v, dtype=np.float64)
+    m = float(np.max(np.abs(a))) if a.size else 0.0
+    if m == 0.0 or not math.isfinite(m):
+        return m
+    return m * float(np.linalg.norm(a / m))
+
+
+def _gradient_floor(problem: Problem, x0: Any) -> float:
+    """The size below which a gradient norm is rounding noise: 1e3 eps times the scale of
+    the gradient's terms, L ||x0|| + ||grad f(0)|| for problems with a smoothness constant
+    (0, no floor, otherwise)."""
+    if not problem.global_smoothness:
+        return 0.0
+    try:
+        L = problem.smoothness()
+        g0 = _norm(problem.grad(np.zeros(problem.dim)))
+        x = _norm(x0)
+    except (ValueError, FloatingPointError):
+        return 0.0
+    scale = L * x + g0
+    return 1e3 * np.finfo(np.float64).eps * scale if math.isfinite(scale) else 0.0
+
+
+def _observed_rate(g: NDArray[np.float64], floor: float = 0.0) -> float:
+    """The contraction factor of the gradient norm over the last third of the run, taken
+    before the norm reaches ``floor`` (rounding noise: its ratios are ~1, not the rate)."""
     g = g[np.isfinite(g)]
-    g = g[: np.argmax(g <= 0)] if np.any(g <= 0) else g
+    if len(g) and g[0] > floor and np.any(g <= floor):
+        g = g[: np.argmax(g <= floor)]      # the part above the floor
     if len(g) < 3:
         return math.nan if len(g) < 2 else float(g[-1] / g[0])
     s = (2 * len(g)) // 3
     s = min(s, len(g) - 2)
+    if not g[s] > 0.0:
+        return math.nan
     return float((g[-1] / g[s]) ** (1.0 / (len(g) - 1 - s)))
 
 
-def _classify(tr: Trajectory, rate: float, thr: float) -> str:
+def _classify(tr: Trajectory, rate: float, thr: float, floor: float = 0.0) -> str:
     if tr.status == "diverged":
         return "diverged"
     if tr.status == "converged":
         return "converged"
     g = tr.grad_norms
-    if g[0] == 0.0 and np.all(g == 0.0):
-        return "converged"          # started at a stationary point and stayed there
+    if np.all(g <= floor):
+        return "converged"          # started at a stationary point (up to rounding), stayed
+    if g[0] > floor and np.any(g <= floor) and g[-1] <= 10.0 * floor:
+        return "converged"          # reached the rounding floor and stayed near it
     growth = g[-1] / g[0] if g[0] > 0 else 1.0
     if rate > 1.0 + thr and growth > 1.0:
         return "diverged"
@@ -424,8 +458,9 @@ def check_stability(problem: Problem, lr: float, *, x0: Any = None, method: str 
         raise ValueError(f"steps must be >= 10 to measure a rate, got {steps}")
     x0 = problem.default_x0() if x0 is None else x0
     tr = descend(problem, x0, lr, steps=steps, method=method, momentum=b)
-    rate = _observed_rate(tr.grad_norms)
-    status = _classify(tr, rate, 1e-4)
+    floor = _gradient_floor(problem, x0)
+    rate = _observed_rate(tr.grad_norms, floor)
+    status = "stalled" if lr == 0.0 else _classify(tr, rate, 1e-4, floor)
     pred, mx = _theory(problem, lr, method, b)
     ratio = None if mx is None or not math.isfinite(mx) else lr / mx
     return StabilityReport(status, rate, pred, ratio, lr, method, b, tr.steps_run,
@@ -499,11 +534,21 @@ def stability_boundary(problem: Problem, *, x0: Any = None, method: str = "gd",
     thr = rtol / 4.0
     runs = 0
 
+    floor = _gradient_floor(problem, x0)
+    g0 = _norm(problem.grad(x0))
+    if floor > 0 and g0 <= floor:
+        raise ValueError(f"x0 is a stationary point of the problem up to rounding (||grad|| = "
+                         f"{g0:.3g}): from there no rate moves the iterate, so the boundary "
+                         "cannot be measured; start away from the minimizer")
+
     def stable(lr: float) -> bool:
         nonlocal runs
+        if runs >= max_runs:
+            raise RuntimeError(f"max_runs={max_runs} runs did not bracket the boundary "
+                               f"(last rate tried {lr:.6g}); raise max_runs")
         runs += 1
         tr = descend(problem, x0, lr, steps=steps, method=method, momentum=b)
-        st = _classify(tr, _observed_rate(tr.grad_norms), thr)
+        st = _classify(tr, _observed_rate(tr.grad_norms, floor), thr, floor)
         return st in ("converged", "stalled")
 
     lo = hi = theo if theo is not None and math.isfinite(theo) else 1.0
@@ -511,21 +556,28 @@ def stability_boundary(problem: Problem, *, x0: Any = None, method: str = "gd",
         hi = lo * 2.0
         while stable(hi):
             lo, hi = hi, hi * 2.0
-            if runs >= max_runs or hi > 1e300:
+            if hi > 1e300:
                 raise RuntimeError(f"no unstable rate found up to {hi:.3g}: is the problem "
                                    "bounded below with positive curvature?")
     else:
         lo = hi / 2.0
         while not stable(lo):
             hi, lo = lo, lo / 2.0
-            if runs >= max_runs or lo < 1e-300:
+            if lo < 1e-300:
                 raise RuntimeError("no stable rate found: every rate tried diverged")
     while hi / lo > 1.0 + rtol and runs < max_runs:
-        mid = math.sqrt(lo * hi)
+        # the geometric midpoint without forming lo * hi (which under- or overflows for
+        # rates beyond 1e+-154)
+        mid = math.sqrt(lo) * math.sqrt(hi)
         if stable(mid):
             lo = mid
         else:
             hi = mid
+    if hi / lo > 1.0 + rtol:
+        warnings.warn(f"stability_boundary: max_runs={max_runs} reached with the bracket "
+                      f"[{lo:.6g}, {hi:.6g}] (relative width {hi / lo - 1:.3g}) wider than "
+                      f"rtol={rtol:g}; the empirical boundary is its stable end",
+                      ConvergenceWarning, stacklevel=2)
     return Boundary(lo, theo, runs, method, b)
 
 
@@ -587,7 +639,8 @@ def sweep(problem: Problem, lrs: Sequence[float], *, steps: int, x0: Any = None,
     >>> sw.statuses
     ['completed', 'completed', 'diverged']
     """
-    rates = [nonneg(v, f"lrs[{i}]") for i, v in enumerate(lrs)]
+    _check_problem(problem)
+    rates = [nonneg(v, f"lrs[{i}]") for i, v in enumerate(sequence(lrs, "lrs"))]
     if not rates:
         raise ValueError("lrs is empty")
     x0 = problem.default_x0() if x0 is None else x0

@@ -502,3 +502,14 @@ def test_exact_f_star_for_dense_least_squares():
         assert cli._exact_fstar(p) == pytest.approx(p.value(w), rel=1e-12)
     assert cli._exact_fstar(Logistic(X, (y > 0).astype(float))) is None
     assert cli._exact_fstar(LeastSquares(sp.csr_array(X), y)) is None
+
+
+def test_schedule_command_names_and_huge_plots(tmp_path, capsys):
+    assert cli.main(["schedule", "MAX_DEPTH"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown schedule 'MAX_DEPTH'" in err and "MAX_DEPTH," not in err
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "x.png"
+    assert cli.main(["schedule", "cosine", "--lr", "0.1", "--steps", "10000000000000",
+                     "--plot", str(png)]) == 0
+    assert png.stat().st_size > 5000

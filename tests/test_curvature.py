@@ -560,3 +560,93 @@ def test_result_is_frozen_with_readable_repr():
         r.value = 3.0
     text = repr(r)
     assert "value=2.0" in text and "n_matvec=" in text and "upper_bound=" in text
+
+
+# ---- review findings (round 2) ------------------------------------------------------------
+
+def test_logistic_trace_bound_holds_where_sigmoid_slopes_underflow():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 300))
+    w = rng.normal(size=300)
+    X = X[(X @ w) < -0.5 * np.std(X @ w)]
+    x = w * (40 / np.min(np.abs(X @ w)))             # every margin <= -40
+    p = lrcore.Logistic(X, np.zeros(len(X)))
+    z = X @ x
+    d = np.exp(z) / (1 + np.exp(z)) ** 2
+    lam = np.linalg.eigvalsh(X.T @ (d[:, None] * X) / len(X))[-1]
+    assert p.hessian(x).trace >= np.sum(d * np.sum(X * X, axis=1)) / len(X)
+    for mi in (2, 3, 5, 10):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            r = top_eigenvalue(p.hessian(x), maxiter=mi, seed=0)
+            assert r.lower_bound <= lam * (1 + 1e-12) and r.upper_bound >= lam
+            assert lrcore.safe_lr(p, x=x, maxiter=mi, seed=0).max_stable <= 2 / lam
+
+
+def test_fortran_ordered_matrix_is_scaled_from_the_triangle_it_is_read_from():
+    n = 4
+    A = np.asfortranarray(np.tril(np.full((n, n), 1e-250)) + np.triu(np.full((n, n), 1e250), 1))
+    low = np.tril(A) + np.tril(A, -1).T
+    lam = np.linalg.eigvalsh(low)[-1]
+    r = top_eigenvalue(A, seed=0)
+    assert r.lower_bound <= lam <= r.upper_bound and r.value == pytest.approx(lam, rel=1e-12)
+    assert lrcore.safe_lr(A, seed=0).max_stable <= 2 / lam
+
+
+def test_power_pair_value_is_the_rayleigh_quotient():
+    rng = np.random.default_rng(2)
+    Q, _ = np.linalg.qr(rng.normal(size=(17, 17)))
+    for top, bottom, which in ((3.0, -(3.0 + 1e-6), "LA"), (3.0 - 1e-6, -3.0, "SA")):
+        A = (Q * np.r_[top, bottom, rng.uniform(-1, 1, 15)]) @ Q.T
+        A = (A + A.T) / 2
+        ev = np.linalg.eigvalsh(A)
+        want = ev[-1] if which == "LA" else ev[0]
+        r = top_eigenvalue(A, method="power", which=which, seed=0)
+        assert r.lower_bound <= want <= r.upper_bound
+        assert ev[0] - 1e-12 <= r.value <= ev[-1] + 1e-12
+
+
+def test_clustered_top_eigenvalues_stay_inside_the_interval():
+    rng = np.random.default_rng(0)
+    for s in range(200):
+        Q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+        A = (Q * [1.0, 1 - 1e-13, 0.3]) @ Q.T
+        A = (A + A.T) / 2
+        assert top_eigenvalue(A, seed=s).upper_bound >= np.linalg.eigvalsh(A)[-1]
+    with pytest.raises(ValueError, match="v0_mix must be a finite number >= 1e-08"):
+        top_eigenvalue(np.diag([1.0, 2, 3, 4, 5]), v0=np.eye(5)[0], v0_mix=1e-14, seed=0)
+
+
+@pytest.mark.parametrize("form", ["dense", "csr", "callable"])
+def test_subnormal_matrices(form):
+    A = np.diag([3e-310, 1e-310])
+    M = {"dense": A, "csr": sp.csr_matrix(A)}.get(form)
+    r = top_eigenvalue(M, seed=0) if M is not None else \
+        top_eigenvalue(lambda v: A @ v, n=2, seed=0)
+    assert r.value == pytest.approx(3e-310, rel=1e-12)
+    assert r.lower_bound <= 3e-310 <= r.upper_bound
+
+
+def test_float32_callable_gets_float32_rounding_allowances():
+    rng = np.random.default_rng(0)
+    B = rng.normal(size=(40, 40))
+    A = B + B.T
+    lam = np.linalg.eigvalsh(A)[-1]
+    for s in range(5):
+        r = top_eigenvalue(lambda v: (A @ v).astype(np.float32), n=40, seed=s)
+        assert r.lower_bound <= lam <= r.upper_bound
+
+
+def test_extreme_start_vectors_are_taken():
+    assert top_eigenvalue(np.diag([1.0, 2, 3]), v0=np.full(3, 1e-320)).value == \
+        pytest.approx(3.0)
+    B = np.random.default_rng(1).normal(size=(40, 40))
+    A = B + B.T
+    assert top_eigenvalue(A, v0=np.full(40, 1e308)).value == \
+        pytest.approx(np.linalg.eigvalsh(A)[-1], rel=1e-9)
+
+
+def test_power_solver_warning_says_why_it_has_no_bound():
+    with pytest.warns(lrcore.CertificationWarning, match="solver='lanczos'"):
+        lrcore.safe_lr(aslinearoperator(np.diag([1.0, 1.0, 1 - 1e-9])), solver="power",
+                       seed=0, maxiter=100000)

@@ -290,3 +290,40 @@ def test_range_test_bad_input():
 def test_linear_mode_grid():
     rt = range_test(Model(), start=1e-3, end=0.3, num=30, mode="linear")
     assert np.allclose(np.diff(rt.lrs), np.diff(rt.lrs)[0])
+
+
+# ---- review findings (round 2) ------------------------------------------------------------
+
+def _sleepy(lr):
+    import time
+    time.sleep(0.2)
+    return lr
+
+
+def test_search_on_an_executor_shut_down_mid_run_raises_instead_of_hanging():
+    import threading
+    import time
+    ex = ThreadPoolExecutor(1)
+    threading.Timer(0.3, lambda: ex.shutdown(wait=False, cancel_futures=True)).start()
+    t0 = time.perf_counter()
+    with pytest.raises(RuntimeError, match="cancelled"):
+        grid_search(_sleepy, [0.1 * i + 0.1 for i in range(10)], executor=ex)
+    assert time.perf_counter() - t0 < 30
+
+
+def test_every_trial_failing_alike_is_a_clear_error():
+    with pytest.raises(RuntimeError, match="every trial failed with the same error: "
+                                           "TypeError.*seed"):
+        successive_halving(lambda lr, budget: abs(lr - 0.1) + 1 / budget,
+                           [1e-3, 1e-2, 0.1, 1, 3, 10], budget=9)
+    # trials failing in different ways (or some succeeding) stay data
+    res = grid_search(lambda lr: 1 / (lr - 0.5) if lr != 0.5 else 1 / 0, [0.25, 0.5])
+    assert [r["status"] for r in res.records] == ["ok", "error"]
+
+
+def test_range_test_records_only_rates_it_tried():
+    from lrcore.problems import Quadratic
+    rt = range_test(Quadratic(np.diag([1.0, 10.0])), start=1e-3, end=1e6, num=30,
+                    x0=np.ones(2), diverge=1e300)
+    assert np.all(np.isfinite(rt.losses[:-1]))
+    assert not np.isinf(rt.losses[-1])           # the 1e10 guard's step is recorded as is

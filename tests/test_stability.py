@@ -285,3 +285,49 @@ def test_safe_lr_checks_a_given_mu():
     with pytest.raises(ValueError, match="exceeds"):
         safe_lr(A, mu=10.0)
     assert safe_lr(A, mu=1.0).mu == 1.0
+
+
+# ---- review findings (round 2) ------------------------------------------------------------
+
+@pytest.mark.parametrize("s", [1e-200, 1e-160, 1.0, 1e160, 1e200])
+def test_stability_boundary_at_every_scale(s):
+    b = stability_boundary(Quadratic(np.diag([1.0, 10.0]) * s))
+    assert b.theoretical == pytest.approx(0.2 / s)
+    assert 1 - 1e-3 <= b.ratio <= 1.0 + 1e-12
+
+
+def test_stability_boundary_max_runs_is_a_limit_and_says_so():
+    import warnings as w
+
+    from lrcore import ConvergenceWarning
+    with pytest.warns(ConvergenceWarning, match="wider than rtol"):
+        b = stability_boundary(Quadratic(np.diag([1.0, 10.0])), max_runs=5)
+    assert b.n_runs == 5 and b.empirical <= 0.2
+    with pytest.raises(RuntimeError, match="max_runs=1"):
+        stability_boundary(Quadratic(np.diag([1.0, 10.0])), max_runs=1)
+    with w.catch_warnings():
+        w.simplefilter("error")
+        assert stability_boundary(Quadratic(np.diag([1.0, 10.0]))).n_runs <= 200
+
+
+def test_measured_rate_ignores_the_rounding_floor_and_stationary_starts():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 5))
+    y = X @ rng.normal(size=5) + 0.1 * rng.normal(size=200)
+    p = LeastSquares(X, y)
+    L = p.smoothness()
+    r = check_stability(p, 1 / L)
+    assert r.status == "converged"
+    assert r.observed_rate == pytest.approx(r.predicted_rate, rel=0.05)
+    xs = np.linalg.lstsq(X, y, rcond=None)[0]
+    assert check_stability(p, 0.2 / L, x0=xs).status == "converged"
+    with pytest.raises(ValueError, match="stationary point"):
+        stability_boundary(p, x0=xs)
+    assert check_stability(Quadratic(np.diag([1.0, 10.0])), 0.0).status == "stalled"
+
+
+def test_sweep_checks_its_arguments():
+    with pytest.raises(TypeError, match="problem"):
+        sweep(object(), [0.1], steps=3)
+    with pytest.raises(TypeError, match="lrs must be a sequence"):
+        sweep(Quadratic(np.eye(2)), 0.1, steps=3)

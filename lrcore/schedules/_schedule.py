@@ -30,7 +30,7 @@ from lrcore._validation import (
 )
 
 __all__ = [
-    "C_TABLE", "MAX_STEPS", "MAX_DEPTH", "Real", "ScheduleLike", "Kind", "REGISTRY",
+    "C_TABLE", "MAX_STEPS", "MAX_DEPTH", "PLOT_POINTS", "plot_steps", "Real", "ScheduleLike", "Kind", "REGISTRY",
     "STATEFUL", "register", "register_stateful", "Builder", "Schedule", "from_dict", "make",
     "is_int", "is_real", "steps_int", "length", "nonneg_rate", "unit_rate", "opt_rate", "increasing",
     "rates", "as_schedule", "fmt", "choice", "finite", "flag", "sequence",
@@ -59,6 +59,18 @@ def is_real(x: Any) -> bool:
     import numbers
 
     return isinstance(x, numbers.Real) and not isinstance(x, (bool, np.bool_))
+
+
+#: the most points Schedule.plot evaluates (a plot of 1e12 steps samples them)
+PLOT_POINTS = 100_000
+
+
+def plot_steps(n: int) -> NDArray[np.int64]:
+    """The steps a plot of the first ``n`` rates evaluates: all of them, or
+    :data:`PLOT_POINTS` evenly spaced ones (0 and n - 1 included) when n is larger."""
+    if n <= PLOT_POINTS:
+        return np.arange(n, dtype=np.int64)
+    return np.unique(np.linspace(0, n - 1, PLOT_POINTS).round().astype(np.int64))
 
 
 def steps_int(x: Any, name: str, lo: int, hi: int = MAX_STEPS) -> int:
@@ -312,13 +324,15 @@ class Schedule(ScheduleBase):
 
     def plot(self, n: int, ax: Any = None, **kwargs: Any) -> Any:
         """Plot the first ``n`` rates on a matplotlib ``ax`` (a new figure if None) and
-        return the axes.  Needs matplotlib: ``pip install 'lrcore[plot]'``."""
-        n = steps_int(n, "n", 1, 2**40)
+        return the axes (at most :data:`PLOT_POINTS` steps, evenly spaced, when ``n`` is
+        larger).  Needs matplotlib: ``pip install 'lrcore[plot]'``."""
+        n = steps_int(n, "n", 1)
         from lrcore._plotting import axes
 
         ax = axes(ax, what="Schedule.plot")
         kwargs.setdefault("label", self._name)
-        ax.plot(np.arange(n), self.values(n), **kwargs)
+        t = plot_steps(n)
+        ax.plot(t, self(t), **kwargs)
         ax.set_xlabel("step t (optimizer steps taken)")
         ax.set_ylabel("learning rate")
         ax.set_title(self.describe(), fontsize="small")

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from lrcore._validation import choice, flag, integer, positive
-from lrcore.curvature import EigResult, top_eigenvalue
+from lrcore.curvature import EigResult, check_v0_mix, top_eigenvalue
 from lrcore.rates import max_stable_lr
 from lrcore.torch._measure import Measurer, homogeneous
 from lrcore.torch._optim import group_specs
@@ -137,7 +137,7 @@ class SharpnessMonitor:
         self.seed: int = seed
         self._hkw: dict[str, Any] = {"train": train, "dtype": dtype, "reduction": reduction, "hvp": hvp}
         if v0_mix is not None:
-            v0_mix = positive(v0_mix, "v0_mix")
+            v0_mix = check_v0_mix(v0_mix)
         self._eig: dict[str, Any] = {"maxiter": maxiter, "ncv": ncv, "v0_mix": v0_mix}
         self._meas: Measurer | None = None
         # the optimizer measured for: a weak reference and its groups' parameters (an id()
